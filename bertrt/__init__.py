@@ -1,0 +1,1 @@
+"""Support code for the BERT-by-hand TensorRT exercise (the scripts live at the repo root)."""

@@ -1,0 +1,111 @@
+"""Where a network is built and run: TensorRT on a GPU, or the reference backend on the CPU.
+
+Both expose the same builder objects (Builder, network, config, profile), so `builder.py` and
+`onnx2trt.py` run the same code on either; only building and running the result differ.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from bertrt.common import UserError, atomic_write_bytes
+from bertrt.trt_api import INSTALL_HINT, require_runtime, runtime_problem, trt, trt_version
+
+PLUGIN_LIBRARY = Path(__file__).resolve().parent.parent / "plugins" / "build" / "libbert_plugins.so"
+PLUGIN_BUILD_HINT = ("build it with: cmake -S plugins -B plugins/build && cmake --build plugins/build -j "
+                     "(TensorRT headers needed; see plugins/README.md)")
+
+
+class TensorRTBackend:
+    name = "tensorrt"
+
+    def __init__(self):
+        require_runtime()
+        self.trt = trt
+        self.logger = trt.Logger(trt.Logger.WARNING)
+        self._registry = None
+
+    def builder(self):
+        return trt.Builder(self.logger)
+
+    def plugin_registry(self):
+        """TensorRT's registry with our plugin library loaded (once)."""
+        if self._registry is None:
+            if not PLUGIN_LIBRARY.exists():
+                raise UserError(f"{PLUGIN_LIBRARY} not found: {PLUGIN_BUILD_HINT}")
+            registry = trt.get_plugin_registry()
+            if registry.load_library(str(PLUGIN_LIBRARY)) is None:
+                raise UserError(f"TensorRT could not load {PLUGIN_LIBRARY}: rebuild it against this TensorRT")
+            self._registry = registry
+        return self._registry
+
+    def build(self, builder, network, config, engine_path: Path, metadata: dict):
+        """Build, then write the engine and its metadata atomically (a failed build writes nothing)."""
+        started = time.perf_counter()
+        serialized = builder.build_serialized_network(network, config)
+        seconds = time.perf_counter() - started
+        if serialized is None:
+            raise UserError("TensorRT failed to build the engine (see the log above); nothing was written")
+        data = bytes(serialized)
+        import torch
+
+        metadata = dict(metadata, tensorrt=trt_version(), gpu=torch.cuda.get_device_name(),
+                        build_seconds=round(seconds, 2), engine_bytes=len(data))
+        atomic_write_bytes(engine_path, data)
+        atomic_write_bytes(metadata_path(engine_path), json.dumps(metadata, indent=2).encode())
+        return engine_path, seconds
+
+    def runner(self, engine_path: Path):
+        from bertrt.runtime import TensorRTRunner
+
+        return TensorRTRunner(engine_path, self)
+
+
+class ReferenceBackend:
+    name = "reference"
+
+    def __init__(self):
+        from bertrt.refnet.builder import RefRuntimeBackend
+        from trt_helper import trt as names
+
+        self._ref = RefRuntimeBackend(names)
+        self.trt = names
+
+    def builder(self):
+        return self._ref.builder()
+
+    def plugin_registry(self):
+        return self._ref.registry
+
+    def build(self, builder, network, config, engine_path: Path | None, metadata: dict):
+        """The reference 'engine' lives in memory: nothing is written."""
+        started = time.perf_counter()
+        engine = builder.build_serialized_network(network, config)
+        return engine, time.perf_counter() - started
+
+    def runner(self, engine):
+        from bertrt.runtime import ReferenceRunner
+
+        return ReferenceRunner(engine)
+
+
+def metadata_path(engine_path: Path) -> Path:
+    return Path(str(engine_path) + ".json")
+
+
+def select_backend(requested: str):
+    """'tensorrt', 'reference', or 'auto' (TensorRT when it can run here, else the reference
+    backend, saying so)."""
+    if requested == "reference":
+        return ReferenceBackend()
+    if requested == "tensorrt":
+        return TensorRTBackend()
+    problem = runtime_problem()
+    if problem is None:
+        return TensorRTBackend()
+    print(f"note: {problem}; running the reference backend on the CPU instead "
+          f"(accuracy only, no TensorRT latency). To use TensorRT: {INSTALL_HINT.split(', or')[0]}",
+          file=sys.stderr)
+    return ReferenceBackend()

@@ -1,0 +1,56 @@
+"""The precision policy, in one place: which layers may run in which precision, per build mode.
+
+TensorRT picks the fastest precision the builder flags allow for every layer, unless a layer's
+`precision` is set and the config says OBEY_PRECISION_CONSTRAINTS. So the policy is: turn on
+the flags of the mode, then pin the numerically sensitive layers. Every layer `trt_helper` adds
+is tagged with a role; `apply()` looks the role up here.
+
+Why these pins:
+- norm: native INormalization in fp16 accumulates mean/variance in fp16 and can overflow on
+  BERT's residual stream (values in the hundreds); fp32 keeps the fill-mask answers. Our
+  LayerNorm plugins accumulate in fp32 inside, so they run with fp16 I/O and are not pinned.
+- softmax: exp() of scores in fp16 loses the small probabilities that still add up.
+- gemm in INT8: the GEMMs carry nearly all FLOPs and tolerate per-tensor activation scales.
+- decoder (the vocabulary projection): its logits are the answer; int8 there flips top-1 on
+  near-ties, so it stays in fp16, and it writes fp32 logits.
+"""
+from __future__ import annotations
+
+MODES = ("fp32", "fp16", "int8")
+
+# role -> {mode: precision name}; absent = the builder's choice under the mode's flags.
+PINNED = {
+    "norm": {"fp16": "FLOAT", "int8": "FLOAT"},
+    "softmax": {"fp16": "FLOAT", "int8": "FLOAT"},
+    "gemm": {"int8": "INT8"},
+}
+# role -> output type for every mode (network outputs stay fp32 whatever runs inside).
+OUTPUT_TYPES = {"decoder": "FLOAT"}
+
+ROLES = ("gemm", "decoder", "norm", "softmax", "elementwise", "activation", "embedding",
+         "shape", "plugin")
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"precision mode {mode!r}: choose one of {', '.join(MODES)}")
+    return mode
+
+
+def builder_flag_names(mode: str) -> list[str]:
+    """BuilderFlag names for a mode. INT8 keeps FP16 on so unquantized layers use fp16, not fp32."""
+    check_mode(mode)
+    return {"fp32": [], "fp16": ["FP16", "OBEY_PRECISION_CONSTRAINTS"],
+            "int8": ["FP16", "INT8", "OBEY_PRECISION_CONSTRAINTS"]}[mode]
+
+
+def apply(layer, role: str, mode: str, trt) -> None:
+    """Pin `layer` as the policy says for `role` in `mode`."""
+    if role not in ROLES:
+        raise ValueError(f"unknown layer role {role!r}")
+    pinned = PINNED.get(role, {}).get(mode)
+    if pinned:
+        layer.precision = getattr(trt.DataType, pinned)
+    output_type = OUTPUT_TYPES.get(role)
+    if output_type:
+        layer.set_output_type(0, getattr(trt.DataType, output_type))

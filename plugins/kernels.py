@@ -1,0 +1,76 @@
+"""Load libbert_kernels.so (the plain C API of every plugin's CUDA kernels) for Python.
+
+The kernels take raw device pointers and a cudaStream_t; here they are called with torch CUDA
+tensors, so GPU tests and benchmarks need neither TensorRT nor pycuda. Each plugin folder's
+`ops.py` declares its own functions' ctypes signatures and wraps them for torch.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+PLUGINS_DIR = Path(__file__).resolve().parent
+BUILD_DIR = Path(os.environ.get("BERT_PLUGINS_BUILD_DIR", PLUGINS_DIR / "build"))
+BUILD_HINT = "build it with: cmake -S plugins -B plugins/build && cmake --build plugins/build -j"
+
+# Matches BertDType in plugins/common/bert_kernels_common.h.
+BERT_FP32 = 0
+BERT_FP16 = 1
+
+
+class KernelLibraryMissing(RuntimeError):
+    pass
+
+
+_lib: ctypes.CDLL | None = None
+
+
+def library_path(name: str) -> Path:
+    return BUILD_DIR / name
+
+
+def load() -> ctypes.CDLL:
+    """The kernel library, loaded once. Raises KernelLibraryMissing with the build command."""
+    global _lib
+    if _lib is None:
+        path = library_path("libbert_kernels.so")
+        if not path.exists():
+            raise KernelLibraryMissing(f"{path} not found; {BUILD_HINT}")
+        lib = ctypes.CDLL(str(path))
+        lib.bertKernelErrorString.restype = ctypes.c_char_p
+        lib.bertKernelErrorString.argtypes = [ctypes.c_int]
+        _lib = lib
+    return _lib
+
+
+def check(status: int, what: str) -> None:
+    """Raise if a launcher returned a CUDA error: errors are never returned and ignored."""
+    if status != 0:
+        message = load().bertKernelErrorString(status).decode()
+        raise RuntimeError(f"{what} failed: {message} (cudaError {status})")
+
+
+def dtype_code(tensor) -> int:
+    import torch
+
+    codes = {torch.float32: BERT_FP32, torch.float16: BERT_FP16}
+    if tensor.dtype not in codes:
+        raise TypeError(f"kernels take float32 or float16 activations, got {tensor.dtype}")
+    return codes[tensor.dtype]
+
+
+def ptr(tensor) -> ctypes.c_void_p | None:
+    """Device pointer of a contiguous CUDA tensor (None passes NULL)."""
+    if tensor is None:
+        return None
+    if not tensor.is_cuda or not tensor.is_contiguous():
+        raise ValueError("kernels take contiguous CUDA tensors")
+    return ctypes.c_void_p(tensor.data_ptr())
+
+
+def stream() -> ctypes.c_void_p:
+    """The current torch CUDA stream, so launches order with torch's own work."""
+    import torch
+
+    return ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)

@@ -1,0 +1,26 @@
+// LayerNorm over the last dimension: y = (x - mean) / sqrt(var + epsilon) * gamma + beta.
+#pragma once
+#include "../common/bert_kernels_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// input, output: [rows, hidden] of `dtype`; gamma, beta: [hidden] fp32.
+// Statistics are accumulated in fp32 whatever `dtype` is. rows == 0 is a no-op.
+// hidden must be a multiple of 8 for the vectorized path; other sizes take a scalar path.
+int bertLayerNorm(const void* input, void* output, const float* gamma, const float* beta,
+                  int64_t rows, int32_t hidden, float epsilon, BertDType dtype, cudaStream_t stream);
+
+// bertLayerNorm with an explicit kernel version, for tests and benchmarks: 1 scalar reference,
+// 2 vectorized block-per-row, 3 vectorized with threads per row sized from hidden, 0 = default
+// (what bertLayerNorm runs: 3 where 16-byte access works, else 1). A version that cannot take
+// this shape (2 and 3 need hidden % (16 / element size) == 0 and 16-byte aligned pointers)
+// returns cudaErrorNotSupported.
+int bertLayerNormVersion(int version, const void* input, void* output, const float* gamma,
+                         const float* beta, int64_t rows, int32_t hidden, float epsilon,
+                         BertDType dtype, cudaStream_t stream);
+
+#ifdef __cplusplus
+}
+#endif
