@@ -250,7 +250,7 @@ def add_precision_arguments(parser: argparse.ArgumentParser) -> None:
     calib = parser.add_argument_group("INT8 calibration")
     calib.add_argument("--model", default=None, help="tokenizer for the calibration corpus (default: the "
                        "model recorded in the reference file)")
-    calib.add_argument("--calib-data", type=Path, default=Path("calibrator_data.txt"))
+    calib.add_argument("--calib-data", type=Path, default=Path(__file__).resolve().parent / "calibrator_data.txt")
     calib.add_argument("--calib-algorithm", choices=("entropy", "minmax"), default="entropy")
     calib.add_argument("--calib-batch-size", type=int, default=8)
     calib.add_argument("--calib-seq", type=int, default=64)

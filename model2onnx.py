@@ -11,8 +11,6 @@ vocabulary so later scripts can print words without the tokenizer.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import numpy as np
 import torch
 
 from bertrt.common import (DEFAULT_MODEL, INPUT_NAMES, ONNX_PATH, OUTPUT_NAME, REFERENCE_PATH,
-                           REFERENCE_SENTENCES, BertDims, UserError, atomic_save_npz, run_main)
+                           REFERENCE_SENTENCES, BertDims, UserError, atomic_output, atomic_save_npz, run_main)
 from bertrt.onnx_weights import METADATA_KEY
 
 OPSET = 17  # the first opset with LayerNormalization as one node; TensorRT 10 parses it
@@ -60,20 +58,19 @@ class Int32Inputs(torch.nn.Module):
 
 
 def export_onnx(model, batch: dict[str, np.ndarray], path: Path, exporter: str, dims: BertDims) -> None:
-    """Export with dynamic batch/sequence axes to a temp file, tag it with the model's dimensions,
-    then move it into place (a crash never leaves a half-written model.onnx)."""
+    """Export with dynamic batch/sequence axes, tagged with the model's dimensions, atomically
+    (a crash never leaves a half-written model.onnx)."""
     import onnx
     from onnx import helper
 
     wrapper = Int32Inputs(model).eval()
     args = tuple(torch.from_numpy(batch[name]) for name in INPUT_NAMES)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    # The dynamo exporter may write the weights to a side file (<tmp>.data); loading and saving
+    # again below makes the model self-contained, and atomic_output removes the side file.
+    with atomic_output(path, extra_suffixes=(".data",)) as tmp:
         if exporter == "dynamo":
             batch_dim, seq_dim = torch.export.Dim("batch"), torch.export.Dim("seq", max=dims.max_position)
-            shapes = {name: {0: batch_dim, 1: seq_dim} for name in ("input_ids", "token_type_ids", "attention_mask")}
+            shapes = {name: {0: batch_dim, 1: seq_dim} for name in INPUT_NAMES}
             torch.onnx.export(wrapper, args, tmp, input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
                               opset_version=OPSET, dynamo=True, dynamic_shapes=shapes, verbose=False)
         else:
@@ -84,10 +81,6 @@ def export_onnx(model, batch: dict[str, np.ndarray], path: Path, exporter: str, 
         helper.set_model_props(onnx_model, {METADATA_KEY: dims.to_json()})
         onnx.checker.check_model(onnx_model)
         onnx.save(onnx_model, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def reference_outputs(model, batch: dict[str, np.ndarray]) -> np.ndarray:

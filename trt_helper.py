@@ -56,7 +56,7 @@ class NetworkHelper:
     def constant(self, name: str, array: np.ndarray, rank: int | None = None):
         """A weight tensor; with `rank`, reshaped with leading 1s to broadcast against rank-`rank`
         activations (TensorRT broadcasts only between equal ranks)."""
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, order="C")  # (not ascontiguousarray: it turns 0-d into 1-d)
         if array.dtype == np.float64:
             array = array.astype(np.float32)
         shape = array.shape if rank is None else (1,) * (rank - array.ndim) + array.shape
@@ -175,13 +175,13 @@ class NetworkHelper:
 
     def scaled_dot_product_attention(self, name: str, q, k, v, mask_bias, head_size: int):
         """softmax(q k^T / sqrt(d) + mask) v on [B, heads, S, d] tensors."""
-        scores = self.matmul(f"{name}.scores", q, k, transpose_b=True)
+        scores = self.matmul(f"{name}.scores", q, k, transpose_b=True, role="attention")
         scaled = self.elementwise(f"{name}.scaled_scores", scores,
                                   self.scalar(f"{name}.scale", 1.0 / math.sqrt(head_size), 4),
                                   trt.ElementWiseOperation.PROD)
         masked = self.add(f"{name}.masked_scores", scaled, mask_bias)
         probs = self.softmax(f"{name}.probs", masked, axis=3)
-        return self.matmul(f"{name}.context", probs, v)
+        return self.matmul(f"{name}.context", probs, v, role="attention")
 
     # --- plugins -----------------------------------------------------------------------------
     def plugin(self, name: str, spec: plugin_fields.PluginSpec, inputs: list, **fields):

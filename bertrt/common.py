@@ -2,6 +2,7 @@
 paths, the reference sentences, and how errors and files are handled."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -83,20 +84,33 @@ class BertDims:
         return cls(**json.loads(text))
 
 
-def atomic_write_bytes(path: os.PathLike, data: bytes) -> None:
-    """Write a file so that readers see either the old file or the whole new one, never a part."""
+@contextlib.contextmanager
+def atomic_output(path: os.PathLike, extra_suffixes: tuple[str, ...] = ()):
+    """Yield a temp path beside `path`; on success move it into place, on any error remove it.
+    Readers see the old file or the whole new one, never a part. `extra_suffixes`: side files a
+    writer may create next to the temp path (removed too)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
+        os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, *(tmp + s for s in extra_suffixes)):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+
+
+def atomic_write_bytes(path: os.PathLike, data: bytes) -> None:
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def atomic_save_npz(path: os.PathLike, **arrays) -> None:

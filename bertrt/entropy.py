@@ -42,7 +42,7 @@ CACHE_ALGORITHMS = {"entropy": "EntropyCalibration2", "minmax": "MinMaxCalibrati
 DEFAULT_TRT_VERSION = 101601
 
 # Smoothing of the quantized distribution Q before KL(P||Q): a bin where P > 0 but Q == 0 would
-# make the divergence infinite, so such bins borrow this much probability from Q's others.
+# make the divergence infinite, so such bins get this much probability before Q is renormalized.
 KL_SMOOTHING_EPS = 1e-4
 
 
@@ -121,15 +121,16 @@ def entropy_threshold(hist: np.ndarray, bin_edges: np.ndarray,
 
 def _kl_divergence(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
     """KL(P || Q) of two count vectors, Q smoothed where P has mass that Q lacks."""
+    if q_counts.sum() == 0:  # the cut clipped everything: nothing left to compare
+        return math.inf
     p = p_counts / p_counts.sum()
     q = q_counts / q_counts.sum()
     q_missing = (q == 0) & (p > 0)
     if q_missing.any():
-        # Give each missing bin eps and take the same total evenly from Q's non-empty bins,
-        # so Q stays a distribution and the divergence stays finite (but large).
-        q_nonempty = q > 0
+        # Give each missing bin eps and renormalize: Q stays a distribution with no zero where
+        # P has mass, so the divergence is finite (but large).
         q = q + KL_SMOOTHING_EPS * q_missing
-        q = q - KL_SMOOTHING_EPS * q_missing.sum() / q_nonempty.sum() * q_nonempty
+        q /= q.sum()
     support = p > 0
     return float(np.sum(p[support] * np.log(p[support] / q[support])))
 
@@ -213,7 +214,8 @@ class HistogramCollector:
     def threshold(self, name: str, method: str = "entropy", **options) -> float:
         """amax of one tensor by `method` (a THRESHOLD_METHODS key); options go to its function."""
         if method not in THRESHOLD_METHODS:
-            raise ValueError(f"unknown calibration method {method!r}; choose one of {sorted(THRESHOLD_METHODS)}")
+            raise ValueError(f"unknown calibration method {method!r}; "
+                             f"choose one of {sorted(THRESHOLD_METHODS)}")
         found = THRESHOLD_METHODS[method](self.histograms[name], self.bin_edges(name), **options)
         return min(found, self.amax[name])  # a bin edge can lie above every value seen
 

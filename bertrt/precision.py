@@ -11,6 +11,8 @@ Why these pins:
   LayerNorm plugins accumulate in fp32 inside, so they run with fp16 I/O and are not pinned.
 - softmax: exp() of scores in fp16 loses the small probabilities that still add up.
 - gemm in INT8: the GEMMs carry nearly all FLOPs and tolerate per-tensor activation scales.
+- attention (the Q K^T and P V products): per-tensor INT8 of probabilities in [0, 1] leaves
+  1/127 steps, which flattens attention; they stay fp16.
 - decoder (the vocabulary projection): its logits are the answer; int8 there flips top-1 on
   near-ties, so it stays in fp16, and it writes fp32 logits.
 """
@@ -23,11 +25,12 @@ PINNED = {
     "norm": {"fp16": "FLOAT", "int8": "FLOAT"},
     "softmax": {"fp16": "FLOAT", "int8": "FLOAT"},
     "gemm": {"int8": "INT8"},
+    "attention": {"int8": "HALF"},
 }
 # role -> output type for every mode (network outputs stay fp32 whatever runs inside).
 OUTPUT_TYPES = {"decoder": "FLOAT"}
 
-ROLES = ("gemm", "decoder", "norm", "softmax", "elementwise", "activation", "embedding",
+ROLES = ("gemm", "attention", "decoder", "norm", "softmax", "elementwise", "activation", "embedding",
          "shape", "plugin")
 
 
@@ -54,3 +57,27 @@ def apply(layer, role: str, mode: str, trt) -> None:
     output_type = OUTPUT_TYPES.get(role)
     if output_type:
         layer.set_output_type(0, getattr(trt.DataType, output_type))
+
+
+def apply_to_parsed_network(network, mode: str, trt) -> dict[str, int]:
+    """The same policy for a network the ONNX parser made, where layers carry no roles: the role
+    is read off the layer type, and the last matrix multiply is the vocabulary decoder.
+    Returns how many layers got each role (printed by onnx2trt.py)."""
+    by_type = {"NORMALIZATION": "norm", "SOFTMAX": "softmax", "MATRIX_MULTIPLY": "gemm"}
+    is_constant = {i for i in range(network.num_layers) if network.get_layer(i).type.name == "CONSTANT"}
+    constant_outputs = {network.get_layer(i).get_output(0).name for i in is_constant}
+    layers = [network.get_layer(i) for i in range(network.num_layers)]
+    gemms = [layer for layer in layers if layer.type.name == "MATRIX_MULTIPLY"]
+    counts: dict[str, int] = {}
+    for layer in layers:
+        role = by_type.get(layer.type.name)
+        if role is None:
+            continue
+        if role == "gemm" and not any(layer.get_input(i).name in constant_outputs
+                                      for i in range(layer.num_inputs)):
+            role = "attention"  # activation x activation: Q K^T or P V
+        if gemms and layer is gemms[-1]:
+            role = "decoder"
+        apply(layer, role, mode, trt)
+        counts[role] = counts.get(role, 0) + 1
+    return counts

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 import torch
 
 WORDS = ("the capital of france contains eiffel tower paris a transformer turns sentence into vectors one "
@@ -35,3 +37,29 @@ def make_tiny_bert(path: Path, hidden=32, heads=4, layers=2, intermediate=37, ep
                 param.copy_(0.2 * torch.randn_like(param))
     model.save_pretrained(path)
     return path
+
+
+class TinyBert:
+    """A tiny model on disk: its folder, ONNX export and PyTorch reference, plus the HF objects."""
+
+    def __init__(self, folder: Path, exporter: str, **config):
+        import model2onnx
+        from bertrt.common import REFERENCE_SENTENCES, BertDims
+
+        self.model_dir = make_tiny_bert(folder / "model", **config)
+        self.tokenizer, self.model = model2onnx.load_model(str(self.model_dir))
+        self.dims = BertDims.from_hf_config(self.model.config)
+        self.onnx = folder / "model.onnx"
+        self.reference = folder / "reference.npz"
+        model2onnx.main(["--model", str(self.model_dir), "--onnx", str(self.onnx),
+                         "--reference", str(self.reference), "--exporter", exporter])
+        self.batch = model2onnx.tokenize(self.tokenizer, REFERENCE_SENTENCES)
+
+    def hf_logits(self, batch) -> np.ndarray:
+        import model2onnx
+
+        return model2onnx.reference_outputs(self.model, batch)
+
+
+def export_tiny(folder: Path, exporter: str = "legacy", **config) -> TinyBert:
+    return TinyBert(Path(folder), exporter, **config)

@@ -244,9 +244,11 @@ def _read_host_buffer(pointer: int, shape: tuple[int, ...], dtype) -> np.ndarray
 
 
 def _calibration_algorithm(calibrator) -> str:
-    algorithm = getattr(calibrator, "get_algorithm", None)
-    name = str(algorithm()) if algorithm else type(calibrator).__name__
-    return "minmax" if "MINMAX" in name.upper() else "entropy"
+    """'entropy' or 'minmax', from the calibrator's kind or else its TensorRT base class."""
+    kind = getattr(calibrator, "kind", None)
+    if kind:
+        return kind
+    return "minmax" if "MinMax" in type(calibrator).__mro__[1].__name__ else "entropy"
 
 
 def _apply_int8_scales(network: RefNetwork, config: RefBuilderConfig, engine: RefEngine) -> None:
@@ -276,7 +278,7 @@ def _apply_int8_scales(network: RefNetwork, config: RefBuilderConfig, engine: Re
                 if name in watched:
                     collector.add(name, value)
         amax = collector.thresholds(algorithm)
-        scales = {name: value / 127.0 for name, value in amax.items()}
+        scales = {name: entropy.amax_to_scale(value) for name, value in amax.items()}
         calibrator.write_calibration_cache(entropy.write_cache(scales, algorithm))
     tensors = {t.name: t for layer in network._layers for t in layer._outputs}
     tensors.update({t.name: t for t in network._inputs})
