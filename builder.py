@@ -104,8 +104,9 @@ class BertNetworkBuilder:
         """LayerNorm(dense(x) + residual): HF's BertSelfOutput / BertOutput."""
         dense_name = name.rsplit(".", 1)[0] + ".dense"
         if self.fusions.skip_layernorm:
-            # The dense layer's bias moves into the SkipLayerNorm kernel: one pass less.
-            product = self.h.linear(dense_name, x, dense_weight, None)
+            # The dense layer's bias moves into the SkipLayerNorm kernel: one pass less. The
+            # product is not HF's dense output any more, so it does not get the module's name.
+            product = self.h.linear(f"{dense_name}.without_bias", x, dense_weight, None)
             return self.h.plugin(name, P.SKIP_LAYER_NORM, [
                 product, residual, self.h.constant(f"{name}.weight", norm.weight),
                 self.h.constant(f"{name}.bias", norm.bias), self.h.constant(f"{dense_name}.bias", dense_bias)],
@@ -180,7 +181,7 @@ class BertNetworkBuilder:
     def intermediate(self, prefix: str, x, layer: EncoderLayer):
         name = f"{prefix}.intermediate"
         if self.fusions.bias_gelu:
-            product = self.h.linear(f"{name}.dense", x, layer.intermediate.weight, None)
+            product = self.h.linear(f"{name}.dense.without_bias", x, layer.intermediate.weight, None)
             return self.h.plugin(name, P.BIAS_GELU, [product, self.h.constant(f"{name}.dense.bias",
                                                                               layer.intermediate.bias)],
                                  size=self.dims.intermediate_size)[0]
@@ -273,6 +274,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     fusions = Fusions.parse(args.fusions)
+    if fusions.packed and args.mode == "int8":
+        raise UserError("INT8 calibration feeds padded batches: build packed engines in fp32/fp16, "
+                        "or drop 'packed' for INT8")
     shapes = engine_config.profile_from_args(args)
     weights = load_weights(args.onnx, args.num_heads)
     shapes.check_model(weights.dims.max_position)

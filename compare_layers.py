@@ -61,13 +61,13 @@ def compare_layers(onnx_path: Path, model, batch: dict[str, np.ndarray], mode: s
     batch_size, seq = batch["input_ids"].shape
     config = configure(builder, network, backend.trt, mode if mode != "int8" else "fp16",
                        ProfileShapes(1, batch_size, max(batch_size, 1), 1, seq, seq))
-    engine, _ = backend.build(builder, network, config, None, {})
-    ours = engine.execute({name: batch[name] for name in INPUT_NAMES}, keep_all=True)
+    ref_engine, _ = backend.build(builder, network, config, None, {})
+    ours = ref_engine.execute({name: batch[name] for name in INPUT_NAMES}, keep_all=True)
     theirs = hf_activations(model, batch)
     valid = batch["attention_mask"].astype(bool)
     precision = "fp32" if mode == "fp32" else "fp16"
     rows = []
-    for layer in engine.order:
+    for layer in ref_engine.order:
         for index in range(layer.num_outputs):
             name = layer.get_output(index).name
             if name in theirs and name in ours and ours[name].shape == theirs[name].shape:

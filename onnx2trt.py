@@ -27,11 +27,11 @@ def parse_onnx(backend, onnx_path: Path):
         raise UserError(f"{onnx_path} not found: run `python model2onnx.py` first")
     builder = backend.builder()
     network = builder.create_network(0)
-    parser = trt.OnnxParser(network, backend.logger)
-    if not parser.parse_from_file(str(onnx_path)):
-        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+    onnx_parser = trt.OnnxParser(network, backend.logger)
+    if not onnx_parser.parse_from_file(str(onnx_path)):
+        errors = "; ".join(str(onnx_parser.get_error(i)) for i in range(onnx_parser.num_errors))
         raise UserError(f"TensorRT's ONNX parser rejected {onnx_path}: {errors} (re-export with model2onnx.py)")
-    return builder, network, parser
+    return builder, network, onnx_parser  # the parser must outlive the network
 
 
 def main(argv=None) -> None:

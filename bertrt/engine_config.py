@@ -51,15 +51,17 @@ class ProfileShapes:
 def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("optimization profile")
     for field, default in (("min-batch", 1), ("opt-batch", 1), ("max-batch", 8),
-                           ("min-seq", 1), ("opt-seq", 128), ("max-seq", 128)):
-        group.add_argument(f"--{field}", type=int, default=default)
+                           ("min-seq", 1), ("opt-seq", None), ("max-seq", 128)):
+        group.add_argument(f"--{field}", type=int, default=default,
+                           help="default: --max-seq" if field == "opt-seq" else None)
     parser.add_argument("--workspace-mb", type=int, default=2048, help="builder workspace limit")
     parser.add_argument("--timing-cache", type=Path, default=Path("artifacts/timing.cache"),
                         help="reused across builds: later builds skip kernel timing they already did")
 
 
 def profile_from_args(args) -> ProfileShapes:
-    return ProfileShapes(args.min_batch, args.opt_batch, args.max_batch, args.min_seq, args.opt_seq, args.max_seq)
+    opt_seq = args.max_seq if args.opt_seq is None else args.opt_seq
+    return ProfileShapes(args.min_batch, args.opt_batch, args.max_batch, args.min_seq, opt_seq, args.max_seq)
 
 
 def input_names(packed: bool) -> tuple[str, ...]:

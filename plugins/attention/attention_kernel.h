@@ -26,8 +26,8 @@ int bertQkvToContext(const void* qkv, void* context, const int32_t* seq_lens,
 // sequence with no valid key gets a zero context; batch == 0 or seq_len == 0 does nothing.
 //
 // For tests and benchmarks: the same computation by one numbered kernel version of
-// attention_kernel.cu (0 = what bertQkvToContext picks, 1 = plain fp32/fp16, 2 and 3 = fp16
-// tensor cores with 64 / 128 query rows per block). A version that cannot run the call (wrong
+// attention_kernel.cu (0 = what bertQkvToContext picks, 1 = plain fp32/fp16, 2, 3 and 4 =
+// fp16 tensor-core variants, see the .cu). A version that cannot run the call (wrong
 // dtype, head size not compiled, unaligned buffers) returns cudaErrorInvalidValue.
 int bertQkvToContextVersion(int32_t version, const void* qkv, void* context,
                             const int32_t* seq_lens, const int32_t* cu_seqlens, int32_t batch,

@@ -1,0 +1,1 @@
+"""Fused multi-head attention (QkvToContext): CUDA kernels and their torch wrapper."""

@@ -1,0 +1,248 @@
+"""GPU tests of the QkvToContext kernels (plugins/attention) against float64 attention.
+
+Every numbered kernel version runs padded batches (right padding; every query row, padded ones
+included, must match attention with a key mask), packed ragged batches and edge cases. Outputs
+are poisoned with NaN before each launch, so a row the kernel forgets to write fails.
+Needs a CUDA GPU and the built library (cmake -S plugins -B plugins/build && cmake --build
+plugins/build, or BERT_PLUGINS_BUILD_DIR=<folder holding libbert_kernels.so>); skips otherwise.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+torch = pytest.importorskip("torch")
+if not torch.cuda.is_available():
+    pytest.skip("needs a CUDA GPU", allow_module_level=True)
+
+from plugins import kernels  # noqa: E402
+
+try:
+    kernels.load()
+except kernels.KernelLibraryMissing as missing:
+    pytest.skip(str(missing), allow_module_level=True)
+
+from plugins.attention.ops import VERSIONS, qkv_to_context, version_supported  # noqa: E402
+
+DEVICE = torch.device("cuda")
+# (atol, rtol) against float64 math on the same (rounded) inputs. fp32 kernels accumulate in fp32;
+# fp16 ones also round P and the output to fp16.
+TOLERANCE = {torch.float32: (1e-5, 1e-5), torch.float16: (1e-2, 1e-2)}
+BERT_BASE = (12, 64)  # heads x head_size, hidden 768
+# (version, dtype) pairs; version 0 is the launcher's default choice.
+CASES = [(v, dt) for v in (0, *VERSIONS) for dt in (torch.float32, torch.float16)]
+
+
+def case_id(case):
+    version, dtype = case
+    return f"v{version}-{str(dtype).removeprefix('torch.')}"
+
+
+def supported(version, head_size, dtype):
+    return version == 0 or version_supported(version, head_size, dtype)
+
+
+def generator(*key):
+    """A fresh, reproducible random stream per test case."""
+    g = torch.Generator(device=DEVICE)
+    g.manual_seed(zlib.crc32(repr(key).encode()))
+    return g
+
+
+def reference(qkv, lengths, num_heads, head_size, scale):
+    """float64 attention of one padded batch: qkv [batch, seq, 3 * hidden], keys >= lengths[b]
+    masked, every query row computed. A sequence without keys gets zeros (the kernels' rule)."""
+    batch, seq, _ = qkv.shape
+    q, k, v = qkv.double().view(batch, seq, 3, num_heads, head_size).permute(2, 0, 3, 1, 4)
+    scores = q @ k.transpose(-1, -2) * scale
+    key_valid = torch.arange(seq, device=qkv.device)[None, :] < lengths[:, None]
+    scores = scores.masked_fill(~key_valid[:, None, None, :], -math.inf)
+    probs = torch.softmax(scores, dim=-1).nan_to_num(0.0)  # all keys masked: 0/0 -> 0
+    return (probs @ v).transpose(1, 2).reshape(batch, seq, num_heads * head_size)
+
+
+def assert_matches(actual, expected, dtype, looser=1.0):
+    atol, rtol = (looser * t for t in TOLERANCE[dtype])
+    assert not actual.isnan().any(), "output rows left unwritten (NaN poison) or NaN computed"
+    torch.testing.assert_close(actual.double(), expected, atol=atol, rtol=rtol)
+
+
+def run(qkv, version, num_heads, head_size, seq_lens=None, cu_seqlens=None, max_seqlen=None):
+    """The kernel with its output poisoned first."""
+    shape = (*qkv.shape[:-1], num_heads * head_size)
+    out = torch.full(shape, math.nan, dtype=qkv.dtype, device=DEVICE)
+    return qkv_to_context(qkv, seq_lens, cu_seqlens, num_heads=num_heads, head_size=head_size,
+                          scale=1.0 / math.sqrt(head_size), version=version,
+                          max_seqlen=max_seqlen, out=out)
+
+
+def padded_batch(batch, seq, num_heads, head_size, dtype, g):
+    """Random qkv with right padding: lengths mix full, 1 and odd lengths. Padded tokens' keys
+    and values are large finite garbage, so a padded key that leaks into a softmax shows; their
+    queries stay ordinary (padded query rows are compared too)."""
+    lengths = torch.randint(1, seq + 1, (batch,), device=DEVICE, generator=g, dtype=torch.int32)
+    lengths[0] = seq
+    if batch > 1:
+        lengths[1] = 1
+    if batch > 2:
+        lengths[2] = max(1, seq - 7)
+    hidden = num_heads * head_size
+    qkv = torch.randn(batch, seq, 3 * hidden, device=DEVICE, generator=g)
+    padding = torch.arange(seq, device=DEVICE)[None, :] >= lengths[:, None]
+    garbage = 10.0 + 4.0 * torch.randn(batch, seq, 2 * hidden, device=DEVICE, generator=g)
+    qkv[..., hidden:] = torch.where(padding[..., None], garbage, qkv[..., hidden:])
+    return qkv.to(dtype), lengths
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+@pytest.mark.parametrize("batch", [1, 8, 32])
+@pytest.mark.parametrize("seq", [64, 128, 384, 512])
+def test_padded_bert_base(case, batch, seq):
+    version, dtype = case
+    num_heads, head_size = BERT_BASE
+    if not supported(version, head_size, dtype):
+        pytest.skip(f"version {version} does not run {dtype}")
+    qkv, lengths = padded_batch(batch, seq, num_heads, head_size, dtype,
+                                generator(version, str(dtype), batch, seq))
+    out = run(qkv, version, num_heads, head_size, seq_lens=lengths)
+    assert_matches(out, reference(qkv, lengths, num_heads, head_size, 1 / math.sqrt(head_size)),
+                   dtype)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+@pytest.mark.parametrize("heads_x_size", [(2, 32), (4, 128), (3, 48)], ids=str)
+@pytest.mark.parametrize("seq", [1, 5, 77, 200])
+def test_padded_small_configs(case, heads_x_size, seq):
+    """Other head sizes (48 is compiled only in v1: the default must fall back to it) and
+    sequence lengths that are not multiples of 8 or 16."""
+    version, dtype = case
+    num_heads, head_size = heads_x_size
+    if not supported(version, head_size, dtype):
+        pytest.skip(f"version {version} does not run head_size {head_size} {dtype}")
+    qkv, lengths = padded_batch(3, seq, num_heads, head_size, dtype,
+                                generator(version, str(dtype), heads_x_size, seq))
+    out = run(qkv, version, num_heads, head_size, seq_lens=lengths)
+    assert_matches(out, reference(qkv, lengths, num_heads, head_size, 1 / math.sqrt(head_size)),
+                   dtype)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_padded_sharp_softmax_and_no_seq_lens(case):
+    """Large scores (std ~4) make the running max change from key tile to key tile, which the
+    online softmax must correct for; seq_lens None means every key is valid. Scores 4x larger
+    carry 4x the fp32 rounding, hence the 4x tolerance."""
+    version, dtype = case
+    num_heads, head_size = BERT_BASE
+    if not supported(version, head_size, dtype):
+        pytest.skip(f"version {version} does not run {dtype}")
+    batch, seq, hidden = 4, 448, num_heads * head_size
+    qkv = torch.randn(batch, seq, 3 * hidden, device=DEVICE, generator=generator(version, str(dtype)))
+    qkv[..., :hidden] *= 4.0
+    qkv = qkv.to(dtype)
+    full = torch.full((batch,), seq, dtype=torch.int32, device=DEVICE)
+    out = run(qkv, version, num_heads, head_size, seq_lens=None)
+    assert_matches(out, reference(qkv, full, num_heads, head_size, 1 / math.sqrt(head_size)),
+                   dtype, looser=4.0)
+
+
+PACKED_LENGTHS = {
+    "mixed": [1, 7, 63, 130, 384, 511, 512],
+    "one": [300],
+    "with_empty": [5, 0, 77, 0],
+}
+
+
+def packed_lengths(name, g):
+    if name.startswith("random"):
+        batch = int(name.removeprefix("random"))
+        return torch.randint(1, 513, (batch,), generator=g, device=DEVICE).tolist()
+    return PACKED_LENGTHS[name]
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+@pytest.mark.parametrize("lengths_name", ["mixed", "one", "with_empty", "random8", "random32"])
+def test_packed_ragged(case, lengths_name):
+    version, dtype = case
+    num_heads, head_size = BERT_BASE
+    if not supported(version, head_size, dtype):
+        pytest.skip(f"version {version} does not run {dtype}")
+    g = generator(version, str(dtype), lengths_name)
+    lengths = packed_lengths(lengths_name, g)
+    hidden = num_heads * head_size
+    qkv = torch.randn(sum(lengths), 3 * hidden, device=DEVICE, generator=g).to(dtype)
+    cu = torch.tensor([0, *torch.tensor(lengths).cumsum(0).tolist()], dtype=torch.int32,
+                      device=DEVICE)
+    out = run(qkv, version, num_heads, head_size, cu_seqlens=cu)
+    scale = 1 / math.sqrt(head_size)
+    for b, length in enumerate(lengths):
+        rows = slice(cu[b].item(), cu[b + 1].item())
+        full = torch.tensor([length], dtype=torch.int32, device=DEVICE)
+        expected = reference(qkv[rows][None], full, num_heads, head_size, scale)[0]
+        assert_matches(out[rows], expected, dtype)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_empty_inputs_and_keyless_sequences(case):
+    version, dtype = case
+    num_heads, head_size = BERT_BASE
+    if not supported(version, head_size, dtype):
+        pytest.skip(f"version {version} does not run {dtype}")
+    hidden = num_heads * head_size
+    # Empty batch and zero seq_len, padded and packed: no launch, no error.
+    for shape in [(0, 64, 3 * hidden), (2, 0, 3 * hidden)]:
+        run(torch.empty(shape, dtype=dtype, device=DEVICE), version, num_heads, head_size)
+    no_sequences = torch.zeros(1, dtype=torch.int32, device=DEVICE)
+    run(torch.empty(0, 3 * hidden, dtype=dtype, device=DEVICE), version, num_heads, head_size,
+        cu_seqlens=no_sequences)
+    # A padded sequence with no valid key gets a zero context; its neighbour is unaffected.
+    qkv = torch.randn(2, 70, 3 * hidden, device=DEVICE, generator=generator(version, str(dtype)))
+    qkv = qkv.to(dtype)
+    lengths = torch.tensor([0, 70], dtype=torch.int32, device=DEVICE)
+    out = run(qkv, version, num_heads, head_size, seq_lens=lengths)
+    assert torch.equal(out[0], torch.zeros_like(out[0]))
+    assert_matches(out, reference(qkv, lengths, num_heads, head_size, 1 / math.sqrt(head_size)),
+                   dtype)
+
+
+def test_default_picks_a_tensor_core_version_for_fp16():
+    """The kernels are deterministic, so the default's output is bitwise that of the tensor-core
+    version it picked (and not v1's, which rounds differently)."""
+    num_heads, head_size = BERT_BASE
+    for batch, seq in [(1, 64), (32, 384)]:
+        qkv, lengths = padded_batch(batch, seq, num_heads, head_size, torch.float16,
+                                    generator("default", batch, seq))
+        default = run(qkv, None, num_heads, head_size, seq_lens=lengths)
+        assert any(torch.equal(default, run(qkv, version, num_heads, head_size, seq_lens=lengths))
+                   for version in (2, 3, 4))
+        assert not torch.equal(default, run(qkv, 1, num_heads, head_size, seq_lens=lengths))
+
+
+def test_unaligned_buffers_fall_back_to_v1():
+    """Tensor-core versions need 16-byte aligned buffers: they refuse others, the default uses v1."""
+    num_heads, head_size = BERT_BASE
+    hidden = num_heads * head_size
+    qkv, lengths = padded_batch(2, 100, num_heads, head_size, torch.float16,
+                                generator("unaligned"))
+    storage = torch.empty(qkv.numel() + 1, dtype=torch.float16, device=DEVICE)
+    shifted = storage[1:].view(2, 100, 3 * hidden)  # 2 bytes past an aligned address
+    shifted.copy_(qkv)
+    out = run(shifted, None, num_heads, head_size, seq_lens=lengths)
+    assert_matches(out, reference(qkv, lengths, num_heads, head_size, 1 / math.sqrt(head_size)),
+                   torch.float16)
+    with pytest.raises(RuntimeError, match="version 2"):
+        run(shifted, 2, num_heads, head_size, seq_lens=lengths)
+
+
+def test_unsupported_version_raises():
+    qkv = torch.zeros(1, 8, 3 * 768, dtype=torch.float32, device=DEVICE)
+    for version in (2, 3, 4, 99):
+        with pytest.raises(RuntimeError):
+            run(qkv, version, 12, 64)

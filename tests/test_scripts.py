@@ -1,0 +1,93 @@
+"""The scripts as a user runs them, in fresh processes without TensorRT: they work on the
+reference backend, and every problem ends in one line naming the fix, exit status 2, and no
+half-written file."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args, cwd):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TRANSFORMERS_VERBOSITY="error", HF_HUB_OFFLINE="1")
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def one_line_error(result) -> str:
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    from tiny_bert import make_tiny_bert
+
+    folder = tmp_path_factory.mktemp("scripts")
+    make_tiny_bert(folder / "model", max_position=64)
+    result = run(ROOT / "model2onnx.py", "--model", folder / "model", "--exporter", "legacy", cwd=folder)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (folder / "artifacts" / "model.onnx").exists() and (folder / "artifacts" / "reference.npz").exists()
+    return folder
+
+
+def test_builder_falls_back_to_the_reference_backend_and_reports_accuracy(workdir):
+    result = run(ROOT / "builder.py", "--max-seq", 64, "--opt-seq", 16, "--fusions", "all", cwd=workdir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "running the reference backend on the CPU instead" in result.stderr
+    assert "PASS logits vs PyTorch fp32" in result.stdout
+    assert "top-1 agreement 100.0%" in result.stdout
+    assert "fill-mask top-10:" in result.stdout
+
+
+def test_onnx_parser_baseline_needs_tensorrt_and_says_so(workdir):
+    line = one_line_error(run(ROOT / "onnx2trt.py", "--max-seq", 64, cwd=workdir))
+    assert "TensorRT is not installed" in line and "--backend reference" in line
+
+
+def test_forcing_tensorrt_without_it_fails_cleanly(workdir):
+    line = one_line_error(run(ROOT / "builder.py", "--backend", "tensorrt", "--max-seq", 64, cwd=workdir))
+    assert "TensorRT" in line
+    assert not list((workdir / "artifacts").glob("*.engine"))
+
+
+def test_a_sequence_longer_than_the_model_allows(workdir):
+    line = one_line_error(run(ROOT / "builder.py", "--max-seq", 1000, cwd=workdir))
+    assert "--max-seq 1000 exceeds the model's 64 positions" in line
+
+
+def test_a_batch_larger_than_the_profile(workdir):
+    line = one_line_error(run(ROOT / "builder.py", "--backend", "reference", "--max-seq", 64, "--opt-batch", 1,
+                              "--max-batch", 2, cwd=workdir))
+    assert "outside the engine's profile" in line and "--max-batch" in line
+
+
+def test_a_wrong_onnx_file(workdir, tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x00garbage")
+    line = one_line_error(run(ROOT / "builder.py", "--onnx", bad, "--max-seq", 64, cwd=workdir))
+    assert "re-export with model2onnx.py" in line
+    line = one_line_error(run(ROOT / "builder.py", "--onnx", tmp_path / "missing.onnx", cwd=workdir))
+    assert "run `python model2onnx.py` first" in line
+
+
+def test_an_unknown_fusion_and_int8_packed(workdir):
+    assert "unknown fusion" in one_line_error(run(ROOT / "builder.py", "--fusions", "flash", cwd=workdir))
+    assert "packed" in one_line_error(run(ROOT / "builder.py", "--fusions", "all,packed", "--int8", cwd=workdir))
+
+
+def test_a_model_that_cannot_be_loaded_writes_nothing(tmp_path):
+    line = one_line_error(run(ROOT / "model2onnx.py", "--model", tmp_path / "no-such-model", cwd=tmp_path))
+    assert "--model PATH" in line
+    assert not (tmp_path / "artifacts").exists()
+
+
+def test_layer_comparison_script(workdir):
+    result = run(ROOT / "compare_layers.py", "--fusions", "all", cwd=workdir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "all within tolerance" in result.stdout
