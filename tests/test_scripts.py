@@ -91,3 +91,11 @@ def test_layer_comparison_script(workdir):
     result = run(ROOT / "compare_layers.py", "--fusions", "all", cwd=workdir)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "all within tolerance" in result.stdout
+
+
+def test_fill_mask_demo_on_the_reference_backend(workdir):
+    result = run(ROOT / "fill_mask.py", "the capital of france , [MASK] , contains the eiffel tower .", cwd=workdir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    ranks = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
+    assert ranks[-10:] == [f"{i}." for i in range(1, 11)]
+    assert "no [MASK]" in one_line_error(run(ROOT / "fill_mask.py", "nothing to fill", cwd=workdir))

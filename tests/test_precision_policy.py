@@ -1,0 +1,106 @@
+"""The precision policy (bertrt/precision.py) on the reference backend: which layers run in which
+precision per mode, and what INT8's calibrated scales cost in accuracy, measured on CPU."""
+import numpy as np
+import pytest
+
+from bertrt import entropy, precision
+from bertrt.backend import ReferenceBackend
+from bertrt.check import masked_kl, topk_agreement
+from bertrt.common import INPUT_NAMES, OUTPUT_NAME
+from bertrt.engine_config import ProfileShapes, configure
+from bertrt.onnx_weights import load_weights
+from builder import Fusions, build_network
+from calibrator import make_calibrator
+
+CONFIG = dict(hidden=64, heads=4, layers=2, intermediate=128)
+
+
+def build(tiny, mode, fusions="none", cache=None):
+    backend = ReferenceBackend()
+    builder, network, _ = build_network(backend, load_weights(tiny.onnx), Fusions.parse(fusions), mode)
+    calibrator = None
+    if mode == "int8":
+        calibrator = make_calibrator(batch_size=4, seq_len=16, tokenizer=tiny.tokenizer, max_batches=6,
+                                     cache_path=cache, onnx_path=tiny.onnx, device="cpu")
+    config = configure(builder, network, backend.trt, mode, ProfileShapes(1, 4, 4, 1, 16, 16),
+                       calibrator=calibrator, calibration_shape=(4, 16))
+    engine, _ = backend.build(builder, network, config, None, {})
+    return engine, calibrator
+
+
+def logits(engine, tiny):
+    return engine.execute({n: tiny.batch[n] for n in INPUT_NAMES})[OUTPUT_NAME]
+
+
+def test_fp16_pins_norms_and_softmax_to_fp32(tiny_models):
+    tiny = tiny_models("legacy", **CONFIG)
+    engine, _ = build(tiny, "fp16")
+    p = engine.precisions
+    assert p["bert.encoder.layer.0.attention.output.LayerNorm"] == "FLOAT"
+    assert p["bert.encoder.layer.1.attention.self.probs"] == "FLOAT"
+    assert p["bert.encoder.layer.0.attention.self.query.matmul"] == "HALF"
+    assert p["bert.encoder.layer.0.intermediate"] == "HALF"  # GELU
+    assert engine.flags >= {"FP16", "OBEY_PRECISION_CONSTRAINTS"}
+
+
+def test_int8_quantizes_the_linear_layers_only(tiny_models, tmp_path):
+    tiny = tiny_models("legacy", **CONFIG)
+    engine, _ = build(tiny, "int8", cache=tmp_path / "calib.cache")
+    p = engine.precisions
+    linear = [n for n in p if n.endswith(".matmul") and "encoder" in n]
+    assert linear and all(p[n] == "INT8" for n in linear), {n: p[n] for n in linear}
+    assert p["bert.encoder.layer.0.attention.self.scores"] == "HALF"
+    assert p["cls.predictions.decoder.matmul"] == "HALF"
+    assert p["bert.embeddings.LayerNorm"] == "FLOAT"
+    # Every quantized layer's activation input got a calibrated range.
+    for layer in engine.network._layers:
+        if p[layer.name] == "INT8":
+            assert layer.get_input(0).dynamic_range is not None, layer.name
+
+
+def test_int8_costs_accuracy_but_keeps_the_predictions(tiny_models, tmp_path):
+    tiny = tiny_models("legacy", **CONFIG)
+    fp16, _ = build(tiny, "fp16")
+    int8, _ = build(tiny, "int8", cache=tmp_path / "calib.cache")
+    reference = tiny.hf_logits(tiny.batch)
+    valid = tiny.batch["attention_mask"].astype(bool)
+    ours, half = logits(int8, tiny), logits(fp16, tiny)
+    assert np.abs(ours - reference)[valid].max() > 3 * np.abs(half - reference)[valid].max(), \
+        "INT8 fake-quantization must cost more than fp16 rounding"
+    assert topk_agreement(ours, reference, 5, valid) >= 0.9
+
+
+def test_the_policy_beats_quantizing_every_matrix_product(tiny_models, tmp_path, monkeypatch):
+    """Why attention products and the decoder stay fp16: quantizing them too is measurably worse."""
+    tiny = tiny_models("legacy", **CONFIG)
+    reference = tiny.hf_logits(tiny.batch)
+    positions = [tuple(p) for p in np.argwhere(tiny.batch["attention_mask"] == 1)]
+
+    def kl(engine):
+        out = logits(engine, tiny)
+        return np.mean([masked_kl(out[b, s], reference[b, s]) for b, s in positions])
+
+    ours = kl(build(tiny, "int8", cache=tmp_path / "ours.cache")[0])
+    monkeypatch.setitem(precision.PINNED, "attention", {"int8": "INT8"})
+    monkeypatch.setitem(precision.PINNED, "decoder", {"int8": "INT8"})
+    naive = kl(build(tiny, "int8", cache=tmp_path / "naive.cache")[0])
+    assert naive > 1.5 * ours, (naive, ours)
+
+
+def test_the_calibration_cache_is_written_in_tensorrt_format_and_reused(tiny_models, tmp_path):
+    tiny = tiny_models("legacy", **CONFIG)
+    cache = tmp_path / "calib.cache"
+    first, _ = build(tiny, "int8", cache=cache)
+    algorithm, scales = entropy.read_cache(cache.read_bytes())
+    assert algorithm == "EntropyCalibration2"
+    assert cache.read_text().startswith("TRT-")
+    assert any(name.startswith("bert.encoder.layer.0.attention.output.LayerNorm") for name in scales)
+    second, calibrator = build(tiny, "int8", cache=cache)
+    assert calibrator.next_batch == 0, "a valid cache must be used instead of calibrating again"
+    np.testing.assert_array_equal(logits(first, tiny), logits(second, tiny))
+
+
+@pytest.mark.parametrize("mode", precision.MODES)
+def test_builder_flags_per_mode(mode):
+    flags = precision.builder_flag_names(mode)
+    assert ("INT8" in flags) == (mode == "int8") and ("FP16" in flags) == (mode != "fp32")
