@@ -12,8 +12,8 @@ int bertBiasGelu(const void* input, const float* bias, void* output, int64_t row
 
 // bertBiasGelu with an explicit kernel version, for tests and benchmarks: 1 scalar reference,
 // 2 16-byte vectors, 3 16-byte vectors with several rows in flight per thread, 0 = default (what
-// bertBiasGelu runs: 3 where 16-byte access works, else 1). 2 and 3 need n % (16 / element size)
-// == 0 and 16-byte aligned pointers; otherwise they return cudaErrorNotSupported.
+// bertBiasGelu runs: 3 for many rows, 2 for few, 1 without 16-byte access). 2 and 3 need
+// n % (16 / element size) == 0 and 16-byte aligned pointers; else they return cudaErrorNotSupported.
 int bertBiasGeluVersion(int version, const void* input, const float* bias, void* output,
                         int64_t rows, int32_t n, BertDType dtype, cudaStream_t stream);
 

@@ -14,9 +14,9 @@ int bertLayerNorm(const void* input, void* output, const float* gamma, const flo
 
 // bertLayerNorm with an explicit kernel version, for tests and benchmarks: 1 scalar reference,
 // 2 vectorized block-per-row, 3 vectorized with threads per row sized from hidden, 0 = default
-// (what bertLayerNorm runs: 3 where 16-byte access works, else 1). A version that cannot take
-// this shape (2 and 3 need hidden % (16 / element size) == 0 and 16-byte aligned pointers)
-// returns cudaErrorNotSupported.
+// (what bertLayerNorm runs: 3 for many rows, 2 for few, 1 without 16-byte access; see
+// common/layernorm_rows.cuh). A version that cannot take this shape (2 and 3 need
+// hidden % (16 / element size) == 0 and 16-byte aligned pointers) returns cudaErrorNotSupported.
 int bertLayerNormVersion(int version, const void* input, void* output, const float* gamma,
                          const float* beta, int64_t rows, int32_t hidden, float epsilon,
                          BertDType dtype, cudaStream_t stream);

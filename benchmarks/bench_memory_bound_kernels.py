@@ -1,0 +1,409 @@
+"""Benchmark of the memory-bound kernels (LayerNorm, SkipLayerNorm, EmbLayerNorm, BiasGelu), llm.c
+dev/cuda style: every kernel version is first checked against a float64 reference on the very
+inputs it is timed on, then timed next to PyTorch computing the same function, eagerly and
+through torch.compile(mode="max-autotune-no-cudagraphs").
+
+    python3 benchmarks/bench_memory_bound_kernels.py --out results.txt
+
+Timing: every contender (our launches through ctypes, torch eager, torch compiled) is captured
+N times into one CUDA graph and replayed, so launch overhead is the same small graph-launch cost
+for all; CUDA events around each replay, warm-up first, median over many replays. When one call's
+inputs would fit in L2, the captured calls rotate over enough input sets to exceed twice the L2.
+
+Bandwidth: the fewest bytes the function must move (each input read once, the output written
+once; gamma/beta/bias and, for EmbLayerNorm, the ids, the position and type rows used and one
+word row per token), over the time. "% of copy peak" compares that with a 1 GiB
+device-to-device copy timed in the same run (bytes read + written; see copy_peak_gbs for why
+it is timed both on a stream and in a graph). "vs torch ..." is torch's time over ours: above 1
+we are faster.
+
+torch baselines are PyTorch at its best: weights in the activation dtype (what an fp16 PyTorch
+model holds), except EmbLayerNorm whose tables are fp32 for both (the kernel's contract) and
+whose output torch casts. torch.compile is built once per (kernel, dtype, hidden), from a reset
+dynamo state, with only the token dimension dynamic; its first call (which autotunes) is at the
+largest token count. Compiling is slow, so by default only hidden 768 gets that baseline.
+Before anything is timed the GPU is kept busy for a second so its clocks leave idle, and the copy
+peak is the better of a copy timed before and one timed after the kernels.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from plugins.bias_gelu.ops import VERSIONS as GELU_VERSIONS, bias_gelu  # noqa: E402
+from plugins.emb_layernorm.ops import emb_layer_norm  # noqa: E402
+from plugins.layernorm.ops import VERSIONS as NORM_VERSIONS, layer_norm  # noqa: E402
+from plugins.skip_layernorm.ops import skip_layer_norm  # noqa: E402
+
+EPSILON = 1e-12
+TOLERANCE = {torch.float32: 1e-5, torch.float16: 1e-2}  # atol = rtol, against float64
+VOCAB, MAX_POS, TYPE_VOCAB, SEQ_LEN = 30522, 512, 2, 128  # BERT-base embeddings, sequences of 128
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing
+
+
+def time_in_graph(call: Callable[[int], object], input_sets: int, min_calls: int = 20,
+                  target_ms: float = 25.0) -> float:
+    """Median microseconds of one call(i), i cycling over input sets, from CUDA-graph replays."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up off the capture: module loads, autotuning, allocator
+        for i in range(input_sets):
+            call(i)
+    torch.cuda.current_stream().wait_stream(side)
+    torch.cuda.synchronize()
+
+    calls = input_sets * math.ceil(min_calls / input_sets)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for c in range(calls):
+            call(c % input_sets)
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+
+    def replay_ms():
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end)
+
+    first = min(replay_ms() for _ in range(3))  # warm replays
+    reps = max(5, min(100, int(target_ms / max(first, 1e-3))))
+    median_ms = statistics.median(replay_ms() for _ in range(reps))
+    del graph
+    return median_ms * 1000.0 / calls
+
+
+def copy_peak_gbs(megabytes: int = 1024, reps: int = 30) -> float:
+    """Device-to-device copy bandwidth, bytes read + written, GB/s: the better of a copy timed on
+    its own stream and one replayed from a CUDA graph. Both are needed: captured into a graph,
+    torch's copy (cudaMemcpyAsync) becomes a memcpy node, which on an H200 moved only ~2.8 TB/s
+    while kernels in the same run moved ~4.3 TB/s; a 1 GiB copy needs no graph to hide launches."""
+    src = torch.randn((megabytes << 20) // 4, device="cuda")
+    dst = torch.empty_like(src)
+    nbytes = 2 * src.numel() * src.element_size()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    stream_ms = []
+    for _ in range(reps):
+        start.record()
+        dst.copy_(src)
+        end.record()
+        end.synchronize()
+        stream_ms.append(start.elapsed_time(end))
+    stream_us = statistics.median(stream_ms) * 1000.0
+    graph_us = time_in_graph(lambda i: dst.copy_(src), 1, min_calls=10, target_ms=200.0)
+    return nbytes / min(stream_us, graph_us) / 1e3
+
+
+def warm_up_gpu(seconds: float = 1.0):
+    """Keep the GPU busy long enough for its clocks to leave idle before anything is timed."""
+    a = torch.randn(4096, 4096, device="cuda")
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        for _ in range(10):
+            a = torch.tanh(a @ a)
+        torch.cuda.synchronize()
+
+
+# ---------------------------------------------------------------------------------------------
+# The four kernels: inputs, our launch, the torch function, the float64 reference, the bytes
+
+
+@dataclass
+class Workload:
+    name: str
+    versions: tuple
+    make_shared: Callable  # (tokens, width, dtype) -> dict of tensors every input set shares
+    make_set: Callable  # (tokens, width, dtype, shared) -> dict: one rotating input set
+    ours: Callable  # (inputs, version, dtype) -> output
+    torch_fn: Callable  # (**inputs) -> output, also what torch.compile gets
+    reference: Callable  # (inputs) -> float64 output
+    min_bytes: Callable  # (tokens, width, element size) -> int
+    dynamic: tuple  # names of the inputs whose dim 0 grows with the token count
+    width_of: Callable = lambda hidden: hidden  # BiasGelu runs on the FFN width, 4 * hidden
+
+
+def norm_weights(width, dtype):
+    gamma = 1.0 + 0.1 * torch.randn(width, device="cuda")
+    beta = 0.1 * torch.randn(width, device="cuda")
+    return {"gamma": gamma, "beta": beta, "gamma_t": gamma.to(dtype), "beta_t": beta.to(dtype)}
+
+
+def double_layer_norm(x, gamma, beta):
+    return F.layer_norm(x.double(), (x.shape[-1],), gamma.double(), beta.double(), EPSILON)
+
+
+LAYER_NORM = Workload(
+    "LayerNorm", NORM_VERSIONS,
+    make_shared=lambda t, h, dt: norm_weights(h, dt),
+    make_set=lambda t, h, dt, s: {"x": torch.randn(t, h, device="cuda").to(dt)},
+    ours=lambda i, v, dt: layer_norm(i["x"], i["gamma"], i["beta"], EPSILON, version=v),
+    torch_fn=lambda x, gamma_t, beta_t, **_: F.layer_norm(x, (x.shape[-1],), gamma_t, beta_t, EPSILON),
+    reference=lambda i: double_layer_norm(i["x"], i["gamma"], i["beta"]),
+    min_bytes=lambda t, h, e: 2 * t * h * e + 2 * h * 4,
+    dynamic=("x",))
+
+
+def _skip_shared(t, h, dt):
+    shared = norm_weights(h, dt)
+    shared["bias"] = 0.5 * torch.randn(h, device="cuda")
+    shared["bias_t"] = shared["bias"].to(dt)
+    return shared
+
+
+SKIP_LAYER_NORM = Workload(
+    "SkipLayerNorm", NORM_VERSIONS,
+    make_shared=_skip_shared,
+    make_set=lambda t, h, dt, s: {"x": torch.randn(t, h, device="cuda").to(dt),
+                                  "skip": torch.randn(t, h, device="cuda").to(dt)},
+    ours=lambda i, v, dt: skip_layer_norm(i["x"], i["skip"], i["gamma"], i["beta"], EPSILON,
+                                          bias=i["bias"], version=v),
+    torch_fn=lambda x, skip, bias_t, gamma_t, beta_t, **_: F.layer_norm(
+        x + skip + bias_t, (x.shape[-1],), gamma_t, beta_t, EPSILON),
+    reference=lambda i: double_layer_norm(i["x"].double() + i["skip"].double() + i["bias"].double(),
+                                          i["gamma"], i["beta"]),
+    min_bytes=lambda t, h, e: 3 * t * h * e + 3 * h * 4,
+    dynamic=("x", "skip"))
+
+
+def _emb_shared(t, h, dt):
+    shared = norm_weights(h, dt)
+    shared["word"] = torch.randn(VOCAB, h, device="cuda")
+    shared["pos"] = 0.5 * torch.randn(MAX_POS, h, device="cuda")
+    shared["types_table"] = 0.5 * torch.randn(TYPE_VOCAB, h, device="cuda")
+    shared["out_dtype"] = dt
+    return shared
+
+
+def _emb_set(t, h, dt, shared):
+    batch = t // SEQ_LEN
+    return {"ids": torch.randint(0, VOCAB, (batch, SEQ_LEN), device="cuda", dtype=torch.int32),
+            "types": torch.randint(0, TYPE_VOCAB, (batch, SEQ_LEN), device="cuda", dtype=torch.int32)}
+
+
+def _torch_embeddings(ids, types, word, pos, types_table, gamma, beta, out_dtype, **_):
+    summed = F.embedding(ids, word) + F.embedding(types, types_table) + pos[: ids.shape[1]]
+    return F.layer_norm(summed, (word.shape[1],), gamma, beta, EPSILON).to(out_dtype)
+
+
+def _emb_reference(i):
+    summed = i["word"].double()[i["ids"].long()] + i["types_table"].double()[i["types"].long()] \
+        + i["pos"].double()[: i["ids"].shape[1]]
+    return double_layer_norm(summed, i["gamma"], i["beta"])
+
+
+EMB_LAYER_NORM = Workload(
+    "EmbLayerNorm", NORM_VERSIONS,
+    make_shared=_emb_shared,
+    make_set=_emb_set,
+    ours=lambda i, v, dt: emb_layer_norm(i["ids"], i["types"], i["word"], i["pos"], i["types_table"],
+                                         i["gamma"], i["beta"], EPSILON, dtype=dt, version=v),
+    torch_fn=_torch_embeddings,
+    reference=_emb_reference,
+    # ids + types, one word row per token, the position and type rows used, gamma/beta, output.
+    min_bytes=lambda t, h, e: t * 8 + t * h * 4 + (min(t, SEQ_LEN) + TYPE_VOCAB + 2) * h * 4 + t * h * e,
+    dynamic=("ids", "types"))
+
+
+def _gelu_shared(t, n, dt):
+    bias = torch.randn(n, device="cuda")
+    return {"bias": bias, "bias_t": bias.to(dt)}
+
+
+BIAS_GELU = Workload(
+    "BiasGelu", GELU_VERSIONS,
+    make_shared=_gelu_shared,
+    make_set=lambda t, n, dt, s: {"x": (3 * torch.randn(t, n, device="cuda")).to(dt)},
+    ours=lambda i, v, dt: bias_gelu(i["x"], i["bias"], version=v),
+    torch_fn=lambda x, bias_t, **_: F.gelu(x + bias_t, approximate="none"),
+    reference=lambda i: F.gelu(i["x"].double() + i["bias"].double(), approximate="none"),
+    min_bytes=lambda t, n, e: 2 * t * n * e + n * 4,
+    dynamic=("x",),
+    width_of=lambda hidden: 4 * hidden)
+
+WORKLOADS = {w.name: w for w in (LAYER_NORM, SKIP_LAYER_NORM, EMB_LAYER_NORM, BIAS_GELU)}
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    kernel: str
+    version: str
+    shape: str
+    dtype: str
+    us: float | None
+    gbs: float | None = None
+    peak_pct: float | None = None
+    vs_eager: float | None = None
+    vs_compiled: float | None = None
+
+
+HEADER = ("kernel", "version", "tokens x hidden", "dtype", "us", "GB/s", "% of copy peak",
+          "vs torch eager", "vs torch.compile")
+
+
+def format_rows(rows: list[Row]) -> str:
+    def cell(value, fmt):
+        return "n/a" if value is None else format(value, fmt)
+
+    table = [HEADER] + [(r.kernel, r.version, r.shape, r.dtype, cell(r.us, ".2f"), cell(r.gbs, ".0f"),
+                         cell(r.peak_pct, ".1f"), cell(r.vs_eager, ".2f") + ("x" if r.vs_eager else ""),
+                         cell(r.vs_compiled, ".2f") + ("x" if r.vs_compiled else "")) for r in rows]
+    widths = [max(len(line[c]) for line in table) for c in range(len(HEADER))]
+    lines = ["| " + " | ".join(text.ljust(w) for text, w in zip(line, widths)) + " |" for line in table]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def check(output, expected, dtype, label):
+    """llm.c's validate_result: stop before timing anything wrong."""
+    expected = expected.reshape(output.shape)
+    tol = TOLERANCE[dtype]
+    if output.isnan().any() or not torch.allclose(output.double(), expected, atol=tol, rtol=tol):
+        worst = (output.double() - expected).abs().nan_to_num(math.inf).max().item()
+        raise SystemExit(f"MISMATCH {label}: max |error| {worst:.3g} > {tol}")
+
+
+def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_enabled, log):
+    """All rows of one (kernel, dtype, hidden), largest token count first."""
+    dtype = DTYPES[dtype_name]
+    width = workload.width_of(hidden)
+    compiled = None
+    if compile_enabled:
+        compiled = torch.compile(workload.torch_fn, mode="max-autotune-no-cudagraphs")
+    rows = []
+    # A fresh dynamo state per group: otherwise, having seen several hidden sizes and dtypes for
+    # the same torch function, dynamo would make those dimensions dynamic too (slower kernels).
+    torch._dynamo.reset()
+    for tokens in sorted(token_counts, reverse=True):
+        torch.manual_seed(tokens * 7919 + width)
+        shared = workload.make_shared(tokens, width, dtype)
+        element = torch.empty((), dtype=dtype).element_size()
+        nbytes = workload.min_bytes(tokens, width, element)
+        sets = max(1, min(128, math.ceil(2 * l2_bytes / nbytes)))
+        inputs = [{**shared, **workload.make_set(tokens, width, dtype, shared)} for _ in range(sets)]
+        for one in inputs:
+            for name in workload.dynamic:
+                if one[name].shape[0] > 1:  # dynamo specializes sizes 0 and 1 anyway
+                    torch._dynamo.mark_dynamic(one[name], 0)
+        shape = f"{tokens} x {width}"
+
+        contenders = {}  # label -> call(i)
+        expected = workload.reference(inputs[0])
+        for version in (None, *workload.versions):
+            label = "default" if version is None else f"v{version}"
+            check(workload.ours(inputs[0], version, dtype), expected, dtype,
+                  f"{workload.name} {label} {shape} {dtype_name}")
+            contenders[label] = lambda i, v=version: workload.ours(inputs[i], v, dtype)
+        del expected
+        contenders["torch eager"] = lambda i: workload.torch_fn(**inputs[i])
+        if compiled is not None:
+            contenders["torch.compile"] = lambda i: compiled(**inputs[i])
+
+        times = {}
+        for label, call in contenders.items():
+            started = time.perf_counter()
+            try:
+                times[label] = time_in_graph(call, sets)
+            except Exception as error:  # a failing torch.compile must not cost the whole run
+                if label != "torch.compile":
+                    raise
+                log(f"  torch.compile failed, left out of this group: {type(error).__name__}: {error}")
+                compiled = None
+                continue
+            log(f"  {workload.name:13s} {shape:>14s} {dtype_name} {label:13s} {times[label]:9.2f} us"
+                f"  ({time.perf_counter() - started:.1f} s, {sets} input sets)")
+        for label, us in times.items():
+            gbs = nbytes / us / 1e3
+            rows.append(Row(workload.name, label, shape, dtype_name, us, gbs, None,
+                            times["torch eager"] / us,
+                            times["torch.compile"] / us if "torch.compile" in times else None))
+        del inputs, shared, contenders
+        torch.cuda.empty_cache()
+    # Present groups smallest token count first, as the table reads naturally.
+    order = {t: k for k, t in enumerate(sorted(token_counts))}
+    rows.sort(key=lambda r: order[int(r.shape.split(" x ")[0])])
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, help="also write the report here")
+    parser.add_argument("--kernels", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument("--dtypes", nargs="+", default=list(DTYPES), choices=list(DTYPES))
+    parser.add_argument("--hidden", nargs="+", type=int, default=[768, 1024])
+    parser.add_argument("--tokens", nargs="+", type=int, default=[128, 1024, 4096, 16384, 65536])
+    parser.add_argument("--compile-hidden", nargs="*", type=int, default=[768],
+                        help="hidden sizes that get the torch.compile baseline (compiling is slow)")
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        raise SystemExit("needs a CUDA GPU")
+    if any(t % SEQ_LEN for t in args.tokens) and "EmbLayerNorm" in args.kernels:
+        raise SystemExit(f"token counts must be multiples of {SEQ_LEN} (EmbLayerNorm's sequences)")
+    torch._dynamo.config.cache_size_limit = 64
+    torch._dynamo.config.automatic_dynamic_shapes = False  # only the token dimension is dynamic
+
+    def log(text):
+        print(text, flush=True)
+
+    props = torch.cuda.get_device_properties(0)
+    started = time.time()
+    warm_up_gpu()
+    peak_before = copy_peak_gbs()
+    head = [f"GPU: {torch.cuda.get_device_name(0)} ({props.multi_processor_count} SMs, "
+            f"L2 {props.L2_cache_size >> 20} MiB)",
+            f"torch {torch.__version__}, CUDA {torch.version.cuda}",
+            f"command: python3 {' '.join(sys.argv)}"]
+    for line in head:
+        log(line)
+    log(f"copy before the kernels: {peak_before:.0f} GB/s")
+    rows = []
+    for name in args.kernels:
+        for dtype_name in args.dtypes:
+            for hidden in args.hidden:
+                rows += bench_group(WORKLOADS[name], dtype_name, hidden, args.tokens,
+                                    props.L2_cache_size, hidden in args.compile_hidden, log)
+                if args.out:  # what is done so far survives a run cut short
+                    args.out.write_text("\n".join(head + ["", format_rows(rows), "(partial)"]) + "\n")
+    peak_after = copy_peak_gbs()
+    peak = max(peak_before, peak_after)
+    head.append(f"copy peak (device-to-device 1 GiB, read + write): {peak:.0f} GB/s "
+                f"(best of {peak_before:.0f} before and {peak_after:.0f} after the kernels)")
+    log(head[-1])
+    for row in rows:
+        row.peak_pct = 100 * row.gbs / peak
+    table = format_rows(rows)
+    notes = ["", "Every version was checked against float64 (atol = rtol = 1e-5 fp32, 1e-2 fp16) "
+             "on the inputs it was timed on before timing.",
+             "'default' is the launcher the TensorRT plugins call (bertLayerNorm, ...). "
+             "vs torch: torch's time / ours (> 1: ours faster).",
+             f"torch.compile baseline only for hidden {args.compile_hidden} (compiling takes ~10 s each). "
+             f"BiasGelu runs on [tokens, 4 * hidden] (the FFN intermediate). "
+             f"EmbLayerNorm: sequences of {SEQ_LEN}, vocab {VOCAB}, fp32 tables.",
+             f"total {time.time() - started:.0f} s"]
+    report = "\n".join(head + ["", table] + notes) + "\n"
+    print("\n" + table + "\n" + "\n".join(notes), flush=True)
+    if args.out:
+        args.out.write_text(report)
+
+
+if __name__ == "__main__":
+    main()

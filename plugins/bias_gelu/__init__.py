@@ -1,0 +1,1 @@
+"""Bias + exact GELU: CUDA kernels and their torch wrapper."""

@@ -1,0 +1,55 @@
+// Sums across the threads that share one row: a (part of a) warp through register shuffles,
+// or a whole block through a little shared memory.
+#pragma once
+
+namespace bert {
+
+constexpr int kWarpSize = 32;
+constexpr unsigned kFullWarp = 0xffffffffu;
+
+// Butterfly sum over aligned groups of `group_size` lanes (a power of two <= 32): after it, every
+// lane of a group holds the group's sum. XOR offsets below group_size never leave the group, so
+// several rows can share one warp. Every lane of the warp must call it (full mask).
+template <typename V>
+__device__ __forceinline__ V group_sum(V value, int group_size)
+{
+    for (int offset = group_size / 2; offset > 0; offset /= 2)
+        value += __shfl_xor_sync(kFullWarp, value, offset);
+    return value;
+}
+
+template <typename V>
+__device__ __forceinline__ V warp_sum(V value)
+{
+    return group_sum(value, kWarpSize);
+}
+
+// Sum over the whole block (blockDim.x a multiple of 32, at most 1024); every thread gets it.
+// Each warp reduces in registers and leaves one partial in shared memory; then every thread adds
+// the <= 32 partials itself. Those reads all hit the same address at once, which shared memory
+// broadcasts: no bank conflicts, and no third barrier to hand a result back.
+// Every thread of the block must call it (it has barriers).
+template <typename V>
+__device__ __forceinline__ V block_sum(V value)
+{
+    __shared__ V warp_partials[kWarpSize];
+    value = warp_sum(value);
+    const int warp = threadIdx.x / kWarpSize;
+    if (threadIdx.x % kWarpSize == 0) warp_partials[warp] = value;
+    __syncthreads();
+    V total = 0;
+    const int warps = blockDim.x / kWarpSize;
+    for (int w = 0; w < warps; ++w) total += warp_partials[w];
+    __syncthreads();  // the next call may overwrite warp_partials only once all have read them
+    return total;
+}
+
+// Sum over the `threads_per_row` threads that own one row: shuffles alone when they fit in a
+// warp (several rows per block), otherwise the block (then one row per block).
+template <typename V>
+__device__ __forceinline__ V row_sum(V value, int threads_per_row)
+{
+    return threads_per_row <= kWarpSize ? group_sum(value, threads_per_row) : block_sum(value);
+}
+
+}  // namespace bert

@@ -1,0 +1,80 @@
+// Loading and storing activations as fp32 registers, 16 bytes at a time.
+//
+// Memory-bound kernels live or die by how many bytes each load instruction moves. A GPU serves a
+// warp's global load in 32-byte sectors; a warp whose 32 lanes each load 16 contiguous bytes
+// asks for 512 contiguous bytes with ONE instruction (LDG.128), which keeps the fewest
+// instructions in flight for the most bytes. So every kernel here moves data as `Pack16<T>`:
+// 4 floats or 8 halves. Arithmetic always happens in fp32, whatever the storage type.
+#pragma once
+
+#include <cuda_fp16.h>
+#include <stdint.h>
+
+namespace bert {
+
+// Storage type <-> fp32. fp16 rounds to nearest even, like every framework does.
+__device__ __forceinline__ float to_float(float value) { return value; }
+__device__ __forceinline__ float to_float(__half value) { return __half2float(value); }
+
+template <typename T>
+__device__ __forceinline__ T from_float(float value);
+template <>
+__device__ __forceinline__ float from_float<float>(float value) { return value; }
+template <>
+__device__ __forceinline__ __half from_float<__half>(float value) { return __float2half_rn(value); }
+
+// How many T fit in one 16-byte access: 4 floats, 8 halves.
+template <typename T>
+constexpr int kElemsPer16Bytes = 16 / static_cast<int>(sizeof(T));
+
+// 16 bytes of T. alignas(16) is what lets the compiler emit one 128-bit load/store for it.
+template <typename T>
+struct alignas(16) Pack16 {
+    T elems[kElemsPer16Bytes<T>];
+};
+
+__host__ __device__ __forceinline__ bool is_aligned16(const void* pointer)
+{
+    return reinterpret_cast<uintptr_t>(pointer) % 16 == 0;
+}
+
+// out[i] = float(source[i]) for i < N. When N elements are a whole number of 16-byte packs the
+// loads are 128-bit (source must then be 16-byte aligned); otherwise (N = 1: the scalar path)
+// they are plain element loads.
+template <int N, typename T>
+__device__ __forceinline__ void load_as_float(const T* source, float (&out)[N])
+{
+    constexpr int kPerPack = kElemsPer16Bytes<T>;
+    if constexpr (N % kPerPack == 0) {
+#pragma unroll
+        for (int p = 0; p < N / kPerPack; ++p) {
+            const Pack16<T> pack = reinterpret_cast<const Pack16<T>*>(source)[p];
+#pragma unroll
+            for (int i = 0; i < kPerPack; ++i) out[p * kPerPack + i] = to_float(pack.elems[i]);
+        }
+    } else {
+#pragma unroll
+        for (int i = 0; i < N; ++i) out[i] = to_float(source[i]);
+    }
+}
+
+// destination[i] = T(values[i]) for i < N, with the same 16-byte rule as load_as_float.
+template <int N, typename T>
+__device__ __forceinline__ void store_from_float(T* destination, const float (&values)[N])
+{
+    constexpr int kPerPack = kElemsPer16Bytes<T>;
+    if constexpr (N % kPerPack == 0) {
+#pragma unroll
+        for (int p = 0; p < N / kPerPack; ++p) {
+            Pack16<T> pack;
+#pragma unroll
+            for (int i = 0; i < kPerPack; ++i) pack.elems[i] = from_float<T>(values[p * kPerPack + i]);
+            reinterpret_cast<Pack16<T>*>(destination)[p] = pack;
+        }
+    } else {
+#pragma unroll
+        for (int i = 0; i < N; ++i) destination[i] = from_float<T>(values[i]);
+    }
+}
+
+}  // namespace bert

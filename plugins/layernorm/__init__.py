@@ -1,0 +1,1 @@
+"""LayerNorm: CUDA kernels and their torch wrapper."""

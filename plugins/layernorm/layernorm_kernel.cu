@@ -1,0 +1,63 @@
+// LayerNorm over the last dimension. The normalization itself (versions, launch plans,
+// numerics) lives in common/layernorm_rows.cuh; this file says where a row comes from.
+#include "layernorm_kernel.h"
+
+#include "../common/layernorm_rows.cuh"
+
+namespace {
+
+// Row `index` of an [rows, hidden] tensor, written to the same row of the output.
+template <typename T>
+struct TensorRows {
+    const T* input;
+    int32_t hidden;
+
+    struct Row {
+        const T* values = nullptr;
+        int64_t out_row = -1;
+
+        template <int N>
+        __device__ void load(int col, float (&x)[N]) const
+        {
+            bert::load_as_float(values + col, x);
+        }
+    };
+
+    __device__ Row row(int64_t index) const { return {input + index * hidden, index}; }
+};
+
+template <typename T>
+cudaError_t layer_norm(int version, const void* input, void* output, const float* gamma,
+                       const float* beta, int64_t rows, int32_t hidden, float epsilon,
+                       cudaStream_t stream)
+{
+    if (rows > 0 && input == nullptr) return cudaErrorInvalidValue;
+    const TensorRows<T> source{static_cast<const T*>(input), hidden};
+    return bert::launch_layernorm_rows(version, source, bert::is_aligned16(input),
+                                       static_cast<T*>(output), gamma, beta, rows, hidden, epsilon,
+                                       stream);
+}
+
+}  // namespace
+
+extern "C" int bertLayerNormVersion(int version, const void* input, void* output,
+                                    const float* gamma, const float* beta, int64_t rows,
+                                    int32_t hidden, float epsilon, BertDType dtype,
+                                    cudaStream_t stream)
+{
+    switch (dtype) {
+        case BERT_FP32:
+            return layer_norm<float>(version, input, output, gamma, beta, rows, hidden, epsilon, stream);
+        case BERT_FP16:
+            return layer_norm<__half>(version, input, output, gamma, beta, rows, hidden, epsilon, stream);
+    }
+    return cudaErrorInvalidValue;
+}
+
+extern "C" int bertLayerNorm(const void* input, void* output, const float* gamma,
+                             const float* beta, int64_t rows, int32_t hidden, float epsilon,
+                             BertDType dtype, cudaStream_t stream)
+{
+    return bertLayerNormVersion(bert::kLayerNormDefault, input, output, gamma, beta, rows, hidden,
+                                epsilon, dtype, stream);
+}

@@ -1,0 +1,73 @@
+"""torch wrapper of the LayerNorm kernels in layernorm_kernel.cu (see layernorm_kernel.h).
+
+    y = layer_norm(x, gamma, beta, 1e-12)             # bertLayerNorm, the default version
+    y = layer_norm(x, gamma, beta, 1e-12, version=2)  # bertLayerNormVersion(2, ...)
+
+x is [..., hidden] fp32 or fp16 on the GPU; gamma and beta are [hidden] fp32. `out` (optional)
+receives the result, so a test can poison it first. The argument checks below are shared by
+the other LayerNorm-family wrappers (skip_layernorm, emb_layernorm).
+"""
+from __future__ import annotations
+
+import ctypes
+
+from plugins import kernels
+
+# Version numbers accepted by bertLayerNormVersion (also SkipLayerNorm and EmbLayerNorm).
+VERSIONS = (1, 2, 3)
+
+_declared = False
+
+
+def _lib() -> ctypes.CDLL:
+    global _declared
+    lib = kernels.load()
+    if not _declared:
+        ptr, i32, i64, f32 = ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_float
+        lib.bertLayerNorm.restype = ctypes.c_int
+        lib.bertLayerNorm.argtypes = [ptr, ptr, ptr, ptr, i64, i32, f32, ctypes.c_int, ptr]
+        lib.bertLayerNormVersion.restype = ctypes.c_int
+        lib.bertLayerNormVersion.argtypes = [ctypes.c_int] + lib.bertLayerNorm.argtypes
+        _declared = True
+    return lib
+
+
+def fp32_vector(tensor, size: int, device, name: str):
+    """A [size] fp32 parameter (gamma, beta, bias) on `device`, contiguous; None stays None."""
+    import torch
+
+    if tensor is None:
+        return None
+    if tensor.dtype != torch.float32 or tuple(tensor.shape) != (size,) or tensor.device != device:
+        raise ValueError(f"{name} must be a [{size}] float32 tensor on {device}, got "
+                         f"{tuple(tensor.shape)} {tensor.dtype} on {tensor.device}")
+    return tensor.contiguous()
+
+
+def output_tensor(out, shape, dtype, device):
+    """`out` checked against the expected result, or a new empty tensor."""
+    import torch
+
+    if out is None:
+        return torch.empty(shape, dtype=dtype, device=device)
+    if tuple(out.shape) != tuple(shape) or out.dtype != dtype or out.device != device \
+            or not out.is_contiguous():
+        raise ValueError(f"out must be a contiguous {tuple(shape)} {dtype} tensor on {device}")
+    return out
+
+
+def layer_norm(x, gamma, beta, epsilon: float, version: int | None = None, out=None):
+    """LayerNorm over the last dimension, statistics in fp32; a new tensor unless `out` is given."""
+    hidden = x.shape[-1]
+    x = x.contiguous()
+    gamma = fp32_vector(gamma, hidden, x.device, "gamma")
+    beta = fp32_vector(beta, hidden, x.device, "beta")
+    out = output_tensor(out, x.shape, x.dtype, x.device)
+    rows = x.numel() // hidden if hidden else 0
+    args = (kernels.ptr(x), kernels.ptr(out), kernels.ptr(gamma), kernels.ptr(beta), rows, hidden,
+            epsilon, kernels.dtype_code(x), kernels.stream())
+    if version is None:
+        kernels.check(_lib().bertLayerNorm(*args), "bertLayerNorm")
+    else:
+        kernels.check(_lib().bertLayerNormVersion(version, *args), f"bertLayerNorm (version {version})")
+    return out

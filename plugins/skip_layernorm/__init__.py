@@ -1,0 +1,1 @@
+"""SkipLayerNorm (residual add + LayerNorm): CUDA kernels and their torch wrapper."""

@@ -1,0 +1,82 @@
+// SkipLayerNorm: LayerNorm(input + skip + bias), the residual add fused into the norm so the
+// sum never goes to memory. The add happens in fp32 (also for fp16 tensors); the normalization
+// is common/layernorm_rows.cuh.
+#include "skip_layernorm_kernel.h"
+
+#include "../common/layernorm_rows.cuh"
+
+namespace {
+
+template <typename T>
+struct ResidualRows {
+    const T* input;
+    const T* skip;
+    const float* bias;  // may be null
+    int32_t hidden;
+
+    struct Row {
+        const T* input = nullptr;
+        const T* skip = nullptr;
+        const float* bias = nullptr;
+        int64_t out_row = -1;
+
+        template <int N>
+        __device__ void load(int col, float (&x)[N]) const
+        {
+            float residual[N];
+            bert::load_as_float(input + col, x);
+            bert::load_as_float(skip + col, residual);
+#pragma unroll
+            for (int i = 0; i < N; ++i) x[i] += residual[i];
+            if (bias != nullptr) {  // the same for every thread: no divergence
+                float b[N];
+                bert::load_as_float(bias + col, b);
+#pragma unroll
+                for (int i = 0; i < N; ++i) x[i] += b[i];
+            }
+        }
+    };
+
+    __device__ Row row(int64_t index) const
+    {
+        return {input + index * hidden, skip + index * hidden, bias, index};
+    }
+};
+
+template <typename T>
+cudaError_t skip_layer_norm(int version, const void* input, const void* skip, const float* bias,
+                            const float* gamma, const float* beta, void* output, int64_t rows,
+                            int32_t hidden, float epsilon, cudaStream_t stream)
+{
+    if (rows > 0 && (input == nullptr || skip == nullptr)) return cudaErrorInvalidValue;
+    const ResidualRows<T> source{static_cast<const T*>(input), static_cast<const T*>(skip), bias, hidden};
+    const bool aligned = bert::all_aligned16({input, skip, bias});  // null counts as aligned
+    return bert::launch_layernorm_rows(version, source, aligned, static_cast<T*>(output), gamma,
+                                       beta, rows, hidden, epsilon, stream);
+}
+
+}  // namespace
+
+extern "C" int bertSkipLayerNormVersion(int version, const void* input, const void* skip,
+                                        const float* bias, const float* gamma, const float* beta,
+                                        void* output, int64_t rows, int32_t hidden, float epsilon,
+                                        BertDType dtype, cudaStream_t stream)
+{
+    switch (dtype) {
+        case BERT_FP32:
+            return skip_layer_norm<float>(version, input, skip, bias, gamma, beta, output, rows,
+                                          hidden, epsilon, stream);
+        case BERT_FP16:
+            return skip_layer_norm<__half>(version, input, skip, bias, gamma, beta, output, rows,
+                                           hidden, epsilon, stream);
+    }
+    return cudaErrorInvalidValue;
+}
+
+extern "C" int bertSkipLayerNorm(const void* input, const void* skip, const float* bias,
+                                 const float* gamma, const float* beta, void* output, int64_t rows,
+                                 int32_t hidden, float epsilon, BertDType dtype, cudaStream_t stream)
+{
+    return bertSkipLayerNormVersion(bert::kLayerNormDefault, input, skip, bias, gamma, beta, output,
+                                    rows, hidden, epsilon, dtype, stream);
+}

@@ -1,0 +1,446 @@
+"""GPU tests of the memory-bound kernels: LayerNorm, SkipLayerNorm, EmbLayerNorm (+ mask ->
+seq_lens) and bias + GELU, every numbered version and the default launcher, against float64
+torch references (torch.nn.functional.layer_norm / gelu on upcast inputs).
+
+Outputs are poisoned (NaN) before every launch, so an element a kernel forgets to write fails.
+Inputs are fresh random draws each run (set KERNEL_TEST_SEED=<n> to replay a failing run; the
+seed is in every failure message). Tolerances, against float64 math on the same rounded inputs:
+fp32 1e-5 (fp32 statistics of well-conditioned rows), fp16 1e-2 (the output's own rounding).
+Rows with |mean| >> std get 1e-3 in fp32: the mean itself cannot be known better than a few ulps
+of 1000 in fp32 arithmetic (~1e-4 after dividing by std 1), while the one-pass E[x^2] - mean^2
+formula would be off by O(1) there; that is what those rows are for.
+
+Needs a CUDA GPU and the built library (cmake -S plugins -B plugins/build && cmake --build
+plugins/build, or BERT_PLUGINS_BUILD_DIR=<folder holding libbert_kernels.so>); skips otherwise.
+"""
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+torch = pytest.importorskip("torch")
+if not torch.cuda.is_available():
+    pytest.skip("needs a CUDA GPU", allow_module_level=True)
+
+from plugins import kernels  # noqa: E402
+
+try:
+    kernels.load()
+except kernels.KernelLibraryMissing as missing:
+    pytest.skip(str(missing), allow_module_level=True)
+
+import torch.nn.functional as F  # noqa: E402
+
+from plugins.bias_gelu.ops import bias_gelu  # noqa: E402
+from plugins.emb_layernorm.ops import emb_layer_norm, mask_to_seq_lens  # noqa: E402
+from plugins.layernorm.ops import VERSIONS, layer_norm  # noqa: E402
+from plugins.skip_layernorm.ops import skip_layer_norm  # noqa: E402
+
+DEVICE = torch.device("cuda")
+SEED = int(os.environ.get("KERNEL_TEST_SEED", secrets.randbits(31)))
+DTYPES = (torch.float32, torch.float16)
+ALL_VERSIONS = (None, *VERSIONS)  # None: the default launcher (bertLayerNorm, ...)
+# (atol, rtol) against float64.
+TOLERANCE = {torch.float32: (1e-5, 1e-5), torch.float16: (1e-2, 1e-2)}
+LARGE_MEAN_FP32_ATOL = 1e-3
+# BERT sizes, a large one, odd multiples of 8, 100 (a multiple of 4: 16-byte fp32 but not fp16)
+# and 770 (no 16-byte access in either dtype: the scalar path).
+HIDDEN_SIZES = (768, 1024, 384, 4096, 8, 24, 200, 1000, 100, 770)
+ROW_COUNTS = (0, 1, 7, 128, 1000)
+EPSILON = 1e-12  # BERT's: tiny, so constant rows really test that x - mean is exactly 0
+
+
+def dtype_name(dtype):
+    return str(dtype).removeprefix("torch.")
+
+
+def generator(*key):
+    """A fresh random stream per case, reproducible from SEED and the case."""
+    g = torch.Generator(device=DEVICE)
+    g.manual_seed(zlib.crc32(repr((SEED, key)).encode()))
+    return g
+
+
+def randn(shape, g, scale=1.0, offset=0.0):
+    return torch.randn(shape, generator=g, device=DEVICE) * scale + offset
+
+
+def vectorizable(width, dtype):
+    """Whether versions 2 and 3 apply: rows of whole 16-byte vectors (torch's own allocations are
+    aligned)."""
+    return width % (16 // torch.empty((), dtype=dtype).element_size()) == 0
+
+
+def poisoned(shape, dtype, value=math.nan):
+    return torch.full(shape, value, dtype=dtype, device=DEVICE)
+
+
+def run_version(version, width, dtype, launch):
+    """launch(); a vector version on rows that are not whole 16-byte vectors must refuse.
+    Returns whether it ran."""
+    if version in (2, 3) and not vectorizable(width, dtype):
+        with pytest.raises(RuntimeError, match="not supported"):
+            launch()
+        return False
+    launch()
+    return True
+
+
+def assert_matches(actual, expected, dtype, what, atol=None):
+    default_atol, rtol = TOLERANCE[dtype]
+    context = f"{what} (KERNEL_TEST_SEED={SEED})"
+    assert not actual.isnan().any(), f"{context}: NaN in the output (unwritten, or computed)"
+    torch.testing.assert_close(actual.double(), expected, atol=atol or default_atol, rtol=rtol,
+                               msg=lambda m: f"{context}: {m}")
+
+
+def norm_params(hidden, g):
+    gamma = 1.0 + 0.1 * randn(hidden, g)
+    beta = 0.1 * randn(hidden, g)
+    return gamma, beta
+
+
+def reference_layer_norm(x, gamma, beta):
+    """float64 LayerNorm of the (already rounded) input values."""
+    return F.layer_norm(x.double(), (x.shape[-1],), gamma.double(), beta.double(), EPSILON)
+
+
+# --------------------------------------------------------------------------------------------
+# LayerNorm
+
+
+@pytest.mark.parametrize("hidden", HIDDEN_SIZES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_layer_norm(dtype, hidden):
+    for rows in ROW_COUNTS:
+        g = generator("layer_norm", dtype_name(dtype), hidden, rows)
+        x = randn((rows, hidden), g, scale=2.0, offset=0.5).to(dtype)
+        gamma, beta = norm_params(hidden, g)
+        expected = reference_layer_norm(x, gamma, beta)
+        for version in ALL_VERSIONS:
+            out = poisoned(x.shape, dtype)
+            if run_version(version, hidden, dtype,
+                           lambda: layer_norm(x, gamma, beta, EPSILON, version=version, out=out)):
+                assert_matches(out, expected, dtype, f"LayerNorm v{version} {rows}x{hidden}")
+
+
+def adversarial_rows(rows_per_kind, hidden, dtype, g):
+    """Three blocks of rows: large magnitudes (~1e3), large mean with small spread, constant."""
+    spread = 1.0 if dtype == torch.float32 else 2.0  # fp16's spacing at 1000 is 0.5
+    large = randn((rows_per_kind, hidden), g, scale=1000.0)
+    offset = randn((rows_per_kind, hidden), g, scale=spread, offset=1000.0)
+    # Constants that are multiples of 1/4: their fp32 sums are exact, so x - mean == 0 exactly
+    # and the output must be beta, even with epsilon 1e-12 (inverse std 1e6).
+    levels = torch.randint(-4000, 4000, (rows_per_kind, 1), generator=g, device=DEVICE) / 4.0
+    constant = levels.expand(rows_per_kind, hidden)
+    return [part.to(dtype).contiguous() for part in (large, offset, constant)]
+
+
+@pytest.mark.parametrize("version", ALL_VERSIONS, ids=lambda v: f"v{v}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_layer_norm_adversarial_rows(dtype, version):
+    for hidden in (768, 4096, 1000, 770):
+        g = generator("layer_norm_adversarial", dtype_name(dtype), version, hidden)
+        gamma, beta = norm_params(hidden, g)
+        names = ("|x| ~ 1e3", "mean 1000, small spread", "constant rows")
+        for name, x in zip(names, adversarial_rows(33, hidden, dtype, g)):
+            out = poisoned(x.shape, dtype)
+            if not run_version(version, hidden, dtype,
+                               lambda: layer_norm(x, gamma, beta, EPSILON, version=version, out=out)):
+                break
+            atol = LARGE_MEAN_FP32_ATOL if name.startswith("mean") and dtype == torch.float32 else None
+            assert_matches(out, reference_layer_norm(x, gamma, beta), dtype,
+                           f"LayerNorm v{version} h{hidden} {name}", atol=atol)
+            if name == "constant rows":
+                assert torch.equal(out, beta.to(dtype).expand_as(out)), "constant row != beta"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_layer_norm_many_tokens(dtype):
+    for hidden in (768, 1024):
+        g = generator("layer_norm_many", dtype_name(dtype), hidden)
+        x = randn((65536, hidden), g).to(dtype)
+        gamma, beta = norm_params(hidden, g)
+        expected = reference_layer_norm(x, gamma, beta)
+        for version in ALL_VERSIONS:
+            out = poisoned(x.shape, dtype)
+            layer_norm(x, gamma, beta, EPSILON, version=version, out=out)
+            assert_matches(out, expected, dtype, f"LayerNorm v{version} 65536x{hidden}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_layer_norm_misaligned_input_takes_the_scalar_path(dtype):
+    rows, hidden = 9, 768
+    g = generator("misaligned", dtype_name(dtype))
+    storage = randn(rows * hidden + 1, g).to(dtype)
+    x = storage[1:].view(rows, hidden)  # 2 or 4 bytes past a 16-byte boundary
+    gamma, beta = norm_params(hidden, g)
+    out = poisoned(x.shape, dtype)
+    layer_norm(x, gamma, beta, EPSILON, out=out)  # the default falls back to version 1
+    assert_matches(out, reference_layer_norm(x, gamma, beta), dtype, "LayerNorm misaligned")
+    for version in (2, 3):
+        with pytest.raises(RuntimeError, match="not supported"):
+            layer_norm(x, gamma, beta, EPSILON, version=version, out=out)
+
+
+# --------------------------------------------------------------------------------------------
+# SkipLayerNorm
+
+
+def reference_skip_layer_norm(x, skip, bias, gamma, beta):
+    total = x.double() + skip.double()
+    if bias is not None:
+        total = total + bias.double()
+    return F.layer_norm(total, (x.shape[-1],), gamma.double(), beta.double(), EPSILON)
+
+
+@pytest.mark.parametrize("with_bias", (True, False), ids=("bias", "no_bias"))
+@pytest.mark.parametrize("hidden", HIDDEN_SIZES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_skip_layer_norm(dtype, hidden, with_bias):
+    for rows in ROW_COUNTS:
+        g = generator("skip_layer_norm", dtype_name(dtype), hidden, rows, with_bias)
+        x = randn((rows, hidden), g, scale=2.0).to(dtype)
+        skip = randn((rows, hidden), g, offset=0.25).to(dtype)
+        bias = randn(hidden, g, scale=0.5) if with_bias else None
+        gamma, beta = norm_params(hidden, g)
+        expected = reference_skip_layer_norm(x, skip, bias, gamma, beta)
+        for version in ALL_VERSIONS:
+            out = poisoned(x.shape, dtype)
+            if run_version(version, hidden, dtype, lambda: skip_layer_norm(
+                    x, skip, gamma, beta, EPSILON, bias=bias, version=version, out=out)):
+                assert_matches(out, expected, dtype,
+                               f"SkipLayerNorm v{version} {rows}x{hidden} bias={with_bias}")
+
+
+@pytest.mark.parametrize("version", ALL_VERSIONS, ids=lambda v: f"v{v}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_skip_layer_norm_adversarial_rows(dtype, version):
+    for hidden in (768, 4096, 770):
+        g = generator("skip_adversarial", dtype_name(dtype), version, hidden)
+        gamma, beta = norm_params(hidden, g)
+        bias = randn(hidden, g, scale=0.5)
+        names = ("|x| ~ 1e3", "mean 1000, small spread", "constant rows")
+        for name, x in zip(names, adversarial_rows(17, hidden, dtype, g)):
+            # The sum keeps the row's character: half of it in x, half in skip (exact halves).
+            half = (x.float() / 2).to(dtype)
+            other = (x.float() - half.float()).to(dtype)
+            row_bias = None if name == "constant rows" else bias  # constant rows stay constant
+            out = poisoned(x.shape, dtype)
+            if not run_version(version, hidden, dtype, lambda: skip_layer_norm(
+                    half, other, gamma, beta, EPSILON, bias=row_bias, version=version, out=out)):
+                break
+            atol = LARGE_MEAN_FP32_ATOL if name.startswith("mean") and dtype == torch.float32 else None
+            assert_matches(out, reference_skip_layer_norm(half, other, row_bias, gamma, beta), dtype,
+                           f"SkipLayerNorm v{version} h{hidden} {name}", atol=atol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_skip_layer_norm_many_tokens(dtype):
+    hidden = 768
+    g = generator("skip_many", dtype_name(dtype))
+    x = randn((65536, hidden), g).to(dtype)
+    skip = randn((65536, hidden), g).to(dtype)
+    bias = randn(hidden, g, scale=0.5)
+    gamma, beta = norm_params(hidden, g)
+    expected = reference_skip_layer_norm(x, skip, bias, gamma, beta)
+    for version in ALL_VERSIONS:
+        out = poisoned(x.shape, dtype)
+        skip_layer_norm(x, skip, gamma, beta, EPSILON, bias=bias, version=version, out=out)
+        assert_matches(out, expected, dtype, f"SkipLayerNorm v{version} 65536x{hidden}")
+
+
+# --------------------------------------------------------------------------------------------
+# EmbLayerNorm and mask -> seq_lens
+
+VOCAB, MAX_POS, TYPE_VOCAB = 1000, 64, 2
+
+
+def embedding_tables(hidden, g, max_pos=MAX_POS):
+    word = randn((VOCAB, hidden), g)
+    position = randn((max_pos, hidden), g, scale=0.5)
+    token_type = randn((TYPE_VOCAB, hidden), g, scale=0.5)
+    gamma, beta = norm_params(hidden, g)
+    return word, position, token_type, gamma, beta
+
+
+def reference_embeddings(ids, types, positions, tables):
+    """float64 Hugging Face BertEmbeddings: LayerNorm(word + token_type + position)."""
+    word, position, token_type, gamma, beta = tables
+    summed = word.double()[ids.long()] + token_type.double()[types.long()] \
+        + position.double()[positions.long()]
+    return F.layer_norm(summed, (word.shape[1],), gamma.double(), beta.double(), EPSILON)
+
+
+def random_ids(shape, g):
+    ids = torch.randint(0, VOCAB, shape, generator=g, device=DEVICE, dtype=torch.int32)
+    types = torch.randint(0, TYPE_VOCAB, shape, generator=g, device=DEVICE, dtype=torch.int32)
+    return ids, types
+
+
+EMB_HIDDEN_SIZES = (768, 1024, 384, 200, 8, 100, 770)
+
+
+@pytest.mark.parametrize("hidden", EMB_HIDDEN_SIZES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_emb_layer_norm_padded(dtype, hidden):
+    for batch, seq_len in ((3, 37), (1, 1), (0, 5), (2, MAX_POS)):
+        g = generator("emb_padded", dtype_name(dtype), hidden, batch, seq_len)
+        tables = embedding_tables(hidden, g)
+        ids, types = random_ids((batch, seq_len), g)
+        positions = torch.arange(seq_len, device=DEVICE).expand(batch, seq_len)
+        expected = reference_embeddings(ids, types, positions, tables)
+        for version in ALL_VERSIONS:
+            out = poisoned((batch, seq_len, hidden), dtype)
+            if run_version(version, hidden, dtype, lambda: emb_layer_norm(
+                    ids, types, *tables, EPSILON, dtype=dtype, version=version, out=out)):
+                assert_matches(out, expected, dtype,
+                               f"EmbLayerNorm padded v{version} {batch}x{seq_len}x{hidden}")
+
+
+@pytest.mark.parametrize("hidden", EMB_HIDDEN_SIZES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_emb_layer_norm_packed(dtype, hidden):
+    g = generator("emb_packed", dtype_name(dtype), hidden)
+    # Ragged, not multiples of 8, one empty sequence, one of the maximal length.
+    lengths = torch.tensor([5, 13, 1, 0, 37, MAX_POS, 9], dtype=torch.int32, device=DEVICE)
+    cu_seqlens = torch.zeros(len(lengths) + 1, dtype=torch.int32, device=DEVICE)
+    cu_seqlens[1:] = torch.cumsum(lengths, 0)
+    tokens = int(cu_seqlens[-1])
+    tables = embedding_tables(hidden, g)
+    ids, types = random_ids((tokens,), g)
+    positions = torch.cat([torch.arange(int(n), device=DEVICE) for n in lengths])
+    expected = reference_embeddings(ids, types, positions, tables)
+    for version in ALL_VERSIONS:
+        out = poisoned((tokens, hidden), dtype)
+        if run_version(version, hidden, dtype, lambda: emb_layer_norm(
+                ids, types, *tables, EPSILON, cu_seqlens=cu_seqlens, dtype=dtype,
+                version=version, out=out)):
+            assert_matches(out, expected, dtype, f"EmbLayerNorm packed v{version} h{hidden}")
+
+
+@pytest.mark.parametrize("version", ALL_VERSIONS, ids=lambda v: f"v{v}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_emb_layer_norm_out_of_range_ids_give_nan_rows(dtype, version):
+    hidden, batch, max_pos = 768, 3, 16
+    seq_len = max_pos + 4  # positions 16..19 are outside the position table
+    g = generator("emb_nan", dtype_name(dtype), version)
+    tables = embedding_tables(hidden, g, max_pos=max_pos)
+    ids, types = random_ids((batch, seq_len), g)
+    ids[0, 3], ids[1, 0], types[2, 5] = VOCAB, -1, TYPE_VOCAB
+    bad = torch.zeros(batch, seq_len, dtype=torch.bool, device=DEVICE)
+    bad[0, 3] = bad[1, 0] = bad[2, 5] = True
+    bad[:, max_pos:] = True
+    sentinel = 7.0  # not NaN, so a NaN row proves the kernel wrote it
+    out = poisoned((batch, seq_len, hidden), dtype, value=sentinel)
+    emb_layer_norm(ids, types, *tables, EPSILON, dtype=dtype, version=version, out=out)
+    assert out[bad].isnan().all(), f"rows with an id out of range must be NaN (seed {SEED})"
+    safe_ids, safe_types = ids.clamp(0, VOCAB - 1), types.clamp(0, TYPE_VOCAB - 1)
+    positions = torch.arange(seq_len, device=DEVICE).clamp(max=max_pos - 1).expand(batch, seq_len)
+    expected = reference_embeddings(safe_ids, safe_types, positions, tables)
+    assert_matches(out[~bad], expected[~bad], dtype, f"EmbLayerNorm v{version} good rows")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_emb_layer_norm_many_tokens(dtype):
+    hidden, batch, seq_len = 768, 512, 128  # 65536 tokens
+    g = generator("emb_many", dtype_name(dtype))
+    word, _, token_type, gamma, beta = embedding_tables(hidden, g)
+    tables = (word, randn((512, hidden), g, scale=0.5), token_type, gamma, beta)
+    ids, types = random_ids((batch, seq_len), g)
+    positions = torch.arange(seq_len, device=DEVICE).expand(batch, seq_len)
+    expected = reference_embeddings(ids, types, positions, tables)
+    for version in ALL_VERSIONS:
+        out = poisoned((batch, seq_len, hidden), dtype)
+        emb_layer_norm(ids, types, *tables, EPSILON, dtype=dtype, version=version, out=out)
+        assert_matches(out, expected, dtype, f"EmbLayerNorm v{version} {batch}x{seq_len}")
+
+
+@pytest.mark.parametrize("batch,seq_len", ((5, 37), (64, 512), (1, 1), (3, 0), (0, 8)))
+def test_mask_to_seq_lens(batch, seq_len):
+    g = generator("mask", batch, seq_len)
+    lengths = torch.randint(0, seq_len + 1, (batch,), generator=g, device=DEVICE, dtype=torch.int32)
+    if batch >= 2 and seq_len > 0:
+        lengths[0], lengths[1] = 0, seq_len  # an empty and a full sequence
+    mask = (torch.arange(seq_len, device=DEVICE)[None, :] < lengths[:, None]).to(torch.int32)
+    assert torch.equal(mask_to_seq_lens(mask), lengths)
+
+
+# --------------------------------------------------------------------------------------------
+# Bias + GELU
+
+GELU_WIDTHS = (3072, 4096, 768, 1024, 8, 24, 200, 1000, 100, 770)
+
+
+def reference_bias_gelu(x, bias):
+    total = x.double() if bias is None else x.double() + bias.double()
+    return F.gelu(total, approximate="none")
+
+
+@pytest.mark.parametrize("with_bias", (True, False), ids=("bias", "no_bias"))
+@pytest.mark.parametrize("n", GELU_WIDTHS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_bias_gelu(dtype, n, with_bias):
+    for rows in ROW_COUNTS:
+        g = generator("bias_gelu", dtype_name(dtype), n, rows, with_bias)
+        x = randn((rows, n), g, scale=3.0).to(dtype)
+        bias = randn(n, g) if with_bias else None
+        expected = reference_bias_gelu(x, bias)
+        for version in ALL_VERSIONS:
+            out = poisoned(x.shape, dtype)
+            if run_version(version, n, dtype, lambda: bias_gelu(x, bias, version=version, out=out)):
+                assert_matches(out, expected, dtype, f"BiasGelu v{version} {rows}x{n} bias={with_bias}")
+
+
+@pytest.mark.parametrize("version", ALL_VERSIONS, ids=lambda v: f"v{v}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_bias_gelu_rows_beyond_one_grid_and_in_place(dtype, version):
+    # 70001 rows of narrow width: more rows than gridDim.y (65535) holds, and not a multiple of
+    # the rows each thread keeps in flight.
+    for rows, n in ((70001, 8), (70001, 24), (4097, 3072)):
+        g = generator("bias_gelu_many", dtype_name(dtype), version, rows, n)
+        x = randn((rows, n), g, scale=3.0).to(dtype)
+        bias = randn(n, g)
+        expected = reference_bias_gelu(x, bias)
+        in_place = x.clone()
+        if run_version(version, n, dtype, lambda: bias_gelu(in_place, bias, version=version,
+                                                            out=in_place)):
+            assert_matches(in_place, expected, dtype, f"BiasGelu in place v{version} {rows}x{n}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_bias_gelu_many_tokens(dtype):
+    rows, n = 65536, 3072
+    g = generator("bias_gelu_large", dtype_name(dtype))
+    x = randn((rows, n), g, scale=3.0).to(dtype)
+    bias = randn(n, g)
+    expected = reference_bias_gelu(x, bias)
+    for version in ALL_VERSIONS:
+        out = poisoned(x.shape, dtype)
+        bias_gelu(x, bias, version=version, out=out)
+        assert_matches(out, expected, dtype, f"BiasGelu v{version} {rows}x{n}")
+    del expected
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_bias_gelu_misaligned_input_takes_the_scalar_path(dtype):
+    rows, n = 5, 3072
+    g = generator("bias_gelu_misaligned", dtype_name(dtype))
+    x = randn(rows * n + 1, g, scale=3.0).to(dtype)[1:].view(rows, n)
+    bias = randn(n, g)
+    out = poisoned(x.shape, dtype)
+    bias_gelu(x, bias, out=out)
+    assert_matches(out, reference_bias_gelu(x, bias), dtype, "BiasGelu misaligned")
+    for version in (2, 3):
+        with pytest.raises(RuntimeError, match="not supported"):
+            bias_gelu(x, bias, version=version, out=out)
