@@ -156,6 +156,8 @@ class QkvToContextPlugin(RefPlugin):
             spans = [(b * seq, (b + 1) * seq, int(values[1][b])) for b in range(batch)]
         out = np.zeros((rows.shape[0], hidden), dtype=np.float32)
         for start, end, keys in spans:
+            if end == start or keys == 0:
+                continue  # no query or no valid key: the kernel writes a zero context, as here
             block = rows[start:end].reshape(end - start, 3, heads, size).transpose(1, 2, 0, 3)
             q, k, v = block[0], block[1, :, :keys], block[2, :, :keys]
             scores = q @ k.transpose(0, 2, 1) * np.float32(scale)

@@ -30,15 +30,15 @@ struct QkvToContextParams
 
     std::vector<FieldRef> fields()
     {
-        return {field("num_heads", numHeads), field("head_size", headSize), field("scale", scale),
-            field("packed", packed)};
+        return {
+            field("num_heads", numHeads), field("head_size", headSize), field("scale", scale), field("packed", packed)};
     }
     std::string problem() const
     {
         if (numHeads <= 0 || headSize <= 0)
         {
             return "num_heads and head_size must be positive, got " + std::to_string(numHeads) + " and "
-                + std::to_string(headSize);
+                   + std::to_string(headSize);
         }
         if (int64_t{numHeads} * headSize * 3 > std::numeric_limits<int32_t>::max())
         {
@@ -64,7 +64,12 @@ class QkvToContextPlugin : public PluginBase<QkvToContextPlugin, QkvToContextPar
 {
 public:
     static constexpr char const* kName = "BertQkvToContext";
-    enum Input { kQkv, kSeqLensOrCuSeqlens, kMaxSeqlen };
+    enum Input
+    {
+        kQkv,
+        kSeqLensOrCuSeqlens,
+        kMaxSeqlen
+    };
 
     using PluginBase::PluginBase;
 
@@ -88,15 +93,15 @@ public:
         if (in[kQkv].nbDims != qkvRank || !dimMatches(lastDimOf(in[kQkv]), width))
         {
             return "qkv " + toString(in[kQkv]) + " must be " + (mParams.packed ? "[T, " : "[B, S, ")
-                + std::to_string(width) + "] (3 * num_heads * head_size)";
+                   + std::to_string(width) + "] (3 * num_heads * head_size)";
         }
         Dims const& lengths = in[kSeqLensOrCuSeqlens];
         if (mParams.packed)
         {
             if (lengths.nbDims != 1 || in[kMaxSeqlen].nbDims != 1)
             {
-                return "cu_seqlens " + toString(lengths) + " must be [B + 1] and max_seqlen "
-                    + toString(in[kMaxSeqlen]) + " [S_max]";
+                return "cu_seqlens " + toString(lengths) + " must be [B + 1] and max_seqlen " + toString(in[kMaxSeqlen])
+                       + " [S_max]";
             }
         }
         else if (lengths.nbDims != 1 || (lengths.d[0] >= 0 && !dimMatches(in[kQkv].d[0], lengths.d[0])))
@@ -119,8 +124,8 @@ public:
     }
 
     // context: the qkv shape with the last dimension 3H -> H.
-    int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*,
-        int32_t, nvinfer1::DimsExprs* outputs, int32_t /*nbOutputs*/, nvinfer1::IExprBuilder& expr) noexcept override
+    int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
+        nvinfer1::DimsExprs* outputs, int32_t /*nbOutputs*/, nvinfer1::IExprBuilder& expr) noexcept override
     {
         if (ioKinds(nbInputs).empty() || inputs[kQkv].nbDims < 1)
         {
@@ -143,10 +148,10 @@ public:
         {
             return 0; // no tokens: nothing to launch
         }
-        return checkCuda(bertQkvToContext(inputs[kQkv], outputs[0], mParams.packed ? nullptr : lengths,
-                             mParams.packed ? lengths : nullptr, static_cast<int32_t>(batch),
-                             static_cast<int32_t>(seqLen), mParams.numHeads, mParams.headSize, mParams.scale,
-                             toBertDType(inputDesc[kQkv].type), stream),
+        return checkCuda(
+            bertQkvToContext(inputs[kQkv], outputs[0], mParams.packed ? nullptr : lengths,
+                mParams.packed ? lengths : nullptr, static_cast<int32_t>(batch), static_cast<int32_t>(seqLen),
+                mParams.numHeads, mParams.headSize, mParams.scale, toBertDType(inputDesc[kQkv].type), stream),
             kName, "bertQkvToContext");
     }
 };

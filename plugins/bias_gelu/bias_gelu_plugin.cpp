@@ -1,0 +1,110 @@
+// BertBiasGelu: TensorRT glue for bertBiasGelu (bias_gelu_kernel.h).
+//   inputs:  input [..., N] FLOAT|HALF (the FFN up-projection without its bias), bias [N] FLOAT
+//   output:  gelu(input + bias), shape and type of `input`
+//   fields:  size (INT32) = N, the intermediate size
+// The bias is a network input (a constant) for the reasons given in layernorm_plugin.cpp.
+#include "bias_gelu/bias_gelu_kernel.h"
+#include "common/plugin_base.h"
+#include "common/plugin_creators.h"
+
+namespace bert
+{
+namespace
+{
+using nvinfer1::DataType;
+using nvinfer1::Dims;
+
+struct BiasGeluParams
+{
+    int32_t size{0};
+
+    std::vector<FieldRef> fields()
+    {
+        return {field("size", size)};
+    }
+    std::string problem() const
+    {
+        return size > 0 ? std::string() : "size must be positive, got " + std::to_string(size);
+    }
+};
+
+class BiasGeluPlugin : public PluginBase<BiasGeluPlugin, BiasGeluParams>
+{
+public:
+    static constexpr char const* kName = "BertBiasGelu";
+    enum Input
+    {
+        kInput,
+        kBias,
+        kNbInputs
+    };
+
+    using PluginBase::PluginBase;
+
+    std::vector<IoKind> ioKinds(int32_t nbInputs) const
+    {
+        if (nbInputs != kNbInputs)
+        {
+            return {};
+        }
+        return {IoKind::kActivation, IoKind::kFloat, /*output*/ IoKind::kActivation};
+    }
+
+    std::string checkInputDims(Dims const* in, int32_t /*nbInputs*/) const
+    {
+        if (in[kInput].nbDims < 1 || !dimMatches(lastDimOf(in[kInput]), mParams.size))
+        {
+            return "input " + toString(in[kInput]) + " must end with size " + std::to_string(mParams.size);
+        }
+        if (!isVectorOf(in[kBias], mParams.size))
+        {
+            return "bias " + toString(in[kBias]) + " must be [" + std::to_string(mParams.size) + "]";
+        }
+        return {};
+    }
+
+    int32_t getNbOutputs() const noexcept override
+    {
+        return 1;
+    }
+
+    int32_t getOutputDataTypes(DataType* outputTypes, int32_t /*nbOutputs*/, DataType const* inputTypes,
+        int32_t /*nbInputs*/) const noexcept override
+    {
+        outputTypes[0] = inputTypes[kInput];
+        return 0;
+    }
+
+    int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
+        nvinfer1::DimsExprs* outputs, int32_t /*nbOutputs*/, nvinfer1::IExprBuilder&) noexcept override
+    {
+        if (nbInputs != kNbInputs)
+        {
+            return -1;
+        }
+        outputs[0] = inputs[kInput];
+        return 0;
+    }
+
+    int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* /*outputDesc*/,
+        void const* const* inputs, void* const* outputs, void* /*workspace*/, cudaStream_t stream) noexcept override
+    {
+        int64_t const rows = rowsOf(inputDesc[kInput].dims);
+        if (rows == 0)
+        {
+            return 0; // an empty tensor: nothing to launch
+        }
+        return checkCuda(bertBiasGelu(inputs[kInput], static_cast<float const*>(inputs[kBias]), outputs[0], rows,
+                             mParams.size, toBertDType(inputDesc[kInput].type), stream),
+            kName, "bertBiasGelu");
+    }
+};
+} // namespace
+
+nvinfer1::IPluginCreatorV3One* biasGeluCreator()
+{
+    static PluginCreator<BiasGeluPlugin> creator;
+    return &creator;
+}
+
+} // namespace bert

@@ -1,0 +1,294 @@
+// What every BERT plugin does the same way, written once:
+//   PluginBase<Plugin, Params>  the IPluginV3 object: capability lookup, identity, clone, fields
+//                               to serialize, input-shape validation, format/type negotiation.
+//   PluginCreator<Plugin>       its IPluginCreatorV3One: field names and createPlugin().
+//
+// A TensorRT 10 plugin is one object seen through four interfaces:
+//   IPluginV3            hands out the other three (getCapabilityInterface) and clones itself;
+//   IPluginV3OneCore     name, version, namespace;
+//   IPluginV3OneBuild    what the builder asks: output types and shapes, supported formats;
+//   IPluginV3OneRuntime  what an engine needs: onShapeChange, enqueue, fields to serialize.
+// The plugins hold nothing but their creation fields (Params) and the number of inputs they were
+// configured with: no weights, no device memory. So the build and runtime objects are the same
+// class, and cloning is a plain copy.
+//
+// A plugin is `class XPlugin : public PluginBase<XPlugin, XParams>` where XParams holds its
+// creation fields: struct XParams { std::vector<FieldRef> fields(); std::string problem() const; }.
+// The plugin class provides (see plugins/layernorm/layernorm_plugin.cpp, the smallest):
+//   static constexpr char const* kName;          as in plugins/plugin_fields.py
+//   std::vector<IoKind> ioKinds(int32_t nbInputs) const;   empty: that input count is unsupported
+//   std::string checkInputDims(nvinfer1::Dims const* inputs, int32_t nbInputs) const;
+//   getNbOutputs, getOutputDataTypes, getOutputShapes, enqueue.
+#pragma once
+
+#include "common/plugin_utils.h"
+
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+namespace bert
+{
+
+// The data types one input/output position accepts. Every position is TensorFormat::kLINEAR.
+enum class IoKind
+{
+    kActivation, // FLOAT or HALF, and the same type as every other kActivation of the plugin
+    kFloat,      // FLOAT only: weights (gamma, beta, biases, embedding tables)
+    kHalf,       // HALF only (the embedding output when the output_fp16 field is set)
+    kInt32,      // INT32 only: token ids, masks, sequence lengths and offsets
+};
+
+template <typename Plugin, typename PluginParams>
+class PluginBase : public nvinfer1::IPluginV3,
+                   public nvinfer1::IPluginV3OneCore,
+                   public nvinfer1::IPluginV3OneBuild,
+                   public nvinfer1::IPluginV3OneRuntime
+{
+public:
+    using Params = PluginParams;
+
+    explicit PluginBase(Params const& params)
+        : mParams(params)
+    {
+    }
+
+    // ---- IPluginV3 --------------------------------------------------------------------------
+    nvinfer1::IPluginCapability* getCapabilityInterface(nvinfer1::PluginCapabilityType type) noexcept override
+    {
+        switch (type)
+        {
+        case nvinfer1::PluginCapabilityType::kCORE: return static_cast<nvinfer1::IPluginV3OneCore*>(this);
+        case nvinfer1::PluginCapabilityType::kBUILD: return static_cast<nvinfer1::IPluginV3OneBuild*>(this);
+        case nvinfer1::PluginCapabilityType::kRUNTIME: return static_cast<nvinfer1::IPluginV3OneRuntime*>(this);
+        }
+        return nullptr;
+    }
+
+    nvinfer1::IPluginV3* clone() noexcept override
+    {
+        // A copy is a fully initialized plugin: the fields are all the state there is.
+        return new (std::nothrow) Plugin(static_cast<Plugin const&>(*this));
+    }
+
+    // ---- IPluginV3OneCore -------------------------------------------------------------------
+    char const* getPluginName() const noexcept override
+    {
+        return Plugin::kName;
+    }
+    char const* getPluginVersion() const noexcept override
+    {
+        return kPluginVersion;
+    }
+    char const* getPluginNamespace() const noexcept override
+    {
+        return kPluginNamespace;
+    }
+
+    // ---- IPluginV3OneBuild ------------------------------------------------------------------
+    // TensorRT asks position by position (inputs first, then outputs); the answer for `pos` may
+    // depend only on inOut[0..pos], which TensorRT has already set to combinations we accepted.
+    bool supportsFormatCombination(int32_t pos, nvinfer1::DynamicPluginTensorDesc const* inOut, int32_t nbInputs,
+        int32_t nbOutputs) noexcept override
+    {
+        try
+        {
+            std::vector<IoKind> const kinds = self().ioKinds(nbInputs);
+            if (kinds.size() != static_cast<size_t>(nbInputs + nbOutputs) || pos < 0
+                || pos >= static_cast<int32_t>(kinds.size()))
+            {
+                return false;
+            }
+            nvinfer1::PluginTensorDesc const& desc = inOut[pos].desc;
+            if (desc.format != nvinfer1::TensorFormat::kLINEAR)
+            {
+                return false;
+            }
+            switch (kinds[pos])
+            {
+            case IoKind::kFloat: return desc.type == nvinfer1::DataType::kFLOAT;
+            case IoKind::kHalf: return desc.type == nvinfer1::DataType::kHALF;
+            case IoKind::kInt32: return desc.type == nvinfer1::DataType::kINT32;
+            case IoKind::kActivation: break;
+            }
+            if (desc.type != nvinfer1::DataType::kFLOAT && desc.type != nvinfer1::DataType::kHALF)
+            {
+                return false;
+            }
+            for (int32_t earlier = 0; earlier < pos; ++earlier) // all activations share one type
+            {
+                if (kinds[earlier] == IoKind::kActivation)
+                {
+                    return desc.type == inOut[earlier].desc.type;
+                }
+            }
+            return true;
+        }
+        catch (std::exception const&)
+        {
+            return false;
+        }
+    }
+
+    // Called while building with the profile's bounds; desc.dims may hold -1 for dimensions only
+    // known at runtime (checkInputDims lets -1 match anything).
+    int32_t configurePlugin(nvinfer1::DynamicPluginTensorDesc const* in, int32_t nbInputs,
+        nvinfer1::DynamicPluginTensorDesc const* /*out*/, int32_t /*nbOutputs*/) noexcept override
+    {
+        try
+        {
+            std::vector<nvinfer1::Dims> dims;
+            for (int32_t i = 0; i < nbInputs; ++i)
+            {
+                dims.push_back(in[i].desc.dims);
+            }
+            return validateInputs(dims.data(), nbInputs);
+        }
+        catch (std::exception const&)
+        {
+            return -1;
+        }
+    }
+
+    // ---- IPluginV3OneRuntime ----------------------------------------------------------------
+    // Called with the real shapes before enqueue() whenever they change.
+    int32_t onShapeChange(nvinfer1::PluginTensorDesc const* in, int32_t nbInputs,
+        nvinfer1::PluginTensorDesc const* /*out*/, int32_t /*nbOutputs*/) noexcept override
+    {
+        try
+        {
+            std::vector<nvinfer1::Dims> dims;
+            for (int32_t i = 0; i < nbInputs; ++i)
+            {
+                dims.push_back(in[i].dims);
+            }
+            return validateInputs(dims.data(), nbInputs);
+        }
+        catch (std::exception const&)
+        {
+            return -1;
+        }
+    }
+
+    // Each execution context gets its own copy; these plugins hold no per-context resources.
+    nvinfer1::IPluginV3* attachToContext(nvinfer1::IPluginResourceContext* /*context*/) noexcept override
+    {
+        return clone();
+    }
+
+    // The engine stores exactly the creation fields; deserializing calls the creator's
+    // createPlugin(name, <these fields>, TensorRTPhase::kRUNTIME).
+    nvinfer1::PluginFieldCollection const* getFieldsToSerialize() noexcept override
+    {
+        try
+        {
+            return mSerialized.describe(mParams.fields());
+        }
+        catch (std::exception const&)
+        {
+            return nullptr;
+        }
+    }
+
+protected:
+    // How many inputs the plugin was last configured with (0: not yet). enqueue() is not told,
+    // and a plugin with an optional input (SkipLayerNorm's bias) needs to know; TensorRT calls
+    // onShapeChange() with the real inputs before an execution context first enqueues.
+    int32_t configuredInputs() const
+    {
+        return mNbInputs;
+    }
+
+    Params mParams;
+
+private:
+    Plugin const& self() const
+    {
+        return static_cast<Plugin const&>(*this);
+    }
+
+    int32_t validateInputs(nvinfer1::Dims const* dims, int32_t nbInputs)
+    {
+        std::string problem = self().ioKinds(nbInputs).empty()
+                                  ? "unsupported number of inputs: " + std::to_string(nbInputs)
+                                  : self().checkInputDims(dims, nbInputs);
+        if (problem.empty())
+        {
+            mNbInputs = nbInputs;
+            return 0;
+        }
+        logError(std::string(Plugin::kName) + ": " + problem);
+        return -1;
+    }
+
+    int32_t mNbInputs{0};
+    SerializedFields mSerialized;
+};
+
+template <typename Plugin>
+class PluginCreator : public nvinfer1::IPluginCreatorV3One
+{
+public:
+    PluginCreator()
+    {
+        // Names and types only: data stays null, TensorRT reads it from createPlugin's argument.
+        for (FieldRef const& f : mDefaults.fields())
+        {
+            mFieldNames.emplace_back(f.name, nullptr, f.type, 1);
+        }
+        mFieldCollection.nbFields = static_cast<int32_t>(mFieldNames.size());
+        mFieldCollection.fields = mFieldNames.data();
+    }
+
+    // The same fields in both phases: kBUILD gets them from the network builder (builder.py via
+    // plugins/plugin_fields.py), kRUNTIME from getFieldsToSerialize() of the serialized plugin.
+    nvinfer1::IPluginV3* createPlugin(char const* /*name*/, nvinfer1::PluginFieldCollection const* fc,
+        nvinfer1::TensorRTPhase /*phase*/) noexcept override
+    {
+        try
+        {
+            typename Plugin::Params params{};
+            if (!readFields(Plugin::kName, fc, params.fields()))
+            {
+                return nullptr;
+            }
+            std::string const problem = params.problem();
+            if (!problem.empty())
+            {
+                logError(std::string(Plugin::kName) + ": " + problem);
+                return nullptr;
+            }
+            return new (std::nothrow) Plugin(params);
+        }
+        catch (std::exception const& e)
+        {
+            logError(std::string(Plugin::kName) + ": createPlugin failed: " + e.what());
+            return nullptr;
+        }
+    }
+
+    nvinfer1::PluginFieldCollection const* getFieldNames() noexcept override
+    {
+        return &mFieldCollection;
+    }
+    char const* getPluginName() const noexcept override
+    {
+        return Plugin::kName;
+    }
+    char const* getPluginVersion() const noexcept override
+    {
+        return kPluginVersion;
+    }
+    char const* getPluginNamespace() const noexcept override
+    {
+        return kPluginNamespace;
+    }
+
+private:
+    typename Plugin::Params mDefaults{}; // only the field names and types are read from it
+    std::vector<nvinfer1::PluginField> mFieldNames;
+    nvinfer1::PluginFieldCollection mFieldCollection{};
+};
+
+} // namespace bert

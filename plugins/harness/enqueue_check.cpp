@@ -1,0 +1,416 @@
+// --enqueue: each case of <dir>/manifest.txt goes the way a TensorRT engine takes a plugin:
+//   createPlugin(kBUILD) -> configurePlugin -> getOutputDataTypes/getOutputShapes (checked against
+//   the manifest) -> getFieldsToSerialize -> createPlugin(kRUNTIME) -> attachToContext ->
+//   onShapeChange -> enqueue on real device buffers -> compare with the expected outputs that
+//   plugins/harness/make_cases.py computed independently with PyTorch.
+//
+// manifest.txt (written by make_cases.py):
+//   case <label> <fields file, relative to dir>
+//   input  f32|f16|i32 <file> <dims...>     raw little-endian values of that type
+//   output f32|f16|i32 <file> <dims...>     expected values: f32 for f32/f16 outputs, i32 for i32
+//   end
+#include "harness.h"
+
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace harness
+{
+using nvinfer1::DataType;
+using nvinfer1::Dims;
+
+namespace
+{
+// |got - expected| <= atol + rtol * |expected|, per output type. fp16 outputs are compared with
+// an fp32 reference: their tolerance covers fp16 rounding of the result and of intermediates.
+struct Tolerance
+{
+    double atol, rtol;
+};
+Tolerance toleranceFor(DataType type)
+{
+    return type == DataType::kHALF ? Tolerance{1e-2, 1e-2} : Tolerance{1e-4, 1e-4};
+}
+
+struct TensorFile
+{
+    DataType type;
+    std::string path;
+    Dims dims;
+
+    int64_t count() const
+    {
+        int64_t n = 1;
+        for (int32_t i = 0; i < dims.nbDims; ++i)
+        {
+            n *= dims.d[i];
+        }
+        return n;
+    }
+    size_t bytes() const
+    {
+        return static_cast<size_t>(count()) * (type == DataType::kHALF ? 2 : 4);
+    }
+};
+
+struct EnqueueCase
+{
+    std::string label, fieldsPath;
+    std::vector<TensorFile> inputs, outputs;
+};
+
+DataType parseType(std::string const& word)
+{
+    if (word == "f32")
+    {
+        return DataType::kFLOAT;
+    }
+    if (word == "f16")
+    {
+        return DataType::kHALF;
+    }
+    if (word == "i32")
+    {
+        return DataType::kINT32;
+    }
+    throw std::runtime_error("manifest: unknown type " + word);
+}
+
+std::vector<EnqueueCase> readManifest(std::string const& dir)
+{
+    std::ifstream in(dir + "/manifest.txt");
+    if (!in)
+    {
+        throw std::runtime_error("cannot read " + dir + "/manifest.txt");
+    }
+    std::vector<EnqueueCase> cases;
+    std::string line;
+    while (std::getline(in, line))
+    {
+        std::istringstream words(line);
+        std::string tag;
+        words >> tag;
+        if (tag == "case")
+        {
+            cases.emplace_back();
+            words >> cases.back().label >> cases.back().fieldsPath;
+            cases.back().fieldsPath = dir + "/" + cases.back().fieldsPath;
+        }
+        else if (tag == "input" || tag == "output")
+        {
+            if (cases.empty())
+            {
+                throw std::runtime_error("manifest: '" + tag + "' before 'case'");
+            }
+            std::string type, file;
+            words >> type >> file;
+            std::vector<int64_t> shape;
+            for (int64_t d; words >> d;)
+            {
+                shape.push_back(d);
+            }
+            TensorFile t{parseType(type), dir + "/" + file, dims(shape)};
+            (tag == "input" ? cases.back().inputs : cases.back().outputs).push_back(t);
+        }
+        else if (!tag.empty() && tag != "end")
+        {
+            throw std::runtime_error("manifest: unexpected line '" + line + "'");
+        }
+    }
+    return cases;
+}
+
+std::vector<char> readBytes(std::string const& path, size_t bytes)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> data(bytes);
+    if (!in || !in.read(data.data(), static_cast<std::streamsize>(bytes)) || in.peek() != EOF)
+    {
+        throw std::runtime_error(path + " does not hold exactly " + std::to_string(bytes) + " bytes");
+    }
+    return data;
+}
+
+float halfToFloat(uint16_t h)
+{
+    int const exponent = (h >> 10) & 0x1F;
+    int const mantissa = h & 0x3FF;
+    float const sign = (h & 0x8000) != 0 ? -1.F : 1.F;
+    if (exponent == 0x1F)
+    {
+        return mantissa != 0 ? NAN : sign * INFINITY;
+    }
+    if (exponent == 0) // subnormal
+    {
+        return sign * std::ldexp(static_cast<float>(mantissa), -24);
+    }
+    return sign * std::ldexp(static_cast<float>(mantissa + 1024), exponent - 25);
+}
+
+// Device memory freed on scope exit; cudaMalloc(0) gives nullptr, which is what an empty tensor has.
+class DeviceBuffer
+{
+public:
+    explicit DeviceBuffer(size_t bytes)
+    {
+        check(cudaMalloc(&mPtr, bytes), "cudaMalloc");
+    }
+    ~DeviceBuffer()
+    {
+        cudaFree(mPtr);
+    }
+    DeviceBuffer(DeviceBuffer const&) = delete;
+    DeviceBuffer& operator=(DeviceBuffer const&) = delete;
+    void* get() const
+    {
+        return mPtr;
+    }
+    static void check(cudaError_t status, char const* what)
+    {
+        if (status != cudaSuccess)
+        {
+            throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
+        }
+    }
+
+private:
+    void* mPtr{nullptr};
+};
+
+// Compares one output with its expected file; empty when it matches.
+std::string compareOutput(TensorFile const& expected, std::vector<char> const& got, double& maxError)
+{
+    int64_t const n = expected.count();
+    std::vector<char> const want = readBytes(expected.path, static_cast<size_t>(n) * 4);
+    Tolerance const tol = toleranceFor(expected.type);
+    int64_t bad = 0;
+    std::string firstBad;
+    for (int64_t i = 0; i < n; ++i)
+    {
+        double g, e;
+        if (expected.type == DataType::kINT32)
+        {
+            int32_t gi, ei;
+            std::memcpy(&gi, got.data() + i * 4, 4);
+            std::memcpy(&ei, want.data() + i * 4, 4);
+            g = gi;
+            e = ei;
+        }
+        else
+        {
+            float ef;
+            std::memcpy(&ef, want.data() + i * 4, 4);
+            e = ef;
+            if (expected.type == DataType::kHALF)
+            {
+                uint16_t h;
+                std::memcpy(&h, got.data() + i * 2, 2);
+                g = halfToFloat(h);
+            }
+            else
+            {
+                float gf;
+                std::memcpy(&gf, got.data() + i * 4, 4);
+                g = gf;
+            }
+        }
+        // A NaN is expected where the reference has one (e.g. an out-of-table id), nowhere else.
+        bool ok;
+        if (std::isnan(e))
+        {
+            ok = std::isnan(g);
+        }
+        else
+        {
+            double const error = std::fabs(g - e);
+            ok = std::isfinite(g) && error <= tol.atol + tol.rtol * std::fabs(e);
+            maxError = std::isfinite(g) ? std::max(maxError, error) : INFINITY;
+        }
+        if (!ok && bad++ == 0)
+        {
+            std::ostringstream text;
+            text << "first at element " << i << ": got " << g << ", expected " << e;
+            firstBad = text.str();
+        }
+    }
+    if (bad == 0)
+    {
+        return {};
+    }
+    std::ostringstream text;
+    text << bad << " of " << n << " elements outside atol " << tol.atol << " + rtol " << tol.rtol << "; " << firstBad;
+    return text.str();
+}
+
+void runCase(EnqueueCase const& c, Creators const& creators, RecordingLogger& logger, Report& report)
+{
+    FieldsFile const file = readFieldsFile(c.fieldsPath);
+    auto check = [&](bool ok, std::string const& name, std::string const& detail) {
+        report.check(ok, file.plugin, name, c.label, detail);
+        return ok;
+    };
+    auto const found = creators.find(file.plugin);
+    if (!check(found != creators.end(), "enqueue-setup", "creator found"))
+    {
+        return;
+    }
+    nvinfer1::IPluginCreatorV3One* creator = found->second;
+    int32_t const nbInputs = static_cast<int32_t>(c.inputs.size());
+    int32_t const nbOutputs = static_cast<int32_t>(c.outputs.size());
+
+    // Build phase.
+    FieldCollection const fc(file.fields);
+    PluginPtr buildPlugin(creator->createPlugin(c.label.c_str(), fc.get(), nvinfer1::TensorRTPhase::kBUILD));
+    nvinfer1::IPluginV3OneBuild* build = buildOf(buildPlugin.get());
+    if (!check(build != nullptr && build->getNbOutputs() == nbOutputs, "enqueue-setup",
+            "build plugin with " + std::to_string(nbOutputs) + " outputs"))
+    {
+        return;
+    }
+    std::vector<nvinfer1::DynamicPluginTensorDesc> in(nbInputs), out(nbOutputs);
+    std::vector<nvinfer1::PluginTensorDesc> inDesc(nbInputs), outDesc(nbOutputs);
+    std::vector<DataType> inputTypes;
+    for (int32_t i = 0; i < nbInputs; ++i)
+    {
+        inDesc[i] = {c.inputs[i].dims, c.inputs[i].type, nvinfer1::TensorFormat::kLINEAR, -1.F};
+        in[i] = {inDesc[i], c.inputs[i].dims, c.inputs[i].dims, c.inputs[i].dims};
+        inputTypes.push_back(c.inputs[i].type);
+    }
+    for (int32_t o = 0; o < nbOutputs; ++o)
+    {
+        outDesc[o] = {c.outputs[o].dims, c.outputs[o].type, nvinfer1::TensorFormat::kLINEAR, -1.F};
+        out[o] = {outDesc[o], c.outputs[o].dims, c.outputs[o].dims, c.outputs[o].dims};
+    }
+    std::vector<DataType> outputTypes(nbOutputs);
+    bool typesOk = build->getOutputDataTypes(outputTypes.data(), nbOutputs, inputTypes.data(), nbInputs) == 0;
+    for (int32_t o = 0; o < nbOutputs; ++o)
+    {
+        typesOk = typesOk && outputTypes[o] == c.outputs[o].type;
+    }
+    ExprBuilder exprs;
+    std::vector<nvinfer1::DimsExprs> inExprs(nbInputs), outExprs(nbOutputs);
+    for (int32_t i = 0; i < nbInputs; ++i)
+    {
+        inExprs[i].nbDims = c.inputs[i].dims.nbDims;
+        for (int32_t j = 0; j < inExprs[i].nbDims; ++j)
+        {
+            inExprs[i].d[j] = exprs.literal(c.inputs[i].dims.d[j]);
+        }
+    }
+    bool shapesOk
+        = build->getOutputShapes(inExprs.data(), nbInputs, nullptr, 0, outExprs.data(), nbOutputs, exprs) == 0;
+    for (int32_t o = 0; shapesOk && o < nbOutputs; ++o)
+    {
+        shapesOk = outExprs[o].nbDims == c.outputs[o].dims.nbDims;
+        for (int32_t j = 0; shapesOk && j < outExprs[o].nbDims; ++j)
+        {
+            shapesOk = exprs.evaluate(outExprs[o].d[j], {}) == c.outputs[o].dims.d[j];
+        }
+    }
+    int32_t const configured = build->configurePlugin(in.data(), nbInputs, out.data(), nbOutputs);
+    size_t const workspaceBytes = build->getWorkspaceSize(in.data(), nbInputs, out.data(), nbOutputs);
+    if (!check(typesOk && shapesOk && configured == 0, "enqueue-setup",
+            "output types " + std::string(typesOk ? "match" : "DIFFER") + ", shapes " + (shapesOk ? "match" : "DIFFER")
+                + ", configurePlugin " + std::to_string(configured)
+                + (configured != 0 ? ": " + logger.lastError() : "")))
+    {
+        return;
+    }
+
+    // Engine: serialized fields -> runtime plugin -> one per execution context.
+    std::vector<FieldValue> const stored = copyFields(runtimeOf(buildPlugin.get())->getFieldsToSerialize());
+    FieldCollection const storedFc(stored);
+    PluginPtr runtimePlugin(creator->createPlugin(c.label.c_str(), storedFc.get(), nvinfer1::TensorRTPhase::kRUNTIME));
+    ResourceContext context;
+    PluginPtr attached(runtimePlugin ? runtimeOf(runtimePlugin.get())->attachToContext(&context) : nullptr);
+    nvinfer1::IPluginV3OneRuntime* runtime = runtimeOf(attached.get());
+    if (!check(runtime != nullptr && runtime->onShapeChange(inDesc.data(), nbInputs, outDesc.data(), nbOutputs) == 0,
+            "enqueue-setup", "deserialized, attached, onShapeChange accepted the shapes"))
+    {
+        return;
+    }
+
+    // Device buffers: inputs from their files, outputs filled with 0xFF bytes (NaN / -1) so that
+    // anything enqueue() fails to write shows up.
+    std::vector<std::unique_ptr<DeviceBuffer>> buffers;
+    std::vector<void const*> inputPtrs;
+    std::vector<void*> outputPtrs;
+    for (TensorFile const& t : c.inputs)
+    {
+        std::vector<char> const host = readBytes(t.path, t.bytes());
+        buffers.push_back(std::make_unique<DeviceBuffer>(t.bytes()));
+        DeviceBuffer::check(
+            cudaMemcpy(buffers.back()->get(), host.data(), t.bytes(), cudaMemcpyHostToDevice), "cudaMemcpy");
+        inputPtrs.push_back(buffers.back()->get());
+    }
+    for (TensorFile const& t : c.outputs)
+    {
+        buffers.push_back(std::make_unique<DeviceBuffer>(t.bytes()));
+        DeviceBuffer::check(cudaMemset(buffers.back()->get(), 0xFF, t.bytes()), "cudaMemset");
+        outputPtrs.push_back(buffers.back()->get());
+    }
+    DeviceBuffer workspace(workspaceBytes);
+    cudaStream_t stream = nullptr;
+    DeviceBuffer::check(cudaStreamCreate(&stream), "cudaStreamCreate");
+    int32_t const status
+        = runtime->enqueue(inDesc.data(), outDesc.data(), inputPtrs.data(), outputPtrs.data(), workspace.get(), stream);
+    cudaError_t const synced = cudaStreamSynchronize(stream);
+    cudaStreamDestroy(stream);
+    if (!check(status == 0 && synced == cudaSuccess, "enqueue",
+            "status " + std::to_string(status) + ", stream " + cudaGetErrorString(synced)
+                + (status != 0 ? ": " + logger.lastError() : "")))
+    {
+        return;
+    }
+    for (int32_t o = 0; o < nbOutputs; ++o)
+    {
+        TensorFile const& t = c.outputs[o];
+        std::vector<char> host(t.bytes());
+        DeviceBuffer::check(cudaMemcpy(host.data(), outputPtrs[o], t.bytes(), cudaMemcpyDeviceToHost), "cudaMemcpy");
+        double maxError = 0.0;
+        std::string const problem = compareOutput(t, host, maxError);
+        std::ostringstream detail;
+        detail << "output " << o << " " << typeName(t.type) << " " << toString(t.dims) << ": ";
+        if (problem.empty())
+        {
+            detail << "max |error| " << maxError;
+        }
+        else
+        {
+            detail << problem;
+        }
+        check(problem.empty(), "enqueue-output", detail.str());
+    }
+}
+} // namespace
+
+void runEnqueueCases(std::string const& dir, Creators const& creators, RecordingLogger& logger, Report& report)
+{
+    int deviceCount = 0;
+    if (cudaGetDeviceCount(&deviceCount) != cudaSuccess || deviceCount == 0)
+    {
+        report.check(false, "library", "enqueue", "-", "no CUDA device");
+        return;
+    }
+    cudaDeviceProp properties{};
+    cudaGetDeviceProperties(&properties, 0);
+    std::printf("# GPU: %s\n", properties.name);
+    for (EnqueueCase const& c : readManifest(dir))
+    {
+        try
+        {
+            runCase(c, creators, logger, report);
+        }
+        catch (std::exception const& e)
+        {
+            report.check(false, "case", "enqueue", c.label, e.what());
+        }
+    }
+}
+
+} // namespace harness

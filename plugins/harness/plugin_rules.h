@@ -1,0 +1,83 @@
+// What each plugin is documented to do (plugins/plugin_fields.py, the kernel headers and the
+// plugin READMEs), restated here on its own: the harness compares the plugins against these
+// rules, so none of them is taken from the plugin code under test.
+#pragma once
+
+#include <NvInferRuntime.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace harness
+{
+
+// One creation field as written by plugins/plugin_fields.py's write_fields_file.
+struct FieldValue
+{
+    std::string name;
+    nvinfer1::PluginFieldType type; // kFLOAT32 or kINT32
+    float f{0.F};
+    int32_t i{0};
+};
+
+struct FieldsFile
+{
+    std::string path;
+    std::string plugin, version, pluginNamespace;
+    std::vector<FieldValue> fields;
+
+    int32_t intField(std::string const& name) const; // throws if absent
+};
+
+FieldsFile readFieldsFile(std::string const& path); // throws std::runtime_error with the reason
+
+// Which data types one input/output position accepts (always TensorFormat::kLINEAR):
+enum class Accepts
+{
+    kActivation, // FLOAT or HALF; every activation of a plugin has the same type
+    kFloat,      // weights
+    kHalf,
+    kInt32, // ids, masks, lengths, offsets
+};
+
+// A set of input shapes, valid or not; `buildTimeOnly` shapes hold -1 (unknown until runtime)
+// and are only given to configurePlugin().
+struct ShapeCase
+{
+    std::string label;
+    std::vector<nvinfer1::Dims> inputs;
+    bool valid;
+    bool buildTimeOnly{false};
+};
+
+// A field value the creator must refuse (e.g. hidden_size = 0).
+struct BadValue
+{
+    std::string field;
+    double value;
+};
+
+struct PluginRules
+{
+    int32_t nbOutputs{0};
+    std::vector<int32_t> inputCounts; // the supported numbers of inputs
+    // Inputs then outputs, for a supported number of inputs.
+    std::function<std::vector<Accepts>(int32_t nbInputs)> accepts;
+    // Output types when every activation input is `activation`.
+    std::function<std::vector<nvinfer1::DataType>(nvinfer1::DataType activation)> outputTypes;
+    // Output shapes for valid input shapes.
+    std::function<std::vector<nvinfer1::Dims>(std::vector<nvinfer1::Dims> const& inputs)> outputDims;
+    std::vector<ShapeCase> shapeCases;
+    std::vector<BadValue> badValues;
+};
+
+// The rules of `fields.plugin` for these field values; throws for an unknown plugin.
+PluginRules rulesFor(FieldsFile const& fields);
+
+nvinfer1::Dims dims(std::vector<int64_t> const& values);
+std::string toString(nvinfer1::Dims const& d);
+bool sameDims(nvinfer1::Dims const& a, nvinfer1::Dims const& b);
+
+} // namespace harness

@@ -1,0 +1,104 @@
+// BertLayerNorm: TensorRT glue for bertLayerNorm (layernorm_kernel.h).
+//   inputs:  input [..., H] FLOAT|HALF, gamma [H] FLOAT, beta [H] FLOAT
+//   output:  [..., H], the input's type
+//   fields:  epsilon (FLOAT32), hidden_size (INT32)
+//
+// Why gamma and beta are network inputs (constant layers) and not creation fields: the weights
+// then stay in the network, where TensorRT can refit them, engine inspection shows them, and the
+// engine holds one copy instead of one inside each serialized plugin. The plugin itself stays
+// stateless: its fields are two numbers, and cloning or serializing it copies no weights.
+#include "common/plugin_base.h"
+#include "common/plugin_creators.h"
+#include "layernorm/layernorm_kernel.h"
+
+namespace bert
+{
+namespace
+{
+using nvinfer1::DataType;
+using nvinfer1::Dims;
+
+class LayerNormPlugin : public PluginBase<LayerNormPlugin, NormParams>
+{
+public:
+    static constexpr char const* kName = "BertLayerNorm";
+    enum Input
+    {
+        kInput,
+        kGamma,
+        kBeta,
+        kNbInputs
+    };
+
+    using PluginBase::PluginBase;
+
+    std::vector<IoKind> ioKinds(int32_t nbInputs) const
+    {
+        if (nbInputs != kNbInputs)
+        {
+            return {};
+        }
+        return {IoKind::kActivation, IoKind::kFloat, IoKind::kFloat, /*output*/ IoKind::kActivation};
+    }
+
+    std::string checkInputDims(Dims const* in, int32_t /*nbInputs*/) const
+    {
+        int64_t const hidden = mParams.hiddenSize;
+        if (in[kInput].nbDims < 1 || !dimMatches(lastDimOf(in[kInput]), hidden))
+        {
+            return "input " + toString(in[kInput]) + " must end with hidden_size " + std::to_string(hidden);
+        }
+        if (!isVectorOf(in[kGamma], hidden) || !isVectorOf(in[kBeta], hidden))
+        {
+            return "gamma " + toString(in[kGamma]) + " and beta " + toString(in[kBeta]) + " must be ["
+                   + std::to_string(hidden) + "]";
+        }
+        return {};
+    }
+
+    int32_t getNbOutputs() const noexcept override
+    {
+        return 1;
+    }
+
+    int32_t getOutputDataTypes(DataType* outputTypes, int32_t /*nbOutputs*/, DataType const* inputTypes,
+        int32_t /*nbInputs*/) const noexcept override
+    {
+        outputTypes[0] = inputTypes[kInput];
+        return 0;
+    }
+
+    int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
+        nvinfer1::DimsExprs* outputs, int32_t /*nbOutputs*/, nvinfer1::IExprBuilder&) noexcept override
+    {
+        if (nbInputs != kNbInputs)
+        {
+            return -1;
+        }
+        outputs[0] = inputs[kInput];
+        return 0;
+    }
+
+    int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* /*outputDesc*/,
+        void const* const* inputs, void* const* outputs, void* /*workspace*/, cudaStream_t stream) noexcept override
+    {
+        int64_t const rows = rowsOf(inputDesc[kInput].dims);
+        if (rows == 0)
+        {
+            return 0; // an empty tensor: nothing to launch
+        }
+        return checkCuda(bertLayerNorm(inputs[kInput], outputs[0], static_cast<float const*>(inputs[kGamma]),
+                             static_cast<float const*>(inputs[kBeta]), rows, mParams.hiddenSize, mParams.epsilon,
+                             toBertDType(inputDesc[kInput].type), stream),
+            kName, "bertLayerNorm");
+    }
+};
+} // namespace
+
+nvinfer1::IPluginCreatorV3One* layerNormCreator()
+{
+    static PluginCreator<LayerNormPlugin> creator;
+    return &creator;
+}
+
+} // namespace bert

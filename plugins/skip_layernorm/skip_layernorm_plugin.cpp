@@ -1,0 +1,125 @@
+// BertSkipLayerNorm: TensorRT glue for bertSkipLayerNorm (skip_layernorm_kernel.h).
+//   inputs:  input [..., H] FLOAT|HALF, skip (same shape and type), gamma [H], beta [H],
+//            optional bias [H] (all three FLOAT)
+//   output:  LayerNorm(input + skip + bias), shape and type of `input`
+//   fields:  epsilon (FLOAT32), hidden_size (INT32)
+// The residual add is fused into the norm: one read of each operand instead of an add layer
+// writing a sum that the norm then reads back. Gamma, beta and bias are network inputs for the
+// reasons given in layernorm_plugin.cpp (refittable, inspectable, one copy, stateless plugin).
+#include "common/plugin_base.h"
+#include "common/plugin_creators.h"
+#include "skip_layernorm/skip_layernorm_kernel.h"
+
+namespace bert
+{
+namespace
+{
+using nvinfer1::DataType;
+using nvinfer1::Dims;
+
+class SkipLayerNormPlugin : public PluginBase<SkipLayerNormPlugin, NormParams>
+{
+public:
+    static constexpr char const* kName = "BertSkipLayerNorm";
+    enum Input
+    {
+        kInput,
+        kSkip,
+        kGamma,
+        kBeta,
+        kBias
+    };
+
+    using PluginBase::PluginBase;
+
+    std::vector<IoKind> ioKinds(int32_t nbInputs) const
+    {
+        if (nbInputs == 4)
+        {
+            return {IoKind::kActivation, IoKind::kActivation, IoKind::kFloat, IoKind::kFloat,
+                /*output*/ IoKind::kActivation};
+        }
+        if (nbInputs == 5)
+        {
+            return {IoKind::kActivation, IoKind::kActivation, IoKind::kFloat, IoKind::kFloat, IoKind::kFloat,
+                /*output*/ IoKind::kActivation};
+        }
+        return {};
+    }
+
+    std::string checkInputDims(Dims const* in, int32_t nbInputs) const
+    {
+        int64_t const hidden = mParams.hiddenSize;
+        if (in[kInput].nbDims < 1 || !dimMatches(lastDimOf(in[kInput]), hidden))
+        {
+            return "input " + toString(in[kInput]) + " must end with hidden_size " + std::to_string(hidden);
+        }
+        if (!sameShape(in[kSkip], in[kInput]))
+        {
+            return "skip " + toString(in[kSkip]) + " must have the shape of input " + toString(in[kInput]);
+        }
+        for (int32_t i = kGamma; i < nbInputs; ++i)
+        {
+            if (!isVectorOf(in[i], hidden))
+            {
+                char const* names[] = {"", "", "gamma", "beta", "bias"};
+                return std::string(names[i]) + " " + toString(in[i]) + " must be [" + std::to_string(hidden) + "]";
+            }
+        }
+        return {};
+    }
+
+    int32_t getNbOutputs() const noexcept override
+    {
+        return 1;
+    }
+
+    int32_t getOutputDataTypes(DataType* outputTypes, int32_t /*nbOutputs*/, DataType const* inputTypes,
+        int32_t /*nbInputs*/) const noexcept override
+    {
+        outputTypes[0] = inputTypes[kInput];
+        return 0;
+    }
+
+    int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
+        nvinfer1::DimsExprs* outputs, int32_t /*nbOutputs*/, nvinfer1::IExprBuilder&) noexcept override
+    {
+        if (ioKinds(nbInputs).empty())
+        {
+            return -1;
+        }
+        outputs[0] = inputs[kInput];
+        return 0;
+    }
+
+    int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* /*outputDesc*/,
+        void const* const* inputs, void* const* outputs, void* /*workspace*/, cudaStream_t stream) noexcept override
+    {
+        int64_t const rows = rowsOf(inputDesc[kInput].dims);
+        if (rows == 0)
+        {
+            return 0; // an empty tensor: nothing to launch
+        }
+        // 4 inputs: no bias. enqueue() is not told the count; onShapeChange() was (see PluginBase).
+        if (configuredInputs() == 0)
+        {
+            logError(std::string(kName) + ": enqueue() before onShapeChange()");
+            return -1;
+        }
+        float const* bias = configuredInputs() == 5 ? static_cast<float const*>(inputs[kBias]) : nullptr;
+        return checkCuda(
+            bertSkipLayerNorm(inputs[kInput], inputs[kSkip], bias, static_cast<float const*>(inputs[kGamma]),
+                static_cast<float const*>(inputs[kBeta]), outputs[0], rows, mParams.hiddenSize, mParams.epsilon,
+                toBertDType(inputDesc[kInput].type), stream),
+            kName, "bertSkipLayerNorm");
+    }
+};
+} // namespace
+
+nvinfer1::IPluginCreatorV3One* skipLayerNormCreator()
+{
+    static PluginCreator<SkipLayerNormPlugin> creator;
+    return &creator;
+}
+
+} // namespace bert
