@@ -75,6 +75,8 @@ def configure(builder, network, trt, mode: str, shapes: ProfileShapes, *, packed
     config = builder.create_builder_config()
     for flag in precision.builder_flag_names(mode):
         config.set_flag(getattr(trt.BuilderFlag, flag))
+    for flag in precision.cleared_flag_names(mode):
+        config.clear_flag(getattr(trt.BuilderFlag, flag))
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mb << 20)
     if hasattr(trt, "ProfilingVerbosity"):
         config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # layer names in inspection

@@ -47,6 +47,13 @@ def builder_flag_names(mode: str) -> list[str]:
             "int8": ["FP16", "INT8", "OBEY_PRECISION_CONSTRAINTS"]}[mode]
 
 
+def cleared_flag_names(mode: str) -> list[str]:
+    """Flags TensorRT turns on by default that a mode must turn off: TF32 rounds fp32 GEMM inputs
+    to 10 mantissa bits (errors ~1e-3), so an "fp32" engine would not be fp32."""
+    check_mode(mode)
+    return ["TF32"] if mode == "fp32" else []
+
+
 def apply(layer, role: str, mode: str, trt) -> None:
     """Pin `layer` as the policy says for `role` in `mode`."""
     if role not in ROLES:
