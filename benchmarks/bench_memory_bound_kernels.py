@@ -3,19 +3,25 @@ dev/cuda style: every kernel version is first checked against a float64 referenc
 inputs it is timed on, then timed next to PyTorch computing the same function, eagerly and
 through torch.compile(mode="max-autotune-no-cudagraphs").
 
-    python3 benchmarks/bench_memory_bound_kernels.py --out results.txt
+    python3 benchmarks/bench_memory_bound_kernels.py --out-dir benchmarks/results
+    (writes <gpu-slug>_memory_bound_kernels.txt there, e.g. nvidia-h100-80gb-hbm3_...)
 
 Timing: every contender (our launches through ctypes, torch eager, torch compiled) is captured
 N times into one CUDA graph and replayed, so launch overhead is the same small graph-launch cost
-for all; CUDA events around each replay, warm-up first, median over many replays. When one call's
-inputs would fit in L2, the captured calls rotate over enough input sets to exceed twice the L2.
+for all; CUDA events around each replay, warm-up first, median over many replays.
+
+Caches: the captured calls rotate over enough input sets that together they move at least
+WORKING_SET_OVER_L2 times the L2 size, and each set's output stays alive until that set comes
+round again, so outputs rotate too (one reused output buffer would let L2 absorb the writes).
+EmbLayerNorm's word table (94 MB in fp32, within 2x of an H100's or H200's L2) rotates over
+enough copies to be WORD_TABLES_OVER_L2 times the L2, so its random row gathers mostly miss, as
+they do in a real forward pass that has streamed 12 layers of weights since the last one.
 
 Bandwidth: the fewest bytes the function must move (each input read once, the output written
 once; gamma/beta/bias and, for EmbLayerNorm, the ids, the position and type rows used and one
-word row per token), over the time. "% of copy peak" compares that with a 1 GiB
-device-to-device copy timed in the same run (bytes read + written; see copy_peak_gbs for why
-it is timed both on a stream and in a graph). "vs torch ..." is torch's time over ours: above 1
-we are faster.
+word row per token), over the time. "% of copy peak" compares that with the ceiling: a 1 GiB
+device-to-device copy on a plain stream (bytes read + written; copy_bandwidths says why that
+one and what else is measured). "vs torch ..." is torch's time over ours: above 1 we are faster.
 
 torch baselines are PyTorch at its best: weights in the activation dtype (what an fp16 PyTorch
 model holds), except EmbLayerNorm whose tables are fp32 for both (the kernel's contract) and
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import statistics
 import sys
 import time
@@ -52,6 +59,8 @@ EPSILON = 1e-12
 TOLERANCE = {torch.float32: 1e-5, torch.float16: 1e-2}  # atol = rtol, against float64
 VOCAB, MAX_POS, TYPE_VOCAB, SEQ_LEN = 30522, 512, 2, 128  # BERT-base embeddings, sequences of 128
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+WORKING_SET_OVER_L2 = 3  # bytes moved by one pass over the rotating sets, in L2 sizes
+WORD_TABLES_OVER_L2 = 8  # EmbLayerNorm: all word-table copies together, in L2 sizes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,20 +69,24 @@ DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 
 def time_in_graph(call: Callable[[int], object], input_sets: int, min_calls: int = 20,
                   target_ms: float = 25.0) -> float:
-    """Median microseconds of one call(i), i cycling over input sets, from CUDA-graph replays."""
+    """Median microseconds of one call(i), i cycling over input sets, from CUDA-graph replays.
+    call(i)'s result is kept until set i comes round again: the next call allocates its output
+    while the previous ones are still alive, so outputs rotate over input_sets + 1 buffers."""
+    outputs = [None] * input_sets
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):  # warm-up off the capture: module loads, autotuning, allocator
         for i in range(input_sets):
-            call(i)
+            outputs[i] = call(i)
     torch.cuda.current_stream().wait_stream(side)
     torch.cuda.synchronize()
 
     calls = input_sets * math.ceil(min_calls / input_sets)
     graph = torch.cuda.CUDAGraph()
+    outputs = [None] * input_sets
     with torch.cuda.graph(graph):
         for c in range(calls):
-            call(c % input_sets)
+            outputs[c % input_sets] = call(c % input_sets)
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
 
     def replay_ms():
@@ -86,15 +99,34 @@ def time_in_graph(call: Callable[[int], object], input_sets: int, min_calls: int
     first = min(replay_ms() for _ in range(3))  # warm replays
     reps = max(5, min(100, int(target_ms / max(first, 1e-3))))
     median_ms = statistics.median(replay_ms() for _ in range(reps))
-    del graph
+    del graph, outputs
     return median_ms * 1000.0 / calls
 
 
-def copy_peak_gbs(megabytes: int = 1024, reps: int = 30) -> float:
-    """Device-to-device copy bandwidth, bytes read + written, GB/s: the better of a copy timed on
-    its own stream and one replayed from a CUDA graph. Both are needed: captured into a graph,
-    torch's copy (cudaMemcpyAsync) becomes a memcpy node, which on an H200 moved only ~2.8 TB/s
-    while kernels in the same run moved ~4.3 TB/s; a 1 GiB copy needs no graph to hide launches."""
+@dataclass
+class CopyBandwidth:
+    """GB/s, bytes read + written, of one 1 GiB device-to-device copy timed three ways."""
+    stream_memcpy: float  # the ceiling
+    graph_memcpy: float
+    graph_kernel: float
+
+    def line(self) -> str:
+        return (f"{self.stream_memcpy:.0f} GB/s memcpy on a stream (the ceiling), "
+                f"{self.graph_kernel:.0f} copy kernel in a graph, "
+                f"{self.graph_memcpy:.0f} memcpy node in a graph")
+
+
+def copy_bandwidths(megabytes: int = 1024, reps: int = 30) -> CopyBandwidth:
+    """The copy peak, measured three ways (1 GiB is 17x an H200's L2: no rotation needed):
+      stream_memcpy  torch's copy_ (cudaMemcpyAsync) on a plain stream, CUDA events around each
+                     copy, median of `reps`. At 1 GiB the launch is ~0.01% of the time: this is
+                     the device's copy bandwidth, and the ceiling "% of copy peak" divides by.
+      graph_kernel   a copy done by a kernel (torch's elementwise y = x * 1: one read, one write
+                     per element), captured and replayed by time_in_graph exactly as the
+                     kernels are: the same method as every row of the table.
+      graph_memcpy   the same copy_ captured in a graph, where it becomes a memcpy node. Reported
+                     because the first H200 run used it as the peak: it moved only ~2.8 TB/s
+                     while kernels moved ~4.3 TB/s (the node is not run like a stream copy)."""
     src = torch.randn((megabytes << 20) // 4, device="cuda")
     dst = torch.empty_like(src)
     nbytes = 2 * src.numel() * src.element_size()
@@ -107,8 +139,10 @@ def copy_peak_gbs(megabytes: int = 1024, reps: int = 30) -> float:
         end.synchronize()
         stream_ms.append(start.elapsed_time(end))
     stream_us = statistics.median(stream_ms) * 1000.0
-    graph_us = time_in_graph(lambda i: dst.copy_(src), 1, min_calls=10, target_ms=200.0)
-    return nbytes / min(stream_us, graph_us) / 1e3
+    memcpy_node_us = time_in_graph(lambda i: dst.copy_(src), 1, min_calls=10, target_ms=200.0)
+    kernel_us = time_in_graph(lambda i: torch.mul(src, 1.0, out=dst), 1, min_calls=10,
+                              target_ms=200.0)
+    return CopyBandwidth(*(nbytes / us / 1e3 for us in (stream_us, memcpy_node_us, kernel_us)))
 
 
 def warm_up_gpu(seconds: float = 1.0):
@@ -129,8 +163,8 @@ def warm_up_gpu(seconds: float = 1.0):
 class Workload:
     name: str
     versions: tuple
-    make_shared: Callable  # (tokens, width, dtype) -> dict of tensors every input set shares
-    make_set: Callable  # (tokens, width, dtype, shared) -> dict: one rotating input set
+    make_shared: Callable  # (tokens, width, dtype, l2_bytes) -> dict every input set shares
+    make_set: Callable  # (tokens, width, dtype, shared, index) -> dict: the index-th rotating set
     ours: Callable  # (inputs, version, dtype) -> output
     torch_fn: Callable  # (**inputs) -> output, also what torch.compile gets
     reference: Callable  # (inputs) -> float64 output
@@ -151,8 +185,8 @@ def double_layer_norm(x, gamma, beta):
 
 LAYER_NORM = Workload(
     "LayerNorm", NORM_VERSIONS,
-    make_shared=lambda t, h, dt: norm_weights(h, dt),
-    make_set=lambda t, h, dt, s: {"x": torch.randn(t, h, device="cuda").to(dt)},
+    make_shared=lambda t, h, dt, l2: norm_weights(h, dt),
+    make_set=lambda t, h, dt, s, i: {"x": torch.randn(t, h, device="cuda").to(dt)},
     ours=lambda i, v, dt: layer_norm(i["x"], i["gamma"], i["beta"], EPSILON, version=v),
     torch_fn=lambda x, gamma_t, beta_t, **_: F.layer_norm(x, (x.shape[-1],), gamma_t, beta_t, EPSILON),
     reference=lambda i: double_layer_norm(i["x"], i["gamma"], i["beta"]),
@@ -160,7 +194,7 @@ LAYER_NORM = Workload(
     dynamic=("x",))
 
 
-def _skip_shared(t, h, dt):
+def _skip_shared(t, h, dt, l2_bytes):
     shared = norm_weights(h, dt)
     shared["bias"] = 0.5 * torch.randn(h, device="cuda")
     shared["bias_t"] = shared["bias"].to(dt)
@@ -170,8 +204,8 @@ def _skip_shared(t, h, dt):
 SKIP_LAYER_NORM = Workload(
     "SkipLayerNorm", NORM_VERSIONS,
     make_shared=_skip_shared,
-    make_set=lambda t, h, dt, s: {"x": torch.randn(t, h, device="cuda").to(dt),
-                                  "skip": torch.randn(t, h, device="cuda").to(dt)},
+    make_set=lambda t, h, dt, s, i: {"x": torch.randn(t, h, device="cuda").to(dt),
+                                     "skip": torch.randn(t, h, device="cuda").to(dt)},
     ours=lambda i, v, dt: skip_layer_norm(i["x"], i["skip"], i["gamma"], i["beta"], EPSILON,
                                           bias=i["bias"], version=v),
     torch_fn=lambda x, skip, bias_t, gamma_t, beta_t, **_: F.layer_norm(
@@ -182,19 +216,23 @@ SKIP_LAYER_NORM = Workload(
     dynamic=("x", "skip"))
 
 
-def _emb_shared(t, h, dt):
+def _emb_shared(t, h, dt, l2_bytes):
     shared = norm_weights(h, dt)
-    shared["word"] = torch.randn(VOCAB, h, device="cuda")
+    copies = math.ceil(WORD_TABLES_OVER_L2 * l2_bytes / (VOCAB * h * 4))
+    # "_": make_set picks one per set; not an input of the functions themselves.
+    shared["_word_tables"] = [torch.randn(VOCAB, h, device="cuda") for _ in range(copies)]
     shared["pos"] = 0.5 * torch.randn(MAX_POS, h, device="cuda")
     shared["types_table"] = 0.5 * torch.randn(TYPE_VOCAB, h, device="cuda")
     shared["out_dtype"] = dt
     return shared
 
 
-def _emb_set(t, h, dt, shared):
+def _emb_set(t, h, dt, shared, index):
     batch = t // SEQ_LEN
+    tables = shared["_word_tables"]
     return {"ids": torch.randint(0, VOCAB, (batch, SEQ_LEN), device="cuda", dtype=torch.int32),
-            "types": torch.randint(0, TYPE_VOCAB, (batch, SEQ_LEN), device="cuda", dtype=torch.int32)}
+            "types": torch.randint(0, TYPE_VOCAB, (batch, SEQ_LEN), device="cuda", dtype=torch.int32),
+            "word": tables[index % len(tables)]}
 
 
 def _torch_embeddings(ids, types, word, pos, types_table, gamma, beta, out_dtype, **_):
@@ -221,7 +259,7 @@ EMB_LAYER_NORM = Workload(
     dynamic=("ids", "types"))
 
 
-def _gelu_shared(t, n, dt):
+def _gelu_shared(t, n, dt, l2_bytes):
     bias = torch.randn(n, device="cuda")
     return {"bias": bias, "bias_t": bias.to(dt)}
 
@@ -229,7 +267,7 @@ def _gelu_shared(t, n, dt):
 BIAS_GELU = Workload(
     "BiasGelu", GELU_VERSIONS,
     make_shared=_gelu_shared,
-    make_set=lambda t, n, dt, s: {"x": (3 * torch.randn(t, n, device="cuda")).to(dt)},
+    make_set=lambda t, n, dt, s, i: {"x": (3 * torch.randn(t, n, device="cuda")).to(dt)},
     ours=lambda i, v, dt: bias_gelu(i["x"], i["bias"], version=v),
     torch_fn=lambda x, bias_t, **_: F.gelu(x + bias_t, approximate="none"),
     reference=lambda i: F.gelu(i["x"].double() + i["bias"].double(), approximate="none"),
@@ -282,8 +320,10 @@ def check(output, expected, dtype, label):
         raise SystemExit(f"MISMATCH {label}: max |error| {worst:.3g} > {tol}")
 
 
-def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_enabled, log):
-    """All rows of one (kernel, dtype, hidden), largest token count first."""
+def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_enabled, log,
+                versions=None):
+    """All rows of one (kernel, dtype, hidden), largest token count first; `versions`: the
+    numbered versions to time (None: all of the workload's)."""
     dtype = DTYPES[dtype_name]
     width = workload.width_of(hidden)
     compiled = None
@@ -295,11 +335,12 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
     torch._dynamo.reset()
     for tokens in sorted(token_counts, reverse=True):
         torch.manual_seed(tokens * 7919 + width)
-        shared = workload.make_shared(tokens, width, dtype)
+        shared = workload.make_shared(tokens, width, dtype, l2_bytes)
         element = torch.empty((), dtype=dtype).element_size()
         nbytes = workload.min_bytes(tokens, width, element)
-        sets = max(1, min(128, math.ceil(2 * l2_bytes / nbytes)))
-        inputs = [{**shared, **workload.make_set(tokens, width, dtype, shared)} for _ in range(sets)]
+        sets = max(1, math.ceil(WORKING_SET_OVER_L2 * l2_bytes / nbytes))
+        common = {name: value for name, value in shared.items() if not name.startswith("_")}
+        inputs = [{**common, **workload.make_set(tokens, width, dtype, shared, i)} for i in range(sets)]
         for one in inputs:
             for name in workload.dynamic:
                 if one[name].shape[0] > 1:  # dynamo specializes sizes 0 and 1 anyway
@@ -308,7 +349,8 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
 
         contenders = {}  # label -> call(i)
         expected = workload.reference(inputs[0])
-        for version in (None, *workload.versions):
+        timed = [v for v in workload.versions if versions is None or v in versions]
+        for version in (None, *timed):
             label = "default" if version is None else f"v{version}"
             check(workload.ours(inputs[0], version, dtype), expected, dtype,
                   f"{workload.name} {label} {shape} {dtype_name}")
@@ -336,7 +378,7 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
             rows.append(Row(workload.name, label, shape, dtype_name, us, gbs, None,
                             times["torch eager"] / us,
                             times["torch.compile"] / us if "torch.compile" in times else None))
-        del inputs, shared, contenders
+        del inputs, common, shared, contenders
         torch.cuda.empty_cache()
     # Present groups smallest token count first, as the table reads naturally.
     order = {t: k for k, t in enumerate(sorted(token_counts))}
@@ -346,11 +388,15 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, help="also write the report here")
+    parser.add_argument("--out", type=Path, help="also write the report to this file")
+    parser.add_argument("--out-dir", type=Path,
+                        help="also write the report to <gpu-slug>_memory_bound_kernels.txt here")
     parser.add_argument("--kernels", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
     parser.add_argument("--dtypes", nargs="+", default=list(DTYPES), choices=list(DTYPES))
     parser.add_argument("--hidden", nargs="+", type=int, default=[768, 1024])
     parser.add_argument("--tokens", nargs="+", type=int, default=[128, 1024, 4096, 16384, 65536])
+    parser.add_argument("--versions", nargs="+", type=int,
+                        help="time only these numbered versions (default: all; 'default' is always timed)")
     parser.add_argument("--compile-hidden", nargs="*", type=int, default=[768],
                         help="hidden sizes that get the torch.compile baseline (compiling is slow)")
     args = parser.parse_args(argv)
@@ -364,30 +410,49 @@ def main(argv=None):
     def log(text):
         print(text, flush=True)
 
+    gpu = torch.cuda.get_device_name(0)
+    outputs = [args.out] if args.out else []
+    if args.out_dir:
+        slug = re.sub(r"[^a-z0-9]+", "-", gpu.lower()).strip("-")
+        outputs.append(args.out_dir / f"{slug}_memory_bound_kernels.txt")
     props = torch.cuda.get_device_properties(0)
     started = time.time()
     warm_up_gpu()
-    peak_before = copy_peak_gbs()
-    head = [f"GPU: {torch.cuda.get_device_name(0)} ({props.multi_processor_count} SMs, "
-            f"L2 {props.L2_cache_size >> 20} MiB)",
+    copy_before = copy_bandwidths()
+    head = [f"GPU: {gpu} ({props.multi_processor_count} SMs, L2 {props.L2_cache_size >> 20} MiB)",
             f"torch {torch.__version__}, CUDA {torch.version.cuda}",
-            f"command: python3 {' '.join(sys.argv)}"]
+            f"command: python3 {' '.join(sys.argv)}",
+            ("timing: each contender captured N times into one CUDA graph, median of the replays "
+             "(CUDA events), per call;"),
+            (f"  its calls rotate over input sets (and outputs) moving >= {WORKING_SET_OVER_L2}x "
+             f"the L2 per pass, EmbLayerNorm over word-table copies of >= {WORD_TABLES_OVER_L2}x "
+             "the L2."),
+            ("GB/s: the fewest bytes the function must move / time. % of copy peak: against a "
+             "1 GiB device-to-device copy on a plain stream (cudaMemcpyAsync, events, median of 30),")]
     for line in head:
         log(line)
-    log(f"copy before the kernels: {peak_before:.0f} GB/s")
+    log(f"copy before the kernels: {copy_before.line()}")
     rows = []
     for name in args.kernels:
         for dtype_name in args.dtypes:
             for hidden in args.hidden:
                 rows += bench_group(WORKLOADS[name], dtype_name, hidden, args.tokens,
-                                    props.L2_cache_size, hidden in args.compile_hidden, log)
-                if args.out:  # what is done so far survives a run cut short
-                    args.out.write_text("\n".join(head + ["", format_rows(rows), "(partial)"]) + "\n")
-    peak_after = copy_peak_gbs()
-    peak = max(peak_before, peak_after)
-    head.append(f"copy peak (device-to-device 1 GiB, read + write): {peak:.0f} GB/s "
-                f"(best of {peak_before:.0f} before and {peak_after:.0f} after the kernels)")
-    log(head[-1])
+                                    props.L2_cache_size, hidden in args.compile_hidden, log,
+                                    args.versions)
+                for path in outputs:  # what is done so far survives a run cut short
+                    path.write_text("\n".join(head + ["", format_rows(rows), "(partial)"]) + "\n")
+    copy_after = copy_bandwidths()
+    log(f"copy after the kernels: {copy_after.line()}")
+    peak = max(copy_before.stream_memcpy, copy_after.stream_memcpy)
+    kernel_copy = max(copy_before.graph_kernel, copy_after.graph_kernel)
+    memcpy_node = max(copy_before.graph_memcpy, copy_after.graph_memcpy)
+    head += [(f"  read + written, best of before and after the kernels: {peak:.0f} GB/s "
+              f"({copy_before.stream_memcpy:.0f} before, {copy_after.stream_memcpy:.0f} after)."),
+             (f"  The same copy by a kernel (y = x * 1) timed like the rows below: "
+              f"{kernel_copy:.0f} GB/s ({100 * kernel_copy / peak:.1f}%); as a memcpy node in a "
+              f"graph: {memcpy_node:.0f} GB/s (not a ceiling: see copy_bandwidths).")]
+    for line in head[-2:]:
+        log(line)
     for row in rows:
         row.peak_pct = 100 * row.gbs / peak
     table = format_rows(rows)
@@ -401,8 +466,9 @@ def main(argv=None):
              f"total {time.time() - started:.0f} s"]
     report = "\n".join(head + ["", table] + notes) + "\n"
     print("\n" + table + "\n" + "\n".join(notes), flush=True)
-    if args.out:
-        args.out.write_text(report)
+    for path in outputs:
+        path.write_text(report)
+        log(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,14 @@
 // A RowSource is a small struct passed to the kernel by value:
 //   struct Row {
 //       int64_t out_row = -1;  // output row to write; < 0: nothing to compute or store
-//       template <int N> __device__ void load(int col, float (&x)[N]) const;  // x = row[col, col+N)
-//   };
+//       template <int N> struct Raw;  // the loaded bytes behind N columns, as stored
+//       template <int N> __device__ void fetch(int col, Raw<N>& raw) const;  // loads only
+//       template <int N> __device__ void combine(const Raw<N>& raw, float (&x)[N]) const;
+//   };                                       // x = row[col, col+N) in fp32: arithmetic only
 //   __device__ Row row(int64_t index) const;  // the index-th of `rows` rows
+//   static constexpr MeasuredDefaults kDefaults;  // what version 0 runs (below)
+// fetch and combine are separate so that a kernel can issue every load of a row before anything
+// waits for one (v4-v6, below); load_row does both at once.
 //
 // Numerics: y = (x - mean) / sqrt(var + epsilon) * gamma + beta, statistics in fp32.
 // The variance is computed from deviations, var = sum((x - mean)^2) / hidden, AFTER the mean is
@@ -32,10 +37,33 @@ namespace bert {
 //   3  as 2, but the number of threads per row is sized from the hidden size: each thread holds
 //      up to kMaxFloatsPerThread values, so BERT's rows (768, 1024) take one warp and reduce
 //      with shuffles alone, several rows per block; large rows take a block.
-// 0 asks for the default, the fastest that applies as measured (README): 3 once there are enough
-// rows for kMinBlocksPerSm of its blocks on every SM, 2 for fewer rows (a block per row puts more
-// threads, so more loads in flight, on the same few rows), 1 where 16-byte access does not work.
-enum LayerNormVersion { kLayerNormDefault = 0, kLayerNormScalar = 1, kLayerNormBlockVector = 2, kLayerNormSized = 3 };
+//   4  as 3, with every load of the row issued before any instruction waits for one: each row
+//      source fetches (loads only) all its vectors, then combines them (converts, adds). In 2
+//      and 3 the load and the arithmetic of a vector sit in one branch (is this vector in the
+//      row?), and the compiler makes each vector's adds wait for its data before the next
+//      vector's loads go out: one memory latency per vector, not per row (SASS of SkipLayerNorm
+//      v3: LDG, LDG, LDG, FADD x8, then the next vector's LDGs). Also, for few rows the blocks
+//      shrink (4, 2, 1 warps) until the grid reaches every SM, as v2's block per row does.
+//   5  as 4, with gamma and beta loaded right after the row arrives, before the reductions,
+//      which hide their latency. 2-4 load them in the output loop, one vector at a time
+//      between the stores (the compiler may not move a load above a store that could alias
+//      it): 3 to 6 dependent cache round trips at the end of every row. The price: gamma and
+//      beta stay in registers through the reductions (2 x 24 floats per thread at h768).
+//   6  as 4, with 2 rows per thread group (the same columns of each) when one row gives each
+//      thread fewer than kMinRowBytesPerThread bytes, as fp16 BERT rows do (48): twice the
+//      bytes in flight per thread, one gamma/beta load for two rows, the two reductions
+//      interleaved. Few rows: back to one row per group first.
+// 0 asks for the default: the version that was fastest for this row source, element size and
+// number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
+enum LayerNormVersion {
+    kLayerNormDefault = 0,
+    kLayerNormScalar = 1,
+    kLayerNormBlockVector = 2,
+    kLayerNormSized = 3,
+    kLayerNormLoadsFirst = 4,
+    kLayerNormParamsEarly = 5,
+    kLayerNormRowPairs = 6,
+};
 
 constexpr int kScalarBlockThreads = 128;
 // v3: values of the row each thread keeps in registers. 32 fp32 registers of data is enough
@@ -43,13 +71,23 @@ constexpr int kScalarBlockThreads = 128;
 constexpr int kMaxFloatsPerThread = 32;
 // Block size when several rows share a block (one warp or less per row).
 constexpr int kRowsBlockThreads = 128;
-// The default takes v3 from this many v3 blocks per SM on (~2000 BERT tokens on a 132-SM GPU).
-constexpr int kMinBlocksPerSm = 4;
+// v6 gives a thread group two rows when one row leaves each thread fewer bytes than this (fp16
+// h768: 48; fp32 h768, which comes near the copy bandwidth with one row per group: 96).
+constexpr int kMinRowBytesPerThread = 64;
 // One vector per thread may need 1024 threads for a row; with several vectors a thread needs
 // more registers, so those kernels promise the compiler at most 256 threads per block.
 __host__ __device__ constexpr int max_block_threads(int vecs_per_thread)
 {
     return vecs_per_thread == 1 ? 1024 : 256;
+}
+
+// x = row[col, col + N) in fp32, for kernels that use the values right away (v1-v3).
+template <int N, typename Row>
+__device__ __forceinline__ void load_row(const Row& row, int col, float (&x)[N])
+{
+    typename Row::template Raw<N> raw;
+    row.fetch(col, raw);
+    row.combine(raw, x);
 }
 
 // v1: one block per row; every pass re-reads the row from global memory (L1/L2 catch most of it).
@@ -64,7 +102,7 @@ layernorm_rows_scalar(RowSource source, T* output, const float* gamma, const flo
     float sum = 0.0f;
     for (int col = threadIdx.x; col < hidden; col += blockDim.x) {
         float x[1];
-        row.load(col, x);
+        load_row(row, col, x);
         sum += x[0];
     }
     const float mean = block_sum(sum) / hidden;
@@ -72,7 +110,7 @@ layernorm_rows_scalar(RowSource source, T* output, const float* gamma, const flo
     float squares = 0.0f;
     for (int col = threadIdx.x; col < hidden; col += blockDim.x) {
         float x[1];
-        row.load(col, x);
+        load_row(row, col, x);
         squares += (x[0] - mean) * (x[0] - mean);
     }
     const float inv_std = rsqrtf(block_sum(squares) / hidden + epsilon);
@@ -80,7 +118,7 @@ layernorm_rows_scalar(RowSource source, T* output, const float* gamma, const flo
     T* out = output + row.out_row * hidden;
     for (int col = threadIdx.x; col < hidden; col += blockDim.x) {
         float x[1];
-        row.load(col, x);
+        load_row(row, col, x);
         out[col] = from_float<T>((x[0] - mean) * inv_std * gamma[col] + beta[col]);
     }
 }
@@ -112,7 +150,7 @@ layernorm_rows_registers(RowSource source, T* output, const float* gamma, const 
     for (int v = 0; v < kVecsPerThread; ++v) {
         const int vec = v * threads_per_row + lane;
         if (has_row && vec < vecs_per_row) {
-            row.load(vec * kVec, x[v]);
+            load_row(row, vec * kVec, x[v]);
         } else {
 #pragma unroll
             for (int i = 0; i < kVec; ++i) x[v][i] = 0.0f;
@@ -149,6 +187,113 @@ layernorm_rows_registers(RowSource source, T* output, const float* gamma, const 
     }
 }
 
+// v4-v6: v3's layout (lane `lane` of a group of threads_per_row holds vectors lane,
+// lane + threads_per_row, ...), kRows rows per group (v6: 2 for narrow rows), gamma and beta
+// loaded before the reductions (v5) or in the output loop (v4, v6). kRows > 1 only with
+// threads_per_row <= 32 (the plan's rule): block reductions take one row at a time.
+template <typename T, int kVecsPerThread, int kRows, bool kParamsEarly, typename RowSource>
+__global__ void __launch_bounds__(max_block_threads(kVecsPerThread))
+layernorm_rows_loads_first(RowSource source, T* output, const float* gamma, const float* beta,
+                           int64_t rows, int32_t hidden, float epsilon, int threads_per_row)
+{
+    constexpr int kVec = kElemsPer16Bytes<T>;
+    using Row = typename RowSource::Row;
+    const int groups_per_block = blockDim.x / threads_per_row;
+    const int64_t group = int64_t(blockIdx.x) * groups_per_block + threadIdx.x / threads_per_row;
+    const int lane = threadIdx.x % threads_per_row;
+    const int vecs_per_row = hidden / kVec;
+
+    // As in v3, threads without a row still take part in every reduction (on zeros).
+    Row row[kRows];
+    bool has_any_row = false;
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+        const int64_t index = group * kRows + r;
+        if (index < rows) row[r] = source.row(index);
+        has_any_row |= row[r].out_row >= 0;
+    }
+    const auto in_row = [&](int v, int r) {
+        return v * threads_per_row + lane < vecs_per_row && row[r].out_row >= 0;
+    };
+
+    // 1. Fetch: every load of the rows, and no instruction that waits for one.
+    typename Row::template Raw<kVec> raw[kRows][kVecsPerThread];
+#pragma unroll
+    for (int v = 0; v < kVecsPerThread; ++v)
+#pragma unroll
+        for (int r = 0; r < kRows; ++r)
+            if (in_row(v, r)) row[r].fetch((v * threads_per_row + lane) * kVec, raw[r][v]);
+
+    // 2. Combine (this waits for the data) and sum for the mean.
+    float x[kRows][kVecsPerThread][kVec];
+    float mean[kRows], squares[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+        mean[r] = 0.0f;
+#pragma unroll
+        for (int v = 0; v < kVecsPerThread; ++v) {
+            if (in_row(v, r)) {
+                row[r].combine(raw[r][v], x[r][v]);
+            } else {
+#pragma unroll
+                for (int i = 0; i < kVec; ++i) x[r][v][i] = 0.0f;
+            }
+#pragma unroll
+            for (int i = 0; i < kVec; ++i) mean[r] += x[r][v][i];
+        }
+    }
+
+    // 3. v5: gamma and beta now, so that the two reductions hide their latency (cache hits).
+    float scale[kVecsPerThread][kVec], shift[kVecsPerThread][kVec];  // read only where loaded
+    const auto load_params = [&](int v) {
+        const int vec = v * threads_per_row + lane;
+        load_as_float(gamma + vec * kVec, scale[v]);
+        load_as_float(beta + vec * kVec, shift[v]);
+    };
+    if constexpr (kParamsEarly) {
+#pragma unroll
+        for (int v = 0; v < kVecsPerThread; ++v)
+            if (v * threads_per_row + lane < vecs_per_row && has_any_row) load_params(v);
+    }
+
+    // 4. Mean, then squared deviations from it, for the kRows rows side by side.
+    row_sums(mean, threads_per_row);
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+        mean[r] /= hidden;
+        squares[r] = 0.0f;
+#pragma unroll
+        for (int v = 0; v < kVecsPerThread; ++v) {
+            if (v * threads_per_row + lane < vecs_per_row) {
+#pragma unroll
+                for (int i = 0; i < kVec; ++i) squares[r] += (x[r][v][i] - mean[r]) * (x[r][v][i] - mean[r]);
+            }
+        }
+    }
+    row_sums(squares, threads_per_row);
+    if (!has_any_row) return;  // after the last reduction: nobody waits for us any more
+
+    // 5. Normalize and store, a vector (of every row) at a time.
+    float inv_std[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) inv_std[r] = rsqrtf(squares[r] / hidden + epsilon);
+#pragma unroll
+    for (int v = 0; v < kVecsPerThread; ++v) {
+        const int vec = v * threads_per_row + lane;
+        if (vec >= vecs_per_row) continue;
+        if constexpr (!kParamsEarly) load_params(v);  // one load for the kRows rows
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) {
+            if (row[r].out_row < 0) continue;
+            float y[kVec];
+#pragma unroll
+            for (int i = 0; i < kVec; ++i)
+                y[i] = (x[r][v][i] - mean[r]) * inv_std[r] * scale[v][i] + shift[v][i];
+            store_from_float(output + row[r].out_row * hidden + vec * kVec, y);
+        }
+    }
+}
+
 // How v2/v3 split a row: threads_per_row == 0 means the row does not fit that version.
 struct RegisterPlan {
     int threads_per_row;
@@ -174,6 +319,61 @@ inline RegisterPlan plan_sized(int vecs_per_row, int elems_per_vec)
     while (threads * max_vecs_per_thread < vecs_per_row) threads *= 2;
     if (threads > max_block_threads(2)) return {0, 0};
     return {threads, ceil_div(vecs_per_row, threads)};
+}
+
+// v4-v6: v3's split of the row, rows per group, and a block size.
+struct LoadsFirstPlan {
+    RegisterPlan split;  // threads_per_row == 0: does not fit
+    int rows_per_group;
+    int block_threads;
+};
+
+// Deepest first: 4 warps per block and, for v6 (row_pairs), 2 rows per group where one row gives
+// a thread fewer than kMinRowBytesPerThread bytes. When that grid would leave SMs without a block
+// (a few hundred rows), halve the warps per block, then go back to one row per group: with little
+// work, spreading it over every SM's load units beats packing it into a few.
+inline LoadsFirstPlan plan_loads_first(int vecs_per_row, int elems_per_vec, int64_t rows, int sms,
+                                       bool row_pairs)
+{
+    const RegisterPlan split = plan_sized(vecs_per_row, elems_per_vec);
+    if (split.threads_per_row == 0 || split.threads_per_row > kWarpSize)
+        return {split, 1, split.threads_per_row};  // one row per block, as in v3 (or no fit)
+    const int row_bytes_per_thread = split.vecs_per_thread * 16;
+    int rows_per_group = row_pairs && row_bytes_per_thread < kMinRowBytesPerThread ? 2 : 1;
+    int warps = kRowsBlockThreads / kWarpSize;
+    const auto blocks = [&] {
+        const int64_t rows_per_block = int64_t(warps) * (kWarpSize / split.threads_per_row) * rows_per_group;
+        return (rows + rows_per_block - 1) / rows_per_block;
+    };
+    while (blocks() < sms && (warps > 1 || rows_per_group > 1)) {
+        if (warps > 1) warps /= 2;
+        else rows_per_group = 1;
+    }
+    return {split, rows_per_group, warps * kWarpSize};
+}
+
+// The default version of a row source, as measured on an H200 (132 SMs) at hidden 768 and 128,
+// 1024, 4096, 16384, 65536 rows (README: benchmarks/results/nvidia-h200_memory_bound_kernels.txt):
+// at each, the fastest version, a difference under 2% (the spread between runs) counted as a tie
+// that goes to v5. No single version wins everywhere: v5 keeps gamma/beta in registers through
+// the reductions (~100 registers), which pays with few rows and costs occupancy with many fp16
+// rows, where v4 (~55) or v3 wins.
+struct MeasuredDefaults {
+    static constexpr int kPoints = 5;
+    int fp32[kPoints];
+    int fp16[kPoints];
+};
+
+// Which measured point a row count falls on: the nearest in log scale, in rows per SM so that a
+// GPU with fewer SMs changes plans at proportionally fewer rows (an assumption, not measured).
+inline int measured_point(int64_t rows, int sms)
+{
+    // Geometric midpoints between the measured 128, 1024, 4096, 16384, 65536 rows on 132 SMs.
+    constexpr double kBoundsPerSm[MeasuredDefaults::kPoints - 1] = {362.0 / 132, 2048.0 / 132,
+                                                                    8192.0 / 132, 32768.0 / 132};
+    int point = 0;
+    while (point < MeasuredDefaults::kPoints - 1 && double(rows) >= kBoundsPerSm[point] * sms) ++point;
+    return point;
 }
 
 inline bool all_aligned16(std::initializer_list<const void*> pointers)
@@ -203,6 +403,42 @@ cudaError_t launch_registers(int vecs_per_thread, dim3 grid, dim3 block, cudaStr
     }
 }
 
+// v4-v6's instantiation for the plan's vectors per thread; kRows = 2 only exists where the plan
+// can ask for it (rows of fewer than kMinRowBytesPerThread bytes per thread).
+template <typename T, int kRows, bool kParamsEarly, typename RowSource, int kVecs = 1>
+cudaError_t launch_loads_first(int vecs_per_thread, dim3 grid, dim3 block, cudaStream_t stream,
+                            const RowSource& source, T* output, const float* gamma,
+                            const float* beta, int64_t rows, int32_t hidden, float epsilon,
+                            int threads_per_row)
+{
+    if constexpr (kVecs * kElemsPer16Bytes<T> > kMaxFloatsPerThread ||
+                  (kRows > 1 && kVecs * 16 >= kMinRowBytesPerThread)) {
+        return cudaErrorNotSupported;
+    } else {
+        if (vecs_per_thread != kVecs)
+            return launch_loads_first<T, kRows, kParamsEarly, RowSource, kVecs + 1>(
+                vecs_per_thread, grid, block, stream, source, output, gamma, beta, rows, hidden,
+                epsilon, threads_per_row);
+        layernorm_rows_loads_first<T, kVecs, kRows, kParamsEarly><<<grid, block, 0, stream>>>(
+            source, output, gamma, beta, rows, hidden, epsilon, threads_per_row);
+        return cudaGetLastError();
+    }
+}
+
+// Version 0 resolved: the measured choice where its plan takes the row, else v5 (which takes
+// every row that v2 or v3 takes: up to 256 threads x 32 floats), else the scalar v1.
+inline int default_version(const MeasuredDefaults& measured, int element_bytes, bool vectorizable,
+                           int vecs_per_row, int elems_per_vec, int64_t rows, int sms)
+{
+    const bool sized_fits = plan_sized(vecs_per_row, elems_per_vec).threads_per_row > 0;
+    if (!vectorizable || !sized_fits) return kLayerNormScalar;
+    const int point = measured_point(rows, sms);
+    const int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
+    const bool block_fits = plan_block_vector(vecs_per_row).threads_per_row > 0;
+    if (chosen == kLayerNormBlockVector && !block_fits) return kLayerNormParamsEarly;
+    return chosen;
+}
+
 // Normalizes `rows` rows of `source` into output. `sources_aligned`: the source's own pointers
 // allow 16-byte loads (the caller knows them); output/gamma/beta are checked here.
 // Returns cudaErrorNotSupported when an explicitly requested version cannot take this shape.
@@ -211,7 +447,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
                                   T* output, const float* gamma, const float* beta, int64_t rows,
                                   int32_t hidden, float epsilon, cudaStream_t stream)
 {
-    if (rows < 0 || hidden <= 0 || version < kLayerNormDefault || version > kLayerNormSized)
+    if (rows < 0 || hidden <= 0 || version < kLayerNormDefault || version > kLayerNormRowPairs)
         return cudaErrorInvalidValue;
     if (rows > 0 && (output == nullptr || gamma == nullptr || beta == nullptr))
         return cudaErrorInvalidValue;
@@ -220,18 +456,11 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     const int vecs_per_row = hidden / kVec;
     const bool vectorizable = sources_aligned && hidden % kVec == 0 && all_aligned16({output, gamma, beta});
     if (version == kLayerNormDefault) {
-        const RegisterPlan sized = plan_sized(vecs_per_row, kVec);
-        const bool block_fits = plan_block_vector(vecs_per_row).threads_per_row > 0;
         int sms = 0;
         const cudaError_t status = multiprocessor_count(&sms);
         if (status != cudaSuccess) return status;
-        const int rows_per_block = sized.threads_per_row <= kWarpSize && sized.threads_per_row > 0
-                                       ? kRowsBlockThreads / sized.threads_per_row
-                                       : 1;
-        const bool many_rows = rows >= int64_t(kMinBlocksPerSm) * sms * rows_per_block;
-        if (!vectorizable) version = kLayerNormScalar;
-        else if (sized.threads_per_row > 0 && (many_rows || !block_fits)) version = kLayerNormSized;
-        else version = block_fits ? kLayerNormBlockVector : kLayerNormScalar;
+        version = default_version(RowSource::kDefaults, sizeof(T), vectorizable, vecs_per_row, kVec,
+                                  rows, sms);
     }
 
     // Whether a version applies depends on the shape only, so even 0 rows give the same answer.
@@ -243,6 +472,30 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
         return cudaGetLastError();
     }
     if (!vectorizable) return cudaErrorNotSupported;
+    if (version == kLayerNormLoadsFirst || version == kLayerNormParamsEarly ||
+        version == kLayerNormRowPairs) {
+        int sms = 0;
+        const cudaError_t status = multiprocessor_count(&sms);
+        if (status != cudaSuccess) return status;
+        const LoadsFirstPlan plan =
+            plan_loads_first(vecs_per_row, kVec, rows, sms, version == kLayerNormRowPairs);
+        if (plan.split.threads_per_row == 0) return cudaErrorNotSupported;
+        if (rows == 0) return cudaSuccess;
+        const int64_t groups = (rows + plan.rows_per_group - 1) / plan.rows_per_group;
+        const int groups_per_block = plan.block_threads / plan.split.threads_per_row;
+        const int64_t blocks = (groups + groups_per_block - 1) / groups_per_block;
+        if (blocks > INT32_MAX) return cudaErrorNotSupported;
+        const dim3 grid{unsigned(blocks)}, block{unsigned(plan.block_threads)};
+        const int tpr = plan.split.threads_per_row, vecs = plan.split.vecs_per_thread;
+        if (version == kLayerNormParamsEarly)
+            return launch_loads_first<T, 1, true>(vecs, grid, block, stream, source, output, gamma,
+                                                  beta, rows, hidden, epsilon, tpr);
+        return plan.rows_per_group == 2
+                   ? launch_loads_first<T, 2, false>(vecs, grid, block, stream, source, output,
+                                                     gamma, beta, rows, hidden, epsilon, tpr)
+                   : launch_loads_first<T, 1, false>(vecs, grid, block, stream, source, output,
+                                                     gamma, beta, rows, hidden, epsilon, tpr);
+    }
     const RegisterPlan plan = version == kLayerNormBlockVector ? plan_block_vector(vecs_per_row)
                                                                : plan_sized(vecs_per_row, kVec);
     if (plan.threads_per_row == 0) return cudaErrorNotSupported;

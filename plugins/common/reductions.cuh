@@ -52,4 +52,21 @@ __device__ __forceinline__ V row_sum(V value, int threads_per_row)
     return threads_per_row <= kWarpSize ? group_sum(value, threads_per_row) : block_sum(value);
 }
 
+// row_sum of kRows independent values at once (the rows a thread group holds side by side). Each
+// butterfly step shuffles all of them before the next step needs any result, so the kRows
+// chains overlap and cost about the latency of one. Past a warp they go one block_sum at a time.
+template <int kRows, typename V>
+__device__ __forceinline__ void row_sums(V (&values)[kRows], int threads_per_row)
+{
+    if (threads_per_row <= kWarpSize) {
+        for (int offset = threads_per_row / 2; offset > 0; offset /= 2) {
+#pragma unroll
+            for (int r = 0; r < kRows; ++r) values[r] += __shfl_xor_sync(kFullWarp, values[r], offset);
+        }
+    } else {
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) values[r] = block_sum(values[r]);
+    }
+}
+
 }  // namespace bert

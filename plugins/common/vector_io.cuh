@@ -38,11 +38,11 @@ __host__ __device__ __forceinline__ bool is_aligned16(const void* pointer)
     return reinterpret_cast<uintptr_t>(pointer) % 16 == 0;
 }
 
-// out[i] = float(source[i]) for i < N. When N elements are a whole number of 16-byte packs the
-// loads are 128-bit (source must then be 16-byte aligned); otherwise (N = 1: the scalar path)
-// they are plain element loads.
+// out[i] = source[i] for i < N, as stored: no conversion and no arithmetic, so nothing waits for
+// the data here. When N elements are a whole number of 16-byte packs the loads are 128-bit (source
+// must then be 16-byte aligned); otherwise (N = 1: the scalar path) they are element loads.
 template <int N, typename T>
-__device__ __forceinline__ void load_as_float(const T* source, float (&out)[N])
+__device__ __forceinline__ void load_raw(const T* source, T (&out)[N])
 {
     constexpr int kPerPack = kElemsPer16Bytes<T>;
     if constexpr (N % kPerPack == 0) {
@@ -50,12 +50,29 @@ __device__ __forceinline__ void load_as_float(const T* source, float (&out)[N])
         for (int p = 0; p < N / kPerPack; ++p) {
             const Pack16<T> pack = reinterpret_cast<const Pack16<T>*>(source)[p];
 #pragma unroll
-            for (int i = 0; i < kPerPack; ++i) out[p * kPerPack + i] = to_float(pack.elems[i]);
+            for (int i = 0; i < kPerPack; ++i) out[p * kPerPack + i] = pack.elems[i];
         }
     } else {
 #pragma unroll
-        for (int i = 0; i < N; ++i) out[i] = to_float(source[i]);
+        for (int i = 0; i < N; ++i) out[i] = source[i];
     }
+}
+
+// out[i] = float(in[i]): the first instruction that waits for loaded data.
+template <int N, typename T>
+__device__ __forceinline__ void convert_to_float(const T (&in)[N], float (&out)[N])
+{
+#pragma unroll
+    for (int i = 0; i < N; ++i) out[i] = to_float(in[i]);
+}
+
+// out[i] = float(source[i]) for i < N: load_raw then convert_to_float.
+template <int N, typename T>
+__device__ __forceinline__ void load_as_float(const T* source, float (&out)[N])
+{
+    T raw[N];
+    load_raw(source, raw);
+    convert_to_float(raw, out);
 }
 
 // destination[i] = T(values[i]) for i < N, with the same 16-byte rule as load_as_float.

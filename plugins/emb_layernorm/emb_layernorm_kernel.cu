@@ -31,20 +31,32 @@ struct EmbeddingRows {
         int64_t out_row = -1;
 
         template <int N>
-        __device__ void load(int col, float (&x)[N]) const
+        struct Raw {
+            float word[N];
+            float type[N];
+            float position[N];
+        };
+
+        template <int N>
+        __device__ void fetch(int col, Raw<N>& raw) const
+        {
+            if (word == nullptr) return;  // combine writes the NaN row
+            bert::load_raw(word + col, raw.word);
+            bert::load_raw(type + col, raw.type);
+            bert::load_raw(position + col, raw.position);
+        }
+
+        template <int N>
+        __device__ void combine(const Raw<N>& raw, float (&x)[N]) const
         {
             if (word == nullptr) {
 #pragma unroll
                 for (int i = 0; i < N; ++i) x[i] = __int_as_float(0x7fc00000);  // quiet NaN
                 return;
             }
-            float position_part[N], type_part[N];
-            bert::load_as_float(word + col, x);
-            bert::load_as_float(type + col, type_part);
-            bert::load_as_float(position + col, position_part);
             // The order of Hugging Face's BertEmbeddings: (word + token_type) + position.
 #pragma unroll
-            for (int i = 0; i < N; ++i) x[i] = (x[i] + type_part[i]) + position_part[i];
+            for (int i = 0; i < N; ++i) x[i] = (raw.word[i] + raw.type[i]) + raw.position[i];
         }
     };
 
@@ -70,6 +82,9 @@ struct EmbeddingRows {
         }
         return row;
     }
+
+    // The default version at 128 .. 65536 slots (common/layernorm_rows.cuh, README).
+    static constexpr bert::MeasuredDefaults kDefaults = {{5, 5, 5, 5, 3}, {2, 2, 3, 3, 3}};
 };
 
 template <typename T>

@@ -17,13 +17,27 @@ struct TensorRows {
         int64_t out_row = -1;
 
         template <int N>
-        __device__ void load(int col, float (&x)[N]) const
+        struct Raw {
+            T elems[N];
+        };
+
+        template <int N>
+        __device__ void fetch(int col, Raw<N>& raw) const
         {
-            bert::load_as_float(values + col, x);
+            bert::load_raw(values + col, raw.elems);
+        }
+
+        template <int N>
+        __device__ void combine(const Raw<N>& raw, float (&x)[N]) const
+        {
+            bert::convert_to_float(raw.elems, x);
         }
     };
 
     __device__ Row row(int64_t index) const { return {input + index * hidden, index}; }
+
+    // The default version at 128 .. 65536 rows (common/layernorm_rows.cuh, README).
+    static constexpr bert::MeasuredDefaults kDefaults = {{5, 5, 5, 5, 5}, {5, 5, 4, 4, 4}};
 };
 
 template <typename T>

@@ -1,7 +1,7 @@
 """torch wrapper of the LayerNorm kernels in layernorm_kernel.cu (see layernorm_kernel.h).
 
     y = layer_norm(x, gamma, beta, 1e-12)             # bertLayerNorm, the default version
-    y = layer_norm(x, gamma, beta, 1e-12, version=2)  # bertLayerNormVersion(2, ...)
+    y = layer_norm(x, gamma, beta, 1e-12, version=5)  # bertLayerNormVersion(5, ...)
 
 x is [..., hidden] fp32 or fp16 on the GPU; gamma and beta are [hidden] fp32. `out` (optional)
 receives the result, so a test can poison it first. The argument checks below are shared by
@@ -14,7 +14,10 @@ import ctypes
 from plugins import kernels
 
 # Version numbers accepted by bertLayerNormVersion (also SkipLayerNorm and EmbLayerNorm).
-VERSIONS = (1, 2, 3)
+VERSIONS = (1, 2, 3, 4, 5, 6)
+# The versions that need rows of whole 16-byte vectors and 16-byte aligned pointers (else they
+# refuse with cudaErrorNotSupported); 1 takes anything.
+VECTOR_VERSIONS = (2, 3, 4, 5, 6)
 
 _declared = False
 

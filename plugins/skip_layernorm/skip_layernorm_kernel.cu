@@ -21,18 +21,36 @@ struct ResidualRows {
         int64_t out_row = -1;
 
         template <int N>
-        __device__ void load(int col, float (&x)[N]) const
+        struct Raw {
+            T input[N];
+            T skip[N];
+            float bias[N];
+        };
+
+        template <int N>
+        __device__ void fetch(int col, Raw<N>& raw) const
+        {
+            bert::load_raw(input + col, raw.input);
+            bert::load_raw(skip + col, raw.skip);
+            if (bias != nullptr) {  // the same for every thread: no divergence
+                bert::load_raw(bias + col, raw.bias);
+            } else {
+#pragma unroll
+                for (int i = 0; i < N; ++i) raw.bias[i] = 0.0f;  // never read; keeps it defined
+            }
+        }
+
+        template <int N>
+        __device__ void combine(const Raw<N>& raw, float (&x)[N]) const
         {
             float residual[N];
-            bert::load_as_float(input + col, x);
-            bert::load_as_float(skip + col, residual);
+            bert::convert_to_float(raw.input, x);
+            bert::convert_to_float(raw.skip, residual);
 #pragma unroll
             for (int i = 0; i < N; ++i) x[i] += residual[i];
-            if (bias != nullptr) {  // the same for every thread: no divergence
-                float b[N];
-                bert::load_as_float(bias + col, b);
+            if (bias != nullptr) {
 #pragma unroll
-                for (int i = 0; i < N; ++i) x[i] += b[i];
+                for (int i = 0; i < N; ++i) x[i] += raw.bias[i];
             }
         }
     };
@@ -41,6 +59,9 @@ struct ResidualRows {
     {
         return {input + index * hidden, skip + index * hidden, bias, index};
     }
+
+    // The default version at 128 .. 65536 rows (common/layernorm_rows.cuh, README).
+    static constexpr bert::MeasuredDefaults kDefaults = {{2, 2, 3, 5, 5}, {2, 5, 3, 4, 4}};
 };
 
 template <typename T>

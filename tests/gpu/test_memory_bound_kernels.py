@@ -41,15 +41,16 @@ except kernels.KernelLibraryMissing as missing:
 
 import torch.nn.functional as F  # noqa: E402
 
-from plugins.bias_gelu.ops import bias_gelu  # noqa: E402
+from plugins.bias_gelu.ops import VERSIONS as GELU_VERSIONS, bias_gelu  # noqa: E402
 from plugins.emb_layernorm.ops import emb_layer_norm, mask_to_seq_lens  # noqa: E402
-from plugins.layernorm.ops import VERSIONS, layer_norm  # noqa: E402
+from plugins.layernorm.ops import VECTOR_VERSIONS, VERSIONS, layer_norm  # noqa: E402
 from plugins.skip_layernorm.ops import skip_layer_norm  # noqa: E402
 
 DEVICE = torch.device("cuda")
 SEED = int(os.environ.get("KERNEL_TEST_SEED", secrets.randbits(31)))
 DTYPES = (torch.float32, torch.float16)
 ALL_VERSIONS = (None, *VERSIONS)  # None: the default launcher (bertLayerNorm, ...)
+ALL_GELU_VERSIONS = (None, *GELU_VERSIONS)  # BiasGelu numbers its own versions
 # (atol, rtol) against float64.
 TOLERANCE = {torch.float32: (1e-5, 1e-5), torch.float16: (1e-2, 1e-2)}
 LARGE_MEAN_FP32_ATOL = 1e-3
@@ -76,8 +77,8 @@ def randn(shape, g, scale=1.0, offset=0.0):
 
 
 def vectorizable(width, dtype):
-    """Whether versions 2 and 3 apply: rows of whole 16-byte vectors (torch's own allocations are
-    aligned)."""
+    """Whether the vector versions apply: rows of whole 16-byte vectors (torch's own allocations
+    are aligned)."""
     return width % (16 // torch.empty((), dtype=dtype).element_size()) == 0
 
 
@@ -87,8 +88,9 @@ def poisoned(shape, dtype, value=math.nan):
 
 def run_version(version, width, dtype, launch):
     """launch(); a vector version on rows that are not whole 16-byte vectors must refuse.
-    Returns whether it ran."""
-    if version in (2, 3) and not vectorizable(width, dtype):
+    Returns whether it ran. In both families (LayerNorm, BiasGelu) every numbered version but 1
+    is a vector version."""
+    if version not in (None, 1) and not vectorizable(width, dtype):
         with pytest.raises(RuntimeError, match="not supported"):
             launch()
         return False
@@ -178,6 +180,26 @@ def test_layer_norm_many_tokens(dtype):
             assert_matches(out, expected, dtype, f"LayerNorm v{version} 65536x{hidden}")
 
 
+@pytest.mark.parametrize("hidden", (768, 384, 1024, 8))
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_layer_norm_row_counts_around_the_launch_plans(dtype, hidden):
+    """v4-v6 start from 4 warps per block (v6: and, for narrow rows such as fp16 768 and 384,
+    2 rows per thread group) and shrink that while the grid has fewer blocks than SMs: row
+    counts one below and one above k * SMs cross each of those steps (rows per block 1 .. 256
+    x), odd counts leave the last group half full."""
+    sms = torch.cuda.get_device_properties(DEVICE).multi_processor_count
+    row_counts = sorted({k * sms + d for k in (1, 2, 4, 8, 16, 64, 256) for d in (-1, 1)})
+    for rows in row_counts:
+        g = generator("layer_norm_plans", dtype_name(dtype), hidden, rows)
+        x = randn((rows, hidden), g, scale=2.0, offset=-0.5).to(dtype)
+        gamma, beta = norm_params(hidden, g)
+        expected = reference_layer_norm(x, gamma, beta)
+        for version in ALL_VERSIONS:
+            out = poisoned(x.shape, dtype)
+            layer_norm(x, gamma, beta, EPSILON, version=version, out=out)
+            assert_matches(out, expected, dtype, f"LayerNorm v{version} {rows}x{hidden}")
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_layer_norm_misaligned_input_takes_the_scalar_path(dtype):
     rows, hidden = 9, 768
@@ -188,7 +210,7 @@ def test_layer_norm_misaligned_input_takes_the_scalar_path(dtype):
     out = poisoned(x.shape, dtype)
     layer_norm(x, gamma, beta, EPSILON, out=out)  # the default falls back to version 1
     assert_matches(out, reference_layer_norm(x, gamma, beta), dtype, "LayerNorm misaligned")
-    for version in (2, 3):
+    for version in VECTOR_VERSIONS:
         with pytest.raises(RuntimeError, match="not supported"):
             layer_norm(x, gamma, beta, EPSILON, version=version, out=out)
 
@@ -396,13 +418,13 @@ def test_bias_gelu(dtype, n, with_bias):
         x = randn((rows, n), g, scale=3.0).to(dtype)
         bias = randn(n, g) if with_bias else None
         expected = reference_bias_gelu(x, bias)
-        for version in ALL_VERSIONS:
+        for version in ALL_GELU_VERSIONS:
             out = poisoned(x.shape, dtype)
             if run_version(version, n, dtype, lambda: bias_gelu(x, bias, version=version, out=out)):
                 assert_matches(out, expected, dtype, f"BiasGelu v{version} {rows}x{n} bias={with_bias}")
 
 
-@pytest.mark.parametrize("version", ALL_VERSIONS, ids=lambda v: f"v{v}")
+@pytest.mark.parametrize("version", ALL_GELU_VERSIONS, ids=lambda v: f"v{v}")
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_bias_gelu_rows_beyond_one_grid_and_in_place(dtype, version):
     # 70001 rows of narrow width: more rows than gridDim.y (65535) holds, and not a multiple of
@@ -425,7 +447,7 @@ def test_bias_gelu_many_tokens(dtype):
     x = randn((rows, n), g, scale=3.0).to(dtype)
     bias = randn(n, g)
     expected = reference_bias_gelu(x, bias)
-    for version in ALL_VERSIONS:
+    for version in ALL_GELU_VERSIONS:
         out = poisoned(x.shape, dtype)
         bias_gelu(x, bias, version=version, out=out)
         assert_matches(out, expected, dtype, f"BiasGelu v{version} {rows}x{n}")
