@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from bertrt.refnet import network as refnetwork
 from bertrt.refnet import shim

@@ -20,6 +20,7 @@
 //   experiments; bertQkvToContext runs v2 where it can (fp16, head size 32/64/128, 16-byte
 //   aligned buffers), v1 otherwise.
 #include "attention_kernel.h"
+#include "common/vector_io.cuh"
 
 #include <cuda_fp16.h>
 #include <math.h>
@@ -63,14 +64,8 @@ __device__ SequenceSpan sequence_span(const AttentionParams& p, int batch_index)
     return {static_cast<int64_t>(batch_index) * p.seq_len, p.seq_len, valid_keys};
 }
 
-__device__ __forceinline__ float to_float(float x) { return x; }
-__device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
-template <typename T>
-__device__ __forceinline__ T from_float(float x);
-template <>
-__device__ __forceinline__ float from_float<float>(float x) { return x; }
-template <>
-__device__ __forceinline__ __half from_float<__half>(float x) { return __float2half_rn(x); }
+using bert::from_float;  // storage type <-> fp32, shared with the LayerNorm-family kernels
+using bert::to_float;
 
 __device__ __forceinline__ float warp_max(float x)
 {

@@ -28,7 +28,7 @@ struct BiasGeluParams
     }
 };
 
-class BiasGeluPlugin : public PluginBase<BiasGeluPlugin, BiasGeluParams>
+class BiasGeluPlugin : public OutputLikeFirstInput<BiasGeluPlugin, BiasGeluParams>
 {
 public:
     static constexpr char const* kName = "BertBiasGelu";
@@ -39,7 +39,7 @@ public:
         kNbInputs
     };
 
-    using PluginBase::PluginBase;
+    using OutputLikeFirstInput::OutputLikeFirstInput;
 
     std::vector<IoKind> ioKinds(int32_t nbInputs) const
     {
@@ -61,29 +61,6 @@ public:
             return "bias " + toString(in[kBias]) + " must be [" + std::to_string(mParams.size) + "]";
         }
         return {};
-    }
-
-    int32_t getNbOutputs() const noexcept override
-    {
-        return 1;
-    }
-
-    int32_t getOutputDataTypes(DataType* outputTypes, int32_t /*nbOutputs*/, DataType const* inputTypes,
-        int32_t /*nbInputs*/) const noexcept override
-    {
-        outputTypes[0] = inputTypes[kInput];
-        return 0;
-    }
-
-    int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
-        nvinfer1::DimsExprs* outputs, int32_t /*nbOutputs*/, nvinfer1::IExprBuilder&) noexcept override
-    {
-        if (nbInputs != kNbInputs)
-        {
-            return -1;
-        }
-        outputs[0] = inputs[kInput];
-        return 0;
     }
 
     int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* /*outputDesc*/,

@@ -18,7 +18,8 @@
 //   static constexpr char const* kName;          as in plugins/plugin_fields.py
 //   std::vector<IoKind> ioKinds(int32_t nbInputs) const;   empty: that input count is unsupported
 //   std::string checkInputDims(nvinfer1::Dims const* inputs, int32_t nbInputs) const;
-//   getNbOutputs, getOutputDataTypes, getOutputShapes, enqueue.
+//   getNbOutputs, getOutputDataTypes, getOutputShapes (or derive from OutputLikeFirstInput,
+//   which provides them for one output like input 0), enqueue.
 #pragma once
 
 #include "common/plugin_utils.h"
@@ -224,6 +225,37 @@ private:
 
     int32_t mNbInputs{0};
     SerializedFields mSerialized;
+};
+
+// LayerNorm, SkipLayerNorm and BiasGelu: one output, shaped and typed like the first input.
+template <typename Plugin, typename PluginParams>
+class OutputLikeFirstInput : public PluginBase<Plugin, PluginParams>
+{
+public:
+    using PluginBase<Plugin, PluginParams>::PluginBase;
+
+    int32_t getNbOutputs() const noexcept override
+    {
+        return 1;
+    }
+
+    int32_t getOutputDataTypes(nvinfer1::DataType* outputTypes, int32_t /*nbOutputs*/,
+        nvinfer1::DataType const* inputTypes, int32_t /*nbInputs*/) const noexcept override
+    {
+        outputTypes[0] = inputTypes[0];
+        return 0;
+    }
+
+    int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
+        nvinfer1::DimsExprs* outputs, int32_t /*nbOutputs*/, nvinfer1::IExprBuilder&) noexcept override
+    {
+        if (static_cast<Plugin const&>(*this).ioKinds(nbInputs).empty())
+        {
+            return -1; // an input count the plugin does not take
+        }
+        outputs[0] = inputs[0];
+        return 0;
+    }
 };
 
 template <typename Plugin>

@@ -17,7 +17,7 @@ namespace
 using nvinfer1::DataType;
 using nvinfer1::Dims;
 
-class SkipLayerNormPlugin : public PluginBase<SkipLayerNormPlugin, NormParams>
+class SkipLayerNormPlugin : public OutputLikeFirstInput<SkipLayerNormPlugin, NormParams>
 {
 public:
     static constexpr char const* kName = "BertSkipLayerNorm";
@@ -30,7 +30,7 @@ public:
         kBias
     };
 
-    using PluginBase::PluginBase;
+    using OutputLikeFirstInput::OutputLikeFirstInput;
 
     std::vector<IoKind> ioKinds(int32_t nbInputs) const
     {
@@ -67,29 +67,6 @@ public:
             }
         }
         return {};
-    }
-
-    int32_t getNbOutputs() const noexcept override
-    {
-        return 1;
-    }
-
-    int32_t getOutputDataTypes(DataType* outputTypes, int32_t /*nbOutputs*/, DataType const* inputTypes,
-        int32_t /*nbInputs*/) const noexcept override
-    {
-        outputTypes[0] = inputTypes[kInput];
-        return 0;
-    }
-
-    int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
-        nvinfer1::DimsExprs* outputs, int32_t /*nbOutputs*/, nvinfer1::IExprBuilder&) noexcept override
-    {
-        if (ioKinds(nbInputs).empty())
-        {
-            return -1;
-        }
-        outputs[0] = inputs[kInput];
-        return 0;
     }
 
     int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* /*outputDesc*/,

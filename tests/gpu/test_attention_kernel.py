@@ -9,26 +9,13 @@ plugins/build, or BERT_PLUGINS_BUILD_DIR=<folder holding libbert_kernels.so>); s
 from __future__ import annotations
 
 import math
-import sys
 import zlib
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from gpu_support import require_kernel_library  # noqa: E402
 
-torch = pytest.importorskip("torch")
-if not torch.cuda.is_available():
-    pytest.skip("needs a CUDA GPU", allow_module_level=True)
-
-from plugins import kernels  # noqa: E402
-
-try:
-    kernels.load()
-except kernels.KernelLibraryMissing as missing:
-    pytest.skip(str(missing), allow_module_level=True)
+torch = require_kernel_library()
 
 from plugins.attention.ops import VERSIONS, qkv_to_context, version_supported  # noqa: E402
 

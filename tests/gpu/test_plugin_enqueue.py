@@ -9,18 +9,14 @@ this GPU only (CMAKE_CUDA_ARCHITECTURES=native) into build/plugin-harness/gpu-<h
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from gpu_support import require_cuda  # noqa: E402
 
-torch = pytest.importorskip("torch")
-if not torch.cuda.is_available():
-    pytest.skip("needs a CUDA GPU", allow_module_level=True)
+torch = require_cuda()
+ROOT = Path(__file__).resolve().parents[2]
 
 from plugins.harness import make_cases, run  # noqa: E402
 
