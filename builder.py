@@ -147,8 +147,7 @@ class BertNetworkBuilder:
         plugin computed them: sum of the mask over the sequence axis."""
         h = self.h
         mask = h.cast("bert.seq_lens.float", self.attention_mask, trt.DataType.FLOAT)
-        total = self.h._finish(h.network.add_reduce(mask, trt.ReduceOperation.SUM, 1 << 1, False),
-                               "bert.seq_lens.sum", "shape")
+        total = h.reduce_sum("bert.seq_lens.sum", mask, axis=1)
         return h.cast("bert.seq_lens", total, trt.DataType.INT32)
 
     def self_attention(self, prefix: str, x, layer: EncoderLayer):

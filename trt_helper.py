@@ -140,6 +140,11 @@ class NetworkHelper:
         """[B, heads, S, size] -> [B, S, heads*size]."""
         return self.shuffle(name, x, first_transpose=(0, 2, 1, 3), reshape=(0, 0, hidden_size))
 
+    def reduce_sum(self, name: str, x, axis: int, role: str = "shape"):
+        """Sum over one axis (bitmask 1 << axis), dropping it."""
+        layer = self.network.add_reduce(x, trt.ReduceOperation.SUM, 1 << axis, False)
+        return self._finish(layer, name, role)
+
     def cast(self, name: str, x, dtype):
         return self._finish(self.network.add_cast(x, dtype), name, "shape")
 

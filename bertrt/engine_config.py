@@ -78,8 +78,7 @@ def configure(builder, network, trt, mode: str, shapes: ProfileShapes, *, packed
     for flag in precision.cleared_flag_names(mode):
         config.clear_flag(getattr(trt.BuilderFlag, flag))
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mb << 20)
-    if hasattr(trt, "ProfilingVerbosity"):
-        config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # layer names in inspection
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # layer names in engine inspection
 
     profile = builder.create_optimization_profile()
     for index in range(network.num_inputs):

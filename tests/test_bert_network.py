@@ -42,7 +42,8 @@ def run_hand_built(tiny, batch, mode="fp32", fusions="none"):
 
 
 @pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
-@pytest.mark.parametrize("fusions", ["none", "fused_qkv", "all", "all,packed"])
+@pytest.mark.parametrize("fusions", ["none", "fused_qkv", "attention", "layernorm,skip_layernorm,bias_gelu",
+                                     "all", "all,packed"])
 def test_fp32_logits_match_pytorch(tiny_models, config, fusions):
     tiny = tiny_models("legacy", **config)
     batch = padded_batch(tiny, np.random.default_rng(0))
