@@ -77,7 +77,9 @@ class BertNetworkBuilder:
         self.w = weights
         self.dims = weights.dims
         self.fusions = fusions
-        self.half_io = helper.mode in ("fp16", "int8")
+        # fp16 embeddings out of EmbLayerNorm in fp16 engines only: INT8 calibration runs the
+        # network in fp32, where a HALF-only plugin output could not be placed.
+        self.fp16_embeddings = helper.mode == "fp16"
 
     # --- inputs -------------------------------------------------------------------------------
     def add_inputs(self):
@@ -127,7 +129,7 @@ class BertNetworkBuilder:
                 h.constant(f"{name}.LayerNorm.weight", w.embeddings_norm.weight),
                 h.constant(f"{name}.LayerNorm.bias", w.embeddings_norm.bias)],
                 epsilon=w.embeddings_norm.eps, hidden_size=self.dims.hidden_size,
-                packed=int(self.fusions.packed), output_fp16=int(self.half_io))
+                packed=int(self.fusions.packed), output_fp16=int(self.fp16_embeddings))
             return out
         words = h.gather(f"{name}.word_embeddings", h.constant(f"{name}.word_embeddings.weight", w.word_embeddings),
                          self.input_ids)
@@ -231,13 +233,16 @@ def default_engine_path(mode: str, fusions: Fusions) -> Path:
     return ARTIFACTS_DIR / f"bert_{mode}_{fusions.label().replace('+', '-')}.engine"
 
 
-def make_calibrator(args, backend):
+def make_calibrator(args, backend, network_name: str):
+    """The INT8 calibrator for the network called `network_name` ("onnx-parser" or
+    "hand-built:<fusions>": its cache holds that network's tensor names), or None."""
     if args.mode != "int8":
         return None
     from calibrator import make_calibrator as make
 
-    cache = args.calib_cache or ARTIFACTS_DIR / f"calibration_{backend.name}.cache"
-    return make(args.calib_algorithm, corpus_path=args.calib_data, model_name_or_path=args.model,
+    slug = network_name.replace(":", "_").replace("+", "-")
+    cache = args.calib_cache or ARTIFACTS_DIR / f"calibration_{backend.name}_{slug}.cache"
+    return make(args.calib_algorithm, network=network_name, corpus_path=args.calib_data, model_name_or_path=args.model,
                 onnx_path=args.onnx, cache_path=cache, batch_size=args.calib_batch_size,
                 seq_len=args.calib_seq, max_batches=args.calib_batches,
                 device="cpu" if backend.name == "reference" else "cuda")
@@ -286,7 +291,7 @@ def main(argv=None) -> None:
     builder, network, _ = build_network(backend, weights, fusions, args.mode)
     config = engine_config.configure(
         builder, network, backend.trt, args.mode, shapes, packed=fusions.packed, workspace_mb=args.workspace_mb,
-        calibrator=make_calibrator(args, backend), calibration_shape=(args.calib_batch_size, args.calib_seq),
+        calibrator=make_calibrator(args, backend, f"hand-built:{fusions.label()}"), calibration_shape=(args.calib_batch_size, args.calib_seq),
         timing_cache=args.timing_cache if backend.name == "tensorrt" else None)
     engine_path = args.engine or default_engine_path(args.mode, fusions)
     metadata = {"builder": "hand-built", "mode": args.mode, "fusions": asdict(fusions), "plugins": fusions.plugins,

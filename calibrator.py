@@ -89,7 +89,8 @@ class CorpusCalibration:
 
     kind: str
 
-    def __init__(self, *, tokenizer, batch_size: int, seq_len: int, corpus_path: str | Path = DEFAULT_CORPUS,
+    def __init__(self, *, tokenizer, batch_size: int, seq_len: int, network: str = "",
+                 corpus_path: str | Path = DEFAULT_CORPUS,
                  max_batches: int | None = None, cache_path: str | Path | None = None,
                  onnx_path: str | Path | None = None, device: str | torch.device | None = None):
         super().__init__()  # TensorRT's base class (a pybind11 class) must be initialised explicitly
@@ -108,6 +109,7 @@ class CorpusCalibration:
                             "or pass its path")
 
         self.tokenizer = tokenizer
+        self.network = network
         self.batch_size = batch_size
         self.seq_len = seq_len
         self.corpus_path = Path(corpus_path)
@@ -171,6 +173,9 @@ class CorpusCalibration:
         """What the cache depends on. Hashed once: a model file can be hundreds of megabytes."""
         return {
             "algorithm": self.algorithm,
+            # Scales are stored by tensor name: a cache is only good for the network it was made
+            # for (the ONNX parser's and the hand-built network name their tensors differently).
+            "network": self.network,
             "onnx_sha256": sha256_file(self.onnx_path),
             "corpus_sha256": sha256_file(self.corpus_path),
             "batch_size": self.batch_size,
@@ -225,7 +230,7 @@ def calibrator_class(kind: str, trt_module) -> type:
     return type(f"Corpus{base_name.removeprefix('IInt8')}", (CorpusCalibration, base), {"kind": kind})
 
 
-def make_calibrator(kind: str = "entropy", *, batch_size: int, seq_len: int, tokenizer=None,
+def make_calibrator(kind: str = "entropy", *, batch_size: int, seq_len: int, network: str = "", tokenizer=None,
                     model_name_or_path: str = DEFAULT_MODEL, corpus_path: str | Path = DEFAULT_CORPUS,
                     max_batches: int | None = None, cache_path: str | Path | None = None,
                     onnx_path: str | Path | None = None, device: str | torch.device | None = None,
@@ -233,6 +238,7 @@ def make_calibrator(kind: str = "entropy", *, batch_size: int, seq_len: int, tok
     """A calibrator for IBuilderConfig.int8_calibrator (kind "entropy" or "minmax").
 
     batch_size, seq_len: the calibration shape; the network's calibration profile must allow it.
+    network: which network the scales are for (part of the cache key, e.g. "hand-built:none").
     tokenizer: a Hugging Face tokenizer; loaded from model_name_or_path when not given.
     max_batches: use at most this many batches of the corpus (None: all full batches).
     cache_path, onnx_path: where to keep the scales, and the ONNX model whose hash keys them;
@@ -245,5 +251,5 @@ def make_calibrator(kind: str = "entropy", *, batch_size: int, seq_len: int, tok
         from transformers import AutoTokenizer  # slow import, only needed here
 
         tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
-    return cls(tokenizer=tokenizer, batch_size=batch_size, seq_len=seq_len, corpus_path=corpus_path,
+    return cls(tokenizer=tokenizer, batch_size=batch_size, seq_len=seq_len, network=network, corpus_path=corpus_path,
                max_batches=max_batches, cache_path=cache_path, onnx_path=onnx_path, device=device)

@@ -55,7 +55,7 @@ def main(argv=None) -> None:
     print(f"precision policy ({args.mode}) on the parsed network: {pinned}")
     config = engine_config.configure(
         builder, network, backend.trt, args.mode, shapes, workspace_mb=args.workspace_mb,
-        calibrator=make_calibrator(args, backend), calibration_shape=(args.calib_batch_size, args.calib_seq),
+        calibrator=make_calibrator(args, backend, "onnx-parser"), calibration_shape=(args.calib_batch_size, args.calib_seq),
         timing_cache=args.timing_cache)
     engine_path = args.engine or ARTIFACTS_DIR / f"onnx_{args.mode}.engine"
     metadata = {"builder": "onnx-parser", "mode": args.mode, "plugins": False, "profile": asdict(shapes)}

@@ -37,12 +37,13 @@ class NetworkHelper:
         self._weights_alive: list[np.ndarray] = []
 
     # --- bookkeeping -------------------------------------------------------------------------
-    def _finish(self, layer, name: str, role: str):
-        """Name the layer and its output, apply the precision policy, return the output."""
+    def _finish(self, layer, name: str, role: str, weights: dict | None = None):
+        """Name the layer and its output, apply the precision policy, return the output.
+        `weights`: {input index: array} of constant inputs (for INT8 ranges)."""
         layer.name = name
         output = layer.get_output(0)
         output.name = name
-        precision.apply(layer, role, self.mode, trt)
+        precision.apply(layer, role, self.mode, trt, weights)
         return output
 
     def input(self, name: str, dtype, shape):
@@ -84,8 +85,8 @@ class NetworkHelper:
         w = self.constant(f"{name}.weight", weight, rank=rank)
         layer = self.network.add_matrix_multiply(x, trt.MatrixOperation.NONE, w, trt.MatrixOperation.TRANSPOSE)
         if bias is None:
-            return self._finish(layer, name, role)
-        product = self._finish(layer, f"{name}.matmul", role)
+            return self._finish(layer, name, role, weights={1: weight})
+        product = self._finish(layer, f"{name}.matmul", role, weights={1: weight})
         b = self.constant(f"{name}.bias", bias, rank=rank)
         return self.add(name, product, b, role="decoder" if role == "decoder" else "elementwise")
 
@@ -200,8 +201,11 @@ class NetworkHelper:
                                "libbert_plugins.so (see plugins/README.md)")
         types = {"float32": trt.PluginFieldType.FLOAT32, "int32": trt.PluginFieldType.INT32}
         kinds = {f.name: f.kind for f in spec.fields}
-        collection = trt.PluginFieldCollection([
-            trt.PluginField(field, array, types[kinds[field]]) for field, array in spec.field_values(**fields)])
+        # The collection copies each field's pointer, not its data: the PluginField objects (which
+        # keep their arrays alive) must outlive create_plugin, so they are held in a list.
+        plugin_fields_alive = [trt.PluginField(field, array, types[kinds[field]])
+                               for field, array in spec.field_values(**fields)]
+        collection = trt.PluginFieldCollection(plugin_fields_alive)
         plugin = creator.create_plugin(name, collection, trt.TensorRTPhase.BUILD)
         if plugin is None:
             raise RuntimeError(f"{spec.name}: create_plugin rejected fields {fields}")

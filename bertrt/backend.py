@@ -18,6 +18,9 @@ PLUGIN_BUILD_HINT = ("build it with: cmake -S plugins -B plugins/build && cmake 
                      "(TensorRT headers needed; see plugins/README.md)")
 
 
+_plugin_library_handle = None  # TensorRT's plugin registry is per process: load the library once
+
+
 class TensorRTBackend:
     name = "tensorrt"
 
@@ -25,21 +28,22 @@ class TensorRTBackend:
         require_runtime()
         self.trt = trt
         self.logger = trt.Logger(trt.Logger.WARNING)
-        self._registry = None
 
     def builder(self):
         return trt.Builder(self.logger)
 
     def plugin_registry(self):
-        """TensorRT's registry with our plugin library loaded (once)."""
-        if self._registry is None:
+        """TensorRT's registry with our plugin library loaded. Loading it a second time would
+        fail ("any of the plugins already registered"), so the handle is kept per process."""
+        global _plugin_library_handle
+        registry = trt.get_plugin_registry()
+        if _plugin_library_handle is None:
             if not PLUGIN_LIBRARY.exists():
                 raise UserError(f"{PLUGIN_LIBRARY} not found: {PLUGIN_BUILD_HINT}")
-            registry = trt.get_plugin_registry()
-            if registry.load_library(str(PLUGIN_LIBRARY)) is None:
+            _plugin_library_handle = registry.load_library(str(PLUGIN_LIBRARY))
+            if _plugin_library_handle is None:
                 raise UserError(f"TensorRT could not load {PLUGIN_LIBRARY}: rebuild it against this TensorRT")
-            self._registry = registry
-        return self._registry
+        return registry
 
     def build(self, builder, network, config, engine_path: Path, metadata: dict):
         """Build, then write the engine and its metadata atomically (a failed build writes nothing)."""

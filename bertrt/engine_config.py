@@ -3,6 +3,7 @@ optimization profile, workspace, INT8 calibration and the timing cache."""
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,10 +100,13 @@ def configure(builder, network, trt, mode: str, shapes: ProfileShapes, *, packed
             calibration.set_shape(name, fixed, fixed, fixed)
         config.set_calibration_profile(calibration)
 
-    if timing_cache is not None and hasattr(config, "create_timing_cache"):
+    if timing_cache is not None:
         data = timing_cache.read_bytes() if timing_cache.exists() else b""
         cache = config.create_timing_cache(data)
-        config.set_timing_cache(cache, False)
+        if cache is None or not config.set_timing_cache(cache, False):
+            print(f"note: timing cache {timing_cache} is unusable here (another GPU or TensorRT?); "
+                  "starting a new one", file=sys.stderr)
+            config.set_timing_cache(config.create_timing_cache(b""), False)
     return config
 
 

@@ -18,6 +18,8 @@ Why these pins:
 """
 from __future__ import annotations
 
+import numpy as np
+
 MODES = ("fp32", "fp16", "int8")
 
 # role -> {mode: precision name}; absent = the builder's choice under the mode's flags.
@@ -26,6 +28,12 @@ PINNED = {
     "softmax": {"fp16": "FLOAT", "int8": "FLOAT"},
     "gemm": {"int8": "INT8"},
     "attention": {"int8": "HALF"},
+    # With INT8 on, TensorRT runs *any* layer in INT8 where that is faster and scales exist:
+    # everything that is not a linear layer is pinned to fp16 so only the GEMMs quantize.
+    "decoder": {"int8": "HALF"},
+    "elementwise": {"int8": "HALF"},
+    "activation": {"int8": "HALF"},
+    "embedding": {"int8": "HALF"},
 }
 # role -> output type for every mode (network outputs stay fp32 whatever runs inside).
 OUTPUT_TYPES = {"decoder": "FLOAT"}
@@ -54,13 +62,19 @@ def cleared_flag_names(mode: str) -> list[str]:
     return ["TF32"] if mode == "fp32" else []
 
 
-def apply(layer, role: str, mode: str, trt) -> None:
-    """Pin `layer` as the policy says for `role` in `mode`."""
+def apply(layer, role: str, mode: str, trt, weights: dict | None = None) -> None:
+    """Pin `layer` as the policy says for `role` in `mode`. `weights`: {input index: array} of
+    the constant inputs (a GEMM's weights), which an INT8 layer needs dynamic ranges for too:
+    calibration measures activations only."""
     if role not in ROLES:
         raise ValueError(f"unknown layer role {role!r}")
     pinned = PINNED.get(role, {}).get(mode)
     if pinned:
         layer.precision = getattr(trt.DataType, pinned)
+    if pinned == "INT8":
+        for index, array in (weights or {}).items():
+            amax = float(np.abs(array).max()) or 1.0  # symmetric, per tensor, the largest weight
+            layer.get_input(index).dynamic_range = (-amax, amax)
     output_type = OUTPUT_TYPES.get(role)
     if output_type:
         layer.set_output_type(0, getattr(trt.DataType, output_type))
@@ -68,23 +82,34 @@ def apply(layer, role: str, mode: str, trt) -> None:
 
 def apply_to_parsed_network(network, mode: str, trt) -> dict[str, int]:
     """The same policy for a network the ONNX parser made, where layers carry no roles: the role
-    is read off the layer type, and the last matrix multiply is the vocabulary decoder.
+    is read off the layer type; a matrix multiply with a weight operand is a linear layer (the
+    parser may put a shuffle or cast between the weight constant and the product), one of two
+    activations an attention product, and the last one the vocabulary decoder.
     Returns how many layers got each role (printed by onnx2trt.py)."""
     by_type = {"NORMALIZATION": "norm", "SOFTMAX": "softmax", "MATRIX_MULTIPLY": "gemm"}
-    is_constant = {i for i in range(network.num_layers) if network.get_layer(i).type.name == "CONSTANT"}
-    constant_outputs = {network.get_layer(i).get_output(0).name for i in is_constant}
     layers = [network.get_layer(i) for i in range(network.num_layers)]
+    producer = {layer.get_output(o).name: layer for layer in layers for o in range(layer.num_outputs)}
+
+    def constant_behind(tensor):
+        """The weights a tensor is made of, following shuffles/casts/identities, or None."""
+        layer = producer.get(tensor.name)
+        while layer is not None and layer.type.name in ("SHUFFLE", "CAST", "IDENTITY"):
+            layer = producer.get(layer.get_input(0).name)
+        return layer.weights.numpy() if layer is not None and layer.type.name == "CONSTANT" else None
+
     gemms = [layer for layer in layers if layer.type.name == "MATRIX_MULTIPLY"]
     counts: dict[str, int] = {}
     for layer in layers:
         role = by_type.get(layer.type.name)
         if role is None:
             continue
-        if role == "gemm" and not any(layer.get_input(i).name in constant_outputs
-                                      for i in range(layer.num_inputs)):
-            role = "attention"  # activation x activation: Q K^T or P V
-        if gemms and layer is gemms[-1]:
-            role = "decoder"
-        apply(layer, role, mode, trt)
+        weights = {}
+        if role == "gemm":
+            weights = {i: w for i in range(layer.num_inputs) if (w := constant_behind(layer.get_input(i))) is not None}
+            if not weights:
+                role = "attention"  # activation x activation: Q K^T or P V
+            if layer is gemms[-1]:
+                role = "decoder"
+        apply(layer, role, mode, trt, weights)
         counts[role] = counts.get(role, 0) + 1
     return counts

@@ -109,17 +109,24 @@ class TensorRTRunner:
             if len(shape) != len(low) or any(not lo <= d <= hi for d, lo, hi in zip(shape, low, high)):
                 raise UserError(f"input {name!r} has shape {shape}, outside the engine's profile "
                                 f"(min {tuple(low)}, max {tuple(high)}): rebuild with larger --max-batch/--max-seq")
-            tensor = torch.from_numpy(np.ascontiguousarray(feed[name])).cuda()
-            self.context.set_input_shape(name, tuple(tensor.shape))
-            self.context.set_tensor_address(name, tensor.data_ptr())
-            self._alive.append(tensor)
+            dtype = torch_types[self.engine.get_tensor_dtype(name)]
+            tensor = torch.from_numpy(np.ascontiguousarray(feed[name])).to("cuda", dtype)
+            if not self.context.set_input_shape(name, tuple(tensor.shape)):
+                raise UserError(f"TensorRT refused shape {tuple(tensor.shape)} for input {name!r}")
+            self._set_address(name, tensor)
         outputs = {}
         for name in self.output_names:
             shape = tuple(self.context.get_tensor_shape(name))
             tensor = torch.empty(shape, dtype=torch_types[self.engine.get_tensor_dtype(name)], device="cuda")
-            self.context.set_tensor_address(name, tensor.data_ptr())
+            self._set_address(name, tensor)
             outputs[name] = tensor
         return outputs
+
+    def _set_address(self, name: str, tensor) -> None:
+        """Bind a buffer and keep it alive: TensorRT writes to it until the next _bind."""
+        if not self.context.set_tensor_address(name, tensor.data_ptr()):
+            raise RuntimeError(f"TensorRT refused the buffer of {name!r}")
+        self._alive.append(tensor)
 
     def _execute(self) -> None:
         if not self.context.execute_async_v3(self.stream.cuda_stream):

@@ -96,7 +96,7 @@ def _calibration_args(variant: Variant, ctx: EngineContext) -> argparse.Namespac
     args = parser.parse_args(["--mode", variant.precision, "--calib-algorithm", ctx.calib_algorithm,
                               "--calib-batches", str(batches)])
     args.model, args.onnx = ctx.export.model, ctx.export.onnx
-    args.calib_cache = ctx.engine_dir / f"calibration_{ctx.backend.name}.cache"
+    args.calib_cache = ctx.engine_dir / f"calibration_{ctx.backend.name}_{variant.name}.cache"
     args.calib_seq = min(args.calib_seq, int(ctx.weights().dims.max_position))
     return args
 
@@ -109,7 +109,9 @@ def _build(variant: Variant, ctx: EngineContext, profile, calib_args, engine_pat
     builder, network, _keep_alive = _define(variant, ctx)
     config = engine_config.configure(
         builder, network, ctx.backend.trt, variant.precision, profile, packed=fusions.packed,
-        workspace_mb=ctx.workspace_mb, calibrator=make_calibrator(calib_args, ctx.backend),
+        workspace_mb=ctx.workspace_mb,
+        calibrator=make_calibrator(calib_args, ctx.backend,
+                                   "onnx-parser" if variant.kind == "onnx" else f"hand-built:{fusions.label()}"),
         calibration_shape=(calib_args.calib_batch_size, calib_args.calib_seq), timing_cache=timing_cache)
     metadata = {"builder": "onnx-parser" if variant.kind == "onnx" else "hand-built", "mode": variant.precision,
                 "fusions": fusions.label(), "plugins": fusions.plugins, "profile": asdict(profile)}

@@ -9,8 +9,9 @@ emulated:
   - HALF:  float inputs rounded to fp16, float32 math, outputs rounded to fp16 (how tensor-core
            GEMMs and fp16 kernels with fp32 accumulation behave; reductions inside a layer are
            not rounded, so this slightly under-states fp16 error).
-  - INT8:  (matrix multiplies only) activations fake-quantized per tensor with the calibrated
-           scale (amax / 127), constant weights per output channel; float32 accumulation.
+  - INT8:  (layers pinned to INT8: the linear layers) every input fake-quantized per tensor
+           with its dynamic range (amax / 127): calibrated for activations, the largest weight
+           for weights (bertrt/precision.py sets those); float32 accumulation.
 """
 from __future__ import annotations
 
@@ -43,6 +44,18 @@ class RefOptimizationProfile(Recorded):
         return list(self._shapes[input])
 
 
+class RefTimingCache(Recorded):
+    """The reference backend times no kernels: its timing cache only carries bytes through."""
+
+    _TRT_NAME = "ITimingCache"
+
+    def __init__(self, data: bytes):
+        self._data = bytes(data)
+
+    def serialize(self) -> bytes:
+        return self._data
+
+
 class RefBuilderConfig(Recorded):
     _TRT_NAME = "IBuilderConfig"
 
@@ -51,6 +64,7 @@ class RefBuilderConfig(Recorded):
         self._profiles: list[RefOptimizationProfile] = []
         self._calibration_profile: RefOptimizationProfile | None = None
         self._pool_limits: dict[str, int] = {}
+        self._timing_cache: RefTimingCache | None = None
         self.int8_calibrator = None
         self.profiling_verbosity = None
 
@@ -76,6 +90,16 @@ class RefBuilderConfig(Recorded):
 
     def get_calibration_profile(self):
         return self._calibration_profile
+
+    def create_timing_cache(self, serialized_timing_cache: bytes) -> RefTimingCache:
+        return RefTimingCache(serialized_timing_cache)
+
+    def set_timing_cache(self, cache: RefTimingCache, ignore_mismatch: bool) -> bool:
+        self._timing_cache = cache
+        return True
+
+    def get_timing_cache(self) -> RefTimingCache | None:
+        return self._timing_cache
 
 
 class RefBuilder(Recorded):
@@ -223,15 +247,17 @@ class RefEngine:
     def _quantize_inputs(layer, inputs):
         quantized = []
         for tensor, value in zip(layer._inputs, inputs):
-            if isinstance(tensor._producer, refnetwork.RefConstantLayer):
-                # Weights: symmetric per output channel (the last axis of the product's result).
+            if tensor._dynamic_range is not None:  # activations, and weights given a range
+                low, high = tensor._dynamic_range
+                quantized.append(_fake_quantize(value, max(abs(low), abs(high))))
+            elif isinstance(tensor._producer, refnetwork.RefConstantLayer):
+                # Weights without a range: symmetric per output channel.
                 transposed = enum_name(layer.op1) == "TRANSPOSE" if tensor is layer._inputs[1] else False
                 axis = -2 if transposed else -1
                 reduce_axes = tuple(a for a in range(value.ndim) if a != value.ndim + axis)
                 quantized.append(_fake_quantize(value, np.abs(value).max(axis=reduce_axes, keepdims=True)))
             else:
-                low, high = tensor._dynamic_range
-                quantized.append(_fake_quantize(value, max(abs(low), abs(high))))
+                raise RefNetworkError(f"layer {layer.name!r} runs INT8 but {tensor.name!r} has no dynamic range")
         return quantized
 
 

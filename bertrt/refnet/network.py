@@ -267,6 +267,10 @@ class RefConstantLayer(RefLayer):
         self._trt_dtype = _dtype_from_numpy(network._trt, self._array)
         super().__init__(network, [])
 
+    @property
+    def weights(self):
+        return self._network._trt.Weights(self._array)
+
     def _infer(self):
         return [(self._trt_dtype, self._shape_value)]
 
