@@ -104,3 +104,30 @@ def test_the_calibration_cache_is_written_in_tensorrt_format_and_reused(tiny_mod
 def test_builder_flags_per_mode(mode):
     flags = precision.builder_flag_names(mode)
     assert ("INT8" in flags) == (mode == "int8") and ("FP16" in flags) == (mode != "fp32")
+
+
+def test_policy_on_a_parsed_network_finds_weights_behind_the_parsers_shuffles():
+    """TensorRT's ONNX parser broadcasts a 2-D weight to the activation's rank with a shuffle
+    before the product; the policy must still see a linear layer (INT8, weight range set), tell
+    activation x activation products apart, and treat the last product as the decoder."""
+    from bertrt.refnet.builder import RefBuilder
+    from trt_helper import trt
+
+    network = RefBuilder(trt).create_network(0)
+    x = network.add_input("x", trt.DataType.FLOAT, (-1, -1, 8))
+    weight = np.linspace(-3, 2, 64, dtype=np.float32).reshape(8, 8)
+    constant = network.add_constant((8, 8), trt.Weights(weight))
+    broadcast = network.add_shuffle(constant.get_output(0))
+    broadcast.reshape_dims = (1, 8, 8)
+    linear = network.add_matrix_multiply(x, trt.MatrixOperation.NONE, broadcast.get_output(0),
+                                         trt.MatrixOperation.NONE)
+    scores = network.add_matrix_multiply(linear.get_output(0), trt.MatrixOperation.NONE, x,
+                                         trt.MatrixOperation.TRANSPOSE)
+    probs = network.add_softmax(scores.get_output(0))
+    decoder = network.add_matrix_multiply(probs.get_output(0), trt.MatrixOperation.NONE, x,
+                                          trt.MatrixOperation.NONE)
+    counts = precision.apply_to_parsed_network(network, "int8", trt)
+    assert counts == {"gemm": 1, "attention": 1, "softmax": 1, "decoder": 1}
+    assert linear.precision.name == "INT8" and scores.precision.name == "HALF"
+    assert probs.precision.name == "FLOAT" and decoder.precision.name == "HALF"
+    assert linear.get_input(1).dynamic_range == (-3.0, 3.0)
