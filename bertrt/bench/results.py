@@ -178,7 +178,7 @@ def plot(rows: list[Row], path: Path, title: str) -> bool:
     # Plain numbers (0.5, not 5x10^-1); between decades label only the 2s and 5s.
     latency.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     latency.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
-        lambda value, _: f"{value:g}" if round(value / 10 ** math.floor(math.log10(value))) in (2, 5) else ""))
+        lambda value, _: f"{value:g}" if round(value / 10 ** math.floor(math.log10(value))) in (2, 3, 4, 5, 7) else ""))
     latency.set_xticks(sorted({r.seq for r in timed}))
     latency.grid(True, which="both", alpha=0.3)
     latency.legend(fontsize=7, loc="upper left")
