@@ -24,8 +24,8 @@ _plugin_library_handle = None  # TensorRT's plugin registry is per process: load
 class TensorRTBackend:
     name = "tensorrt"
 
-    def __init__(self):
-        require_runtime()
+    def __init__(self, alternative: str = ""):
+        require_runtime(alternative)
         self.trt = trt
         self.logger = trt.Logger(trt.Logger.WARNING)
 
@@ -105,11 +105,10 @@ def select_backend(requested: str):
     if requested == "reference":
         return ReferenceBackend()
     if requested == "tensorrt":
-        return TensorRTBackend()
+        return TensorRTBackend(alternative="use --backend reference to run the network on the CPU")
     problem = runtime_problem()
     if problem is None:
         return TensorRTBackend()
     print(f"note: {problem}; running the reference backend on the CPU instead "
-          f"(accuracy only, no TensorRT latency). To use TensorRT: {INSTALL_HINT.split(', or')[0]}",
-          file=sys.stderr)
+          f"(accuracy only, no TensorRT latency). To use TensorRT: {INSTALL_HINT}", file=sys.stderr)
     return ReferenceBackend()

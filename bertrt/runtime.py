@@ -81,7 +81,7 @@ class TensorRTRunner:
                             f"TensorRT {trt_version()} on {gpu}: rebuild it (engines are not portable)")
         if self.metadata.get("plugins"):
             backend.plugin_registry()  # the plugin library must be loaded before deserializing
-        self._trt = trt
+        self.trt = trt
         runtime = trt.Runtime(backend.logger)
         self.engine = runtime.deserialize_cuda_engine(engine_path.read_bytes())
         if self.engine is None:
@@ -97,7 +97,7 @@ class TensorRTRunner:
     def _bind(self, feed: dict[str, np.ndarray]) -> dict:
         import torch
 
-        trt = self._trt
+        trt = self.trt
         torch_types = {trt.DataType.FLOAT: torch.float32, trt.DataType.HALF: torch.float16,
                        trt.DataType.INT32: torch.int32, trt.DataType.INT64: torch.int64}
         self._alive = []

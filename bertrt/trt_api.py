@@ -12,8 +12,7 @@ import functools
 
 from bertrt.common import UserError
 
-INSTALL_HINT = ("install TensorRT 10 (`pip install -r requirements.txt` on a machine with an "
-                "NVIDIA GPU and driver), or use `--backend reference` to run the network on the CPU")
+INSTALL_HINT = "install TensorRT 10 (`pip install -r requirements.txt` on a machine with an NVIDIA GPU and driver)"
 
 
 def _import_trt():
@@ -59,7 +58,9 @@ def runtime_problem() -> str | None:
     return None
 
 
-def require_runtime() -> None:
+def require_runtime(alternative: str = "") -> None:
+    """Raise a one-line UserError when engines cannot be built here; `alternative` is what else
+    the calling script can do (e.g. its --backend reference)."""
     problem = runtime_problem()
     if problem:
-        raise UserError(f"{problem}: {INSTALL_HINT}")
+        raise UserError(f"{problem}: {INSTALL_HINT}" + (f", or {alternative}" if alternative else ""))

@@ -27,6 +27,7 @@ SOURCES = [p for p in ROOT.rglob("*.py")
 # Where TensorRT objects live (file -> class scope, or None for the whole file), and the
 # variable names that hold one kind of TensorRT object there.
 TRT_SCOPES = {"onnx2trt.py": None, "builder.py": None, "trt_helper.py": None, "calibrator.py": None,
+              "inspect_engine.py": None,
               "bertrt/engine_config.py": None, "bertrt/backend.py": "TensorRTBackend",
               "bertrt/runtime.py": "TensorRTRunner"}
 OBJECT_CLASSES = {
