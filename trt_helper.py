@@ -1,7 +1,8 @@
 """Named building blocks over TensorRT's INetworkDefinition.
 
 `builder.py` assembles BERT from these, one call per HF module, so the network reads like the
-model and every layer is named after the module it implements (`encoder.3.attention.self.query`).
+model and every layer is named after the HF module it implements
+(`bert.encoder.layer.3.attention.self.query`).
 Each block's output tensor carries that name too: engine inspection, error messages and the
 layer-by-layer comparison with PyTorch (`compare_layers.py`) all speak the model's language.
 
