@@ -44,6 +44,29 @@ def load() -> ctypes.CDLL:
     return _lib
 
 
+_functions: dict[str, object] = {}
+
+
+def function(name: str, argtypes: list):
+    """The C launcher `name` with its signature declared (int status, `argtypes`), once."""
+    if name not in _functions:
+        fn = getattr(load(), name)
+        fn.restype = ctypes.c_int
+        fn.argtypes = argtypes
+        _functions[name] = fn
+    return _functions[name]
+
+
+def launch(name: str, argtypes: list, args: tuple, version: int | None = None) -> None:
+    """Run launcher `name` (the kernel's default choice), or `<name>Version` with an explicit
+    numbered version first, and raise on a CUDA error."""
+    if version is None:
+        check(function(name, argtypes)(*args), name)
+    else:
+        versioned = function(f"{name}Version", [ctypes.c_int, *argtypes])
+        check(versioned(version, *args), f"{name} (version {version})")
+
+
 def check(status: int, what: str) -> None:
     """Raise if a launcher returned a CUDA error: errors are never returned and ignored."""
     if status != 0:

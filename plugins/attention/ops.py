@@ -17,21 +17,9 @@ from plugins import kernels
 # Version numbers accepted by bertQkvToContextVersion; 0 is the launcher's own choice.
 VERSIONS = (1, 2, 3, 4)
 
-_declared = False
-
-
-def _lib() -> ctypes.CDLL:
-    global _declared
-    lib = kernels.load()
-    if not _declared:
-        i32, f32, ptr = ctypes.c_int32, ctypes.c_float, ctypes.c_void_p
-        lib.bertQkvToContextVersion.restype = ctypes.c_int
-        lib.bertQkvToContextVersion.argtypes = [
-            i32, ptr, ptr, ptr, ptr, i32, i32, i32, i32, f32, ctypes.c_int, ptr]
-        lib.bertQkvToContextVersionSupported.restype = ctypes.c_int
-        lib.bertQkvToContextVersionSupported.argtypes = [i32, i32, ctypes.c_int]
-        _declared = True
-    return lib
+_PTR, _I32 = ctypes.c_void_p, ctypes.c_int32
+# bertQkvToContext, see attention_kernel.h
+_ARGTYPES = [_PTR, _PTR, _PTR, _PTR, _I32, _I32, _I32, _I32, ctypes.c_float, ctypes.c_int, _PTR]
 
 
 def version_supported(version: int, head_size: int, dtype) -> bool:
@@ -39,7 +27,8 @@ def version_supported(version: int, head_size: int, dtype) -> bool:
     import torch
 
     code = {torch.float32: kernels.BERT_FP32, torch.float16: kernels.BERT_FP16}[dtype]
-    return bool(_lib().bertQkvToContextVersionSupported(version, head_size, code))
+    supported = kernels.function("bertQkvToContextVersionSupported", [_I32, _I32, ctypes.c_int])
+    return bool(supported(version, head_size, code))
 
 
 def _int32_on(tensor, device, name):
@@ -88,9 +77,7 @@ def qkv_to_context(qkv, seq_lens=None, cu_seqlens=None, *, num_heads: int, head_
         out = torch.empty(*qkv.shape[:-1], hidden, dtype=qkv.dtype, device=qkv.device)
     elif out.shape != (*qkv.shape[:-1], hidden) or out.dtype != qkv.dtype or not out.is_contiguous():
         raise ValueError("out must be a contiguous tensor shaped like qkv with hidden features")
-    status = _lib().bertQkvToContextVersion(
-        0 if version is None else version, kernels.ptr(qkv), kernels.ptr(out),
-        kernels.ptr(seq_lens), kernels.ptr(cu_seqlens), batch, seq_len, num_heads, head_size,
-        scale, kernels.dtype_code(qkv), kernels.stream())
-    kernels.check(status, f"bertQkvToContext (version {version})")
+    args = (kernels.ptr(qkv), kernels.ptr(out), kernels.ptr(seq_lens), kernels.ptr(cu_seqlens), batch, seq_len,
+            num_heads, head_size, scale, kernels.dtype_code(qkv), kernels.stream())
+    kernels.launch("bertQkvToContext", _ARGTYPES, args, version)
     return out

@@ -16,20 +16,8 @@ from plugins.layernorm.ops import fp32_vector, output_tensor
 # Version numbers accepted by bertBiasGeluVersion.
 VERSIONS = (1, 2, 3)
 
-_declared = False
-
-
-def _lib() -> ctypes.CDLL:
-    global _declared
-    lib = kernels.load()
-    if not _declared:
-        ptr = ctypes.c_void_p
-        lib.bertBiasGelu.restype = ctypes.c_int
-        lib.bertBiasGelu.argtypes = [ptr, ptr, ptr, ctypes.c_int64, ctypes.c_int32, ctypes.c_int, ptr]
-        lib.bertBiasGeluVersion.restype = ctypes.c_int
-        lib.bertBiasGeluVersion.argtypes = [ctypes.c_int] + lib.bertBiasGelu.argtypes
-        _declared = True
-    return lib
+_ARGTYPES = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_int,
+                                 ctypes.c_void_p]  # bertBiasGelu, see bias_gelu_kernel.h
 
 
 def bias_gelu(x, bias=None, version: int | None = None, out=None):
@@ -42,8 +30,5 @@ def bias_gelu(x, bias=None, version: int | None = None, out=None):
     rows = x.numel() // n if n else 0
     args = (kernels.ptr(x), kernels.ptr(bias), kernels.ptr(out), rows, n, kernels.dtype_code(x),
             kernels.stream())
-    if version is None:
-        kernels.check(_lib().bertBiasGelu(*args), "bertBiasGelu")
-    else:
-        kernels.check(_lib().bertBiasGeluVersion(version, *args), f"bertBiasGelu (version {version})")
+    kernels.launch("bertBiasGelu", _ARGTYPES, args, version)
     return out

@@ -14,23 +14,11 @@ import ctypes
 from plugins import kernels
 from plugins.layernorm.ops import VERSIONS, fp32_vector, output_tensor  # noqa: F401 (VERSIONS re-exported)
 
-_declared = False
-
-
-def _lib() -> ctypes.CDLL:
-    global _declared
-    lib = kernels.load()
-    if not _declared:
-        ptr, i32, f32 = ctypes.c_void_p, ctypes.c_int32, ctypes.c_float
-        lib.bertEmbLayerNorm.restype = ctypes.c_int
-        lib.bertEmbLayerNorm.argtypes = [ptr, ptr, ptr, i32, i32, ptr, ptr, ptr, ptr, ptr, ptr,
-                                         i32, i32, i32, i32, f32, ctypes.c_int, ptr]
-        lib.bertEmbLayerNormVersion.restype = ctypes.c_int
-        lib.bertEmbLayerNormVersion.argtypes = [ctypes.c_int] + lib.bertEmbLayerNorm.argtypes
-        lib.bertMaskToSeqLens.restype = ctypes.c_int
-        lib.bertMaskToSeqLens.argtypes = [ptr, i32, i32, ptr, ptr]
-        _declared = True
-    return lib
+_PTR, _I32 = ctypes.c_void_p, ctypes.c_int32
+# bertEmbLayerNorm and bertMaskToSeqLens, see emb_layernorm_kernel.h
+_ARGTYPES = [_PTR, _PTR, _PTR, _I32, _I32, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR, _I32, _I32, _I32, _I32,
+             ctypes.c_float, ctypes.c_int, _PTR]
+_MASK_ARGTYPES = [_PTR, _I32, _I32, _PTR, _PTR]
 
 
 def _int32(tensor, device, name: str):
@@ -85,11 +73,7 @@ def emb_layer_norm(input_ids, token_type_ids, word_emb, pos_emb, type_emb, gamma
             seq_len, kernels.ptr(word_emb), kernels.ptr(pos_emb), kernels.ptr(type_emb),
             kernels.ptr(gamma), kernels.ptr(beta), kernels.ptr(out), hidden, word_emb.shape[0],
             pos_emb.shape[0], type_emb.shape[0], epsilon, kernels.dtype_code(out), kernels.stream())
-    if version is None:
-        kernels.check(_lib().bertEmbLayerNorm(*args), "bertEmbLayerNorm")
-    else:
-        kernels.check(_lib().bertEmbLayerNormVersion(version, *args),
-                      f"bertEmbLayerNorm (version {version})")
+    kernels.launch("bertEmbLayerNorm", _ARGTYPES, args, version)
     return out
 
 
@@ -101,7 +85,6 @@ def mask_to_seq_lens(mask):
     if mask.dim() != 2:
         raise ValueError("mask must be [batch, seq_len]")
     seq_lens = torch.empty(mask.shape[0], dtype=torch.int32, device=mask.device)
-    status = _lib().bertMaskToSeqLens(kernels.ptr(mask), mask.shape[0], mask.shape[1],
-                                      kernels.ptr(seq_lens), kernels.stream())
-    kernels.check(status, "bertMaskToSeqLens")
+    kernels.launch("bertMaskToSeqLens", _MASK_ARGTYPES,
+                   (kernels.ptr(mask), mask.shape[0], mask.shape[1], kernels.ptr(seq_lens), kernels.stream()))
     return seq_lens

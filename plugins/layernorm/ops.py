@@ -19,20 +19,8 @@ VERSIONS = (1, 2, 3, 4, 5, 6)
 # refuse with cudaErrorNotSupported); 1 takes anything.
 VECTOR_VERSIONS = (2, 3, 4, 5, 6)
 
-_declared = False
-
-
-def _lib() -> ctypes.CDLL:
-    global _declared
-    lib = kernels.load()
-    if not _declared:
-        ptr, i32, i64, f32 = ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_float
-        lib.bertLayerNorm.restype = ctypes.c_int
-        lib.bertLayerNorm.argtypes = [ptr, ptr, ptr, ptr, i64, i32, f32, ctypes.c_int, ptr]
-        lib.bertLayerNormVersion.restype = ctypes.c_int
-        lib.bertLayerNormVersion.argtypes = [ctypes.c_int] + lib.bertLayerNorm.argtypes
-        _declared = True
-    return lib
+_ARGTYPES = [ctypes.c_void_p] * 4 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_float, ctypes.c_int,
+                                 ctypes.c_void_p]  # bertLayerNorm, see layernorm_kernel.h
 
 
 def fp32_vector(tensor, size: int, device, name: str):
@@ -69,8 +57,5 @@ def layer_norm(x, gamma, beta, epsilon: float, version: int | None = None, out=N
     rows = x.numel() // hidden if hidden else 0
     args = (kernels.ptr(x), kernels.ptr(out), kernels.ptr(gamma), kernels.ptr(beta), rows, hidden,
             epsilon, kernels.dtype_code(x), kernels.stream())
-    if version is None:
-        kernels.check(_lib().bertLayerNorm(*args), "bertLayerNorm")
-    else:
-        kernels.check(_lib().bertLayerNormVersion(version, *args), f"bertLayerNorm (version {version})")
+    kernels.launch("bertLayerNorm", _ARGTYPES, args, version)
     return out

@@ -13,20 +13,8 @@ import ctypes
 from plugins import kernels
 from plugins.layernorm.ops import VERSIONS, fp32_vector, output_tensor  # noqa: F401 (VERSIONS re-exported)
 
-_declared = False
-
-
-def _lib() -> ctypes.CDLL:
-    global _declared
-    lib = kernels.load()
-    if not _declared:
-        ptr, i32, i64, f32 = ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_float
-        lib.bertSkipLayerNorm.restype = ctypes.c_int
-        lib.bertSkipLayerNorm.argtypes = [ptr, ptr, ptr, ptr, ptr, ptr, i64, i32, f32, ctypes.c_int, ptr]
-        lib.bertSkipLayerNormVersion.restype = ctypes.c_int
-        lib.bertSkipLayerNormVersion.argtypes = [ctypes.c_int] + lib.bertSkipLayerNorm.argtypes
-        _declared = True
-    return lib
+_ARGTYPES = [ctypes.c_void_p] * 6 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_float, ctypes.c_int,
+                                 ctypes.c_void_p]  # bertSkipLayerNorm, see skip_layernorm_kernel.h
 
 
 def skip_layer_norm(x, skip, gamma, beta, epsilon: float, bias=None, version: int | None = None,
@@ -44,9 +32,5 @@ def skip_layer_norm(x, skip, gamma, beta, epsilon: float, bias=None, version: in
     args = (kernels.ptr(x), kernels.ptr(skip), kernels.ptr(bias), kernels.ptr(gamma),
             kernels.ptr(beta), kernels.ptr(out), rows, hidden, epsilon, kernels.dtype_code(x),
             kernels.stream())
-    if version is None:
-        kernels.check(_lib().bertSkipLayerNorm(*args), "bertSkipLayerNorm")
-    else:
-        kernels.check(_lib().bertSkipLayerNormVersion(version, *args),
-                      f"bertSkipLayerNorm (version {version})")
+    kernels.launch("bertSkipLayerNorm", _ARGTYPES, args, version)
     return out
