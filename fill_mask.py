@@ -19,7 +19,7 @@ from bertrt.common import INPUT_NAMES, ONNX_PATH, OUTPUT_NAME, REFERENCE_PATH, U
 
 def main(argv=None) -> None:
     from bertrt.backend import select_backend
-    from bertrt.report import load_reference
+    from bertrt.report import load_reference, top_words
     from model2onnx import load_model, tokenize
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -50,12 +50,9 @@ def main(argv=None) -> None:
         runner = backend.runner(backend.build(builder, network, config, None, {})[0])
     logits = runner.infer({name: batch[name] for name in INPUT_NAMES})[OUTPUT_NAME]
     column = int(np.argwhere(batch["input_ids"][0] == tokenizer.mask_token_id)[0, 0])
-    scores = logits[0, column].astype(np.float64)
-    probs = np.exp(scores - scores.max())
-    probs /= probs.sum()
-    for rank, index in enumerate(np.argsort(-scores)[:args.top], 1):
-        print(f"{rank:2d}. {tokenizer.convert_ids_to_tokens(int(index)):<15} {probs[index]:.3f}")
-
+    for rank, (word, probability) in enumerate(top_words(logits[0, column], tokenizer.convert_ids_to_tokens,
+                                                         args.top), 1):
+        print(f"{rank:2d}. {word:<15} {probability:.3f}")
 
 if __name__ == "__main__":
     run_main(main)

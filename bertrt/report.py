@@ -26,16 +26,20 @@ def run_reference_batch(runner, reference: dict, packed: bool) -> np.ndarray:
     return runner.infer(feed)[OUTPUT_NAME]
 
 
+def top_words(scores: np.ndarray, token_of, k: int = 10) -> list[tuple[str, float]]:
+    """The k most likely tokens of one position's logits, with their softmax probabilities."""
+    scores = scores.astype(np.float64)
+    probs = np.exp(scores - scores.max())
+    probs /= probs.sum()
+    return [(str(token_of(int(i))), float(probs[i])) for i in np.argsort(-scores)[:k]]
+
+
 def fill_mask(logits: np.ndarray, reference: dict, k: int = 10) -> list[tuple[str, float]]:
     """Top-k words for the first [MASK] of the first sentence, with probabilities."""
     if not len(reference["mask_positions"]):
         return []
     row, col = reference["mask_positions"][0]
-    scores = logits[row, col].astype(np.float64)
-    probs = np.exp(scores - scores.max())
-    probs /= probs.sum()
-    top = np.argsort(-scores)[:k]
-    return [(str(reference["vocab"][i]), float(probs[i])) for i in top]
+    return top_words(logits[row, col], lambda i: reference["vocab"][i], k)
 
 
 def report(runner, reference: dict, precision: str, packed: bool = False, iterations: int = 200,
