@@ -49,6 +49,16 @@ class ProfileShapes:
             raise UserError(f"--max-seq {self.max_seq} exceeds the model's {max_position} positions: lower it")
 
 
+def profile_violation(name: str, shape, low, high) -> str | None:
+    """Why `shape` of input `name` is outside the profile's [low, high], or None if it fits.
+    One message for TensorRT engines and the reference backend alike."""
+    shape, low, high = tuple(shape), tuple(low), tuple(high)
+    if len(shape) == len(low) and all(lo <= d <= hi for d, lo, hi in zip(shape, low, high)):
+        return None
+    return (f"input {name!r} has shape {shape}, outside the engine's profile (min {low}, max {high}): "
+            "rebuild the engine with a larger --max-batch/--max-seq")
+
+
 def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("optimization profile")
     for field, default in (("min-batch", 1), ("opt-batch", 1), ("max-batch", 8),

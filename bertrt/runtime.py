@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bertrt.common import UserError
+from bertrt.engine_config import profile_violation
 
 
 @dataclass
@@ -105,10 +106,9 @@ class TensorRTRunner:
             if name not in feed:
                 raise UserError(f"engine input {name!r} missing (the engine expects {self.input_names})")
             low, _, high = self.engine.get_tensor_profile_shape(name, 0)
-            shape = feed[name].shape
-            if len(shape) != len(low) or any(not lo <= d <= hi for d, lo, hi in zip(shape, low, high)):
-                raise UserError(f"input {name!r} has shape {shape}, outside the engine's profile "
-                                f"(min {tuple(low)}, max {tuple(high)}): rebuild with larger --max-batch/--max-seq")
+            problem = profile_violation(name, feed[name].shape, low, high)
+            if problem:
+                raise UserError(problem)
             dtype = torch_types[self.engine.get_tensor_dtype(name)]
             tensor = torch.from_numpy(np.ascontiguousarray(feed[name])).to("cuda", dtype)
             if not self.context.set_input_shape(name, tuple(tensor.shape)):

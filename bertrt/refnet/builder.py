@@ -19,6 +19,7 @@ import ctypes
 
 import numpy as np
 
+from bertrt.engine_config import profile_violation
 from bertrt.refnet import network as refnetwork
 from bertrt.refnet.network import RefNetwork, RefNetworkError, Recorded, enum_name, is_float
 from bertrt.refnet.plugins import RefPluginRegistry, fp16_round
@@ -202,13 +203,11 @@ class RefEngine:
         for tensor in self.network._inputs:
             if tensor.name not in feed:
                 raise ShapeOutOfProfile(f"missing input {tensor.name!r}")
-            shape = feed[tensor.name].shape
             if tensor.name in self.profile:
                 low, _, high = self.profile[tensor.name]
-                if len(shape) != len(low) or any(not lo <= d <= hi for d, lo, hi in zip(shape, low, high)):
-                    raise ShapeOutOfProfile(
-                        f"input {tensor.name!r} has shape {shape}, outside the engine's profile "
-                        f"(min {low}, max {high}): rebuild the engine with a larger --max-batch/--max-seq")
+                problem = profile_violation(tensor.name, feed[tensor.name].shape, low, high)
+                if problem:
+                    raise ShapeOutOfProfile(problem)
 
     def execute(self, feed: dict[str, np.ndarray], keep_all: bool = False) -> dict[str, np.ndarray]:
         """Run the network. Returns the outputs by name (every tensor by name with keep_all)."""
