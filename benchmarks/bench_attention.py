@@ -37,6 +37,8 @@ from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 
 from plugins.attention.ops import VERSIONS, qkv_to_context, version_supported  # noqa: E402
 
+TIMED_VERSIONS = VERSIONS  # --versions
+
 NUM_HEADS, HEAD_SIZE = 12, 64
 HIDDEN = NUM_HEADS * HEAD_SIZE
 SCALE = 1.0 / math.sqrt(HEAD_SIZE)
@@ -155,7 +157,7 @@ def recheck(log):
         cu = torch.cat([lengths.new_zeros(1), lengths.cumsum(0, dtype=torch.int32)])
         packed = torch.cat([qkv[b, :n] for b, n in enumerate(lengths.tolist())])
         expected_packed = torch.cat([expected[b, :n] for b, n in enumerate(lengths.tolist())])
-        for version in (0, *VERSIONS):
+        for version in (0, *TIMED_VERSIONS):
             if version and not version_supported(version, HEAD_SIZE, dtype):
                 continue
             padded = ours(qkv, version, seq_lens=lengths)()
@@ -206,7 +208,7 @@ def bench_full_length(table, dtype, shapes, compile_sdpa):
         if compiled_us:
             table.row("SDPA compiled", shape, "full", name, compiled_us, flops, bytes_moved,
                       eager_us, compiled_us)
-        for version in (*VERSIONS, 0):
+        for version in (*TIMED_VERSIONS, 0):
             if version and not version_supported(version, HEAD_SIZE, dtype):
                 continue
             # v1 is the slow reference kernel: fewer launches keep the run short.
@@ -247,7 +249,8 @@ def bench_ragged(batch, max_len, compile_sdpa, log):
                   bytes_moved, eager_us, compiled_us)
     except (ImportError, RuntimeError, TypeError) as error:
         log(f"(torch varlen_attn not timed: {type(error).__name__}: {str(error)[:120]})")
-    for version in (2, 4, 0):
+    for version in (*[v for v in TIMED_VERSIONS
+                      if v >= 2 and version_supported(v, HEAD_SIZE, torch.float16)], 0):
         label = f"ours v{version}" if version else "ours default"
         padded_us = time_us(ours(qkv, version, seq_lens=lengths))
         packed_us = time_us(ours(packed, version, cu_seqlens=cu, max_seqlen=max_len))
@@ -262,9 +265,14 @@ def main():
     parser.add_argument("--out", type=Path, help="also write the output to this file")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile rows")
     parser.add_argument("--quick", action="store_true", help="fp16 full-length rows only")
+    parser.add_argument("--versions", nargs="+", type=int, choices=VERSIONS,
+                        help="time only these numbered versions (default: all; the launcher's "
+                             "default is always timed)")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("needs a CUDA GPU")
+    global TIMED_VERSIONS
+    TIMED_VERSIONS = tuple(args.versions or VERSIONS)
     lines = []
 
     def log(line=""):

@@ -16,14 +16,23 @@
 //       every K/V fragment read from shared memory feeds two mma instead of one, halving the
 //       shared-memory reads per mma, at the price of ~250 registers a thread (8 warps per SM).
 //   Measured on H100 (README.md), neither pays: v3 is 2-3% faster than v2 at batch 32 x 384
-//   only and up to 60% slower on small grids, v4 is never faster. They stay as numbered
-//   experiments; bertQkvToContext runs v2 where it can (fp16, head size 32/64/128, 16-byte
-//   aligned buffers), v1 otherwise.
+//   only and up to 60% slower on small grids, v4 is never faster.
+//   v5  Hopper only (sm_90a): the v2 algorithm on warpgroup MMA (wgmma), which multiplies 64
+//       query rows at a time straight out of (swizzled) shared memory, asynchronously; plus the
+//       softmax's "lazy rescaling" and copy addresses computed once. Head size 64.
+//   v6  v5 with two warpgroups (128 query rows) per block.
+//   On H200 (README), v5 is 1.2-1.9x PyTorch's best SDPA (eager) at 8 of 9 BERT shapes, 0.95x
+//   at 32 x 384; v6 is slower than v5 at every shape. bertQkvToContext runs v5 where it can
+//   (fp16, head size 64, compute capability 9.0 with the library built for sm_90a, a positive
+//   scale), else v2 (fp16, head size 32/64/128), else v1; all tensor-core versions need 16-byte
+//   aligned buffers.
 #include "attention_kernel.h"
 #include "common/vector_io.cuh"
 
 #include <cuda_fp16.h>
 #include <math.h>
+
+#include <type_traits>
 
 namespace
 {
@@ -63,6 +72,22 @@ __device__ SequenceSpan sequence_span(const AttentionParams& p, int batch_index)
         = p.seq_lens != nullptr ? min(max(p.seq_lens[batch_index], 0), p.seq_len) : p.seq_len;
     return {static_cast<int64_t>(batch_index) * p.seq_len, p.seq_len, valid_keys};
 }
+
+// What a tensor-core block works on: 64 or 128 query rows (from first_query on) of one head of
+// one sequence, and where that head's Q, K and V features of the sequence's token 0 are; row r's
+// are qkv_stride elements further on per token. first_query >= seq.query_rows: nothing to do
+// (a packed sequence shorter than the block's first row).
+struct HeadRows
+{
+    SequenceSpan seq;
+    int first_query;
+    int hidden;          // heads x head size: the width of the context
+    int64_t qkv_stride;  // elements between two tokens' qkv rows (3 x hidden)
+    const __half* q_src;
+    const __half* k_src;
+    const __half* v_src;
+    int key_tiles;       // tiles of kKeysPerTile keys that hold the valid keys
+};
 
 using bert::from_float;  // storage type <-> fp32, shared with the LayerNorm-family kernels
 using bert::to_float;
@@ -185,6 +210,8 @@ cudaError_t launch_v1(const AttentionParams& p, int batch, cudaStream_t stream)
 // ------------------------------------------------------------------------------------------------
 // v2/v3: fp16 tensor cores. PTX wrappers first; each says which fragment it produces.
 // ------------------------------------------------------------------------------------------------
+// (sm_80 instructions: compiled for the host's view of the kernels and for sm_80 and newer only.)
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
 // 16-byte global -> shared copy that bypasses registers (and L1); with `valid` false it writes
 // 16 zero bytes instead, which is how out-of-range rows become zeros.
 __device__ __forceinline__ void cp_async_16(void* shared, const void* global, bool valid)
@@ -247,8 +274,28 @@ __device__ __forceinline__ float fast_exp2(float x)
     return y;
 }
 
+#endif  // sm_80 instructions
+
 constexpr int kMmaRows = 16;      // rows of one mma tile = the M of m16n8k16
 constexpr int kKeysPerTile = 64;  // keys staged in shared memory per step
+
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800  // used by the tensor-core kernels only
+__device__ __forceinline__ HeadRows head_rows(const AttentionParams& p, int head_size,
+                                              int query_rows_per_block)
+{
+    HeadRows rows;
+    rows.seq = sequence_span(p, blockIdx.z);
+    rows.first_query = blockIdx.x * query_rows_per_block;
+    rows.hidden = p.num_heads * head_size;
+    rows.qkv_stride = 3 * static_cast<int64_t>(rows.hidden);
+    rows.q_src = static_cast<const __half*>(p.qkv) + rows.seq.first_row * rows.qkv_stride
+                 + blockIdx.y * head_size;
+    rows.k_src = rows.q_src + rows.hidden;
+    rows.v_src = rows.q_src + 2 * rows.hidden;
+    rows.key_tiles = ceil_div(rows.seq.key_rows, kKeysPerTile);
+    return rows;
+}
+#endif
 
 // kWarps warps per block, each owning kRowTiles 16-row mma tiles of queries.
 template <int kHeadSize, int kWarps, int kRowTiles>
@@ -298,6 +345,12 @@ __global__ void __launch_bounds__(kWarps * 32,
                                   (TensorCoreTiling<kHeadSize, kWarps, kRowTiles>::kMinBlocksPerSM))
     attention_tensor_core_kernel(AttentionParams p)
 {
+    // cp.async, ldmatrix and mma.sync m16n8k16 need sm_80 (Ampere) or newer. The library is also
+    // built for sm_75 (Turing, which TensorRT 10 supports): there this kernel only traps, and the
+    // host never launches it (bertQkvToContextVersionSupported checks the device).
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+    __trap();
+#else
     using Tiling = TensorCoreTiling<kHeadSize, kWarps, kRowTiles>;
     constexpr int kThreads = Tiling::kThreads;
     constexpr int kPitch = Tiling::kPitch;
@@ -311,27 +364,19 @@ __global__ void __launch_bounds__(kWarps * 32,
     __half* v_tiles = k_tiles + 2 * Tiling::kTileHalves;
 
     const int head = blockIdx.y;
-    const SequenceSpan seq = sequence_span(p, blockIdx.z);
-    const int first_query = blockIdx.x * Tiling::kQueryRows;
-    if (first_query >= seq.query_rows)
+    const HeadRows rows = head_rows(p, kHeadSize, Tiling::kQueryRows);
+    if (rows.first_query >= rows.seq.query_rows)
         return;
-    const int hidden = p.num_heads * kHeadSize;
-    const int64_t qkv_stride = 3 * static_cast<int64_t>(hidden);
-    const __half* q_src = static_cast<const __half*>(p.qkv) + seq.first_row * qkv_stride
-                          + head * kHeadSize;
-    const __half* k_src = q_src + hidden;
-    const __half* v_src = q_src + 2 * hidden;
-    const int key_tiles = ceil_div(seq.key_rows, kKeysPerTile);
 
     // Group 0: Q and the first K/V tile.
-    load_tile_async<Tiling::kQueryRows, kHeadSize, kThreads>(q_tile, q_src, qkv_stride,
-                                                             first_query, seq.query_rows);
-    if (key_tiles > 0)
+    load_tile_async<Tiling::kQueryRows, kHeadSize, kThreads>(q_tile, rows.q_src, rows.qkv_stride,
+                                                             rows.first_query, rows.seq.query_rows);
+    if (rows.key_tiles > 0)
     {
-        load_tile_async<kKeysPerTile, kHeadSize, kThreads>(k_tiles, k_src, qkv_stride, 0,
-                                                           seq.key_rows);
-        load_tile_async<kKeysPerTile, kHeadSize, kThreads>(v_tiles, v_src, qkv_stride, 0,
-                                                           seq.key_rows);
+        load_tile_async<kKeysPerTile, kHeadSize, kThreads>(k_tiles, rows.k_src, rows.qkv_stride, 0,
+                                                           rows.seq.key_rows);
+        load_tile_async<kKeysPerTile, kHeadSize, kThreads>(v_tiles, rows.v_src, rows.qkv_stride, 0,
+                                                           rows.seq.key_rows);
     }
     cp_async_commit();
 
@@ -352,17 +397,19 @@ __global__ void __launch_bounds__(kWarps * 32,
         }
     const float scale_log2 = p.scale * 1.4426950408889634f;  // exp(x) = 2^(x log2 e)
 
-    for (int tile = 0; tile < key_tiles; ++tile)
+    for (int tile = 0; tile < rows.key_tiles; ++tile)
     {
         // Prefetch the next K/V tile into the other buffer while this one is used.
         const int buffer = tile & 1;
-        if (tile + 1 < key_tiles)
+        if (tile + 1 < rows.key_tiles)
         {
             const int next = (buffer ^ 1) * Tiling::kTileHalves;
             load_tile_async<kKeysPerTile, kHeadSize, kThreads>(
-                k_tiles + next, k_src, qkv_stride, (tile + 1) * kKeysPerTile, seq.key_rows);
+                k_tiles + next, rows.k_src, rows.qkv_stride, (tile + 1) * kKeysPerTile,
+                rows.seq.key_rows);
             load_tile_async<kKeysPerTile, kHeadSize, kThreads>(
-                v_tiles + next, v_src, qkv_stride, (tile + 1) * kKeysPerTile, seq.key_rows);
+                v_tiles + next, rows.v_src, rows.qkv_stride, (tile + 1) * kKeysPerTile,
+                rows.seq.key_rows);
             cp_async_commit();
             cp_async_wait<1>();  // everything but the prefetch has landed
         }
@@ -414,7 +461,7 @@ __global__ void __launch_bounds__(kWarps * 32,
 #pragma unroll
                 for (int e = 0; e < 4; ++e)
                     s[m][kb][e] *= scale_log2;
-        if (first_key + kKeysPerTile > seq.key_rows)
+        if (first_key + kKeysPerTile > rows.seq.key_rows)
         {
 #pragma unroll
             for (int kb = 0; kb < kKeyBlocks; ++kb)
@@ -422,7 +469,7 @@ __global__ void __launch_bounds__(kWarps * 32,
                 for (int e = 0; e < 4; ++e)
                 {
                     const bool padded_key = first_key + kb * 8 + 2 * (lane % 4) + (e & 1)
-                                            >= seq.key_rows;
+                                            >= rows.seq.key_rows;
 #pragma unroll
                     for (int m = 0; m < kRowTiles; ++m)
                         s[m][kb][e] = padded_key ? -INFINITY : s[m][kb][e];
@@ -524,19 +571,20 @@ __global__ void __launch_bounds__(kWarps * 32,
     for (int i = lane; i < Tiling::kWarpRows * kChunksPerRow; i += 32)
     {
         const int row = i / kChunksPerRow, chunk = i % kChunksPerRow;
-        const int query = first_query + warp * Tiling::kWarpRows + row;
-        if (query < seq.query_rows)
-            *reinterpret_cast<uint4*>(context + (seq.first_row + query) * hidden
+        const int query = rows.first_query + warp * Tiling::kWarpRows + row;
+        if (query < rows.seq.query_rows)
+            *reinterpret_cast<uint4*>(context + (rows.seq.first_row + query) * rows.hidden
                                       + head * kHeadSize + chunk * 8)
                 = *reinterpret_cast<const uint4*>(stage + row * kPitch + chunk * 8);
     }
+#endif  // __CUDA_ARCH__ >= 800
 }
 
-template <int kHeadSize, int kWarps, int kRowTiles>
-cudaError_t launch_tensor_core(const AttentionParams& p, int batch, cudaStream_t stream)
+// One block per (query tile, head, sequence), with Tiling's threads and shared memory.
+template <typename Tiling>
+cudaError_t launch_tiled(void (*kernel)(AttentionParams), const AttentionParams& p, int batch,
+                         cudaStream_t stream)
 {
-    using Tiling = TensorCoreTiling<kHeadSize, kWarps, kRowTiles>;
-    auto kernel = attention_tensor_core_kernel<kHeadSize, kWarps, kRowTiles>;
     // Above 48 KB a block's dynamic shared memory must be opted into (per kernel, cheap).
     if (Tiling::kSharedBytes > 48 * 1024)
     {
@@ -548,6 +596,14 @@ cudaError_t launch_tensor_core(const AttentionParams& p, int batch, cudaStream_t
     const dim3 grid(ceil_div(p.seq_len, Tiling::kQueryRows), p.num_heads, batch);
     kernel<<<grid, Tiling::kThreads, Tiling::kSharedBytes, stream>>>(p);
     return cudaGetLastError();
+}
+
+template <int kHeadSize, int kWarps, int kRowTiles>
+cudaError_t launch_tensor_core(const AttentionParams& p, int batch, cudaStream_t stream)
+{
+    using Tiling = TensorCoreTiling<kHeadSize, kWarps, kRowTiles>;
+    return launch_tiled<Tiling>(attention_tensor_core_kernel<kHeadSize, kWarps, kRowTiles>, p,
+                                batch, stream);
 }
 
 // The tensor-core versions: (warps per block, 16-row tiles per warp).
@@ -568,6 +624,485 @@ cudaError_t launch_tensor_core_for_head_size(const AttentionParams& p, int batch
     }
 }
 
+// ------------------------------------------------------------------------------------------------
+// v5/v6: Hopper warpgroup MMA (wgmma, sm_90a only). The v2 algorithm, unchanged: Q K^T, online
+// softmax in fp32 registers, P V with P never leaving registers. What changes is who multiplies:
+// mma.sync is one warp's 16x8x16 product whose operands every warp must first pull out of shared
+// memory with ldmatrix; wgmma is a 64xNx16 product of a warpgroup (4 warps, 64 query rows) that
+// the tensor cores read straight from shared memory, asynchronously.
+//   v5  one warpgroup per block: 64 query rows.
+//   v6  two warpgroups per block: 128 query rows share each K/V tile (half the K/V copies, but
+//       twice the registers per block: fewer warpgroups per SM, slower at every shape measured).
+// Head size 64 only (BERT base and large); other head sizes take v2. What it took, measured on
+// H200 at batch 32 x 384 (README): wgmma alone, 74 -> 66 us; the K/V copy addresses computed
+// once instead of per chunk (they had been more instructions than the softmax), -> 48 us; lazy
+// rescaling, -> 46.6 us (cuDNN in the same runs: 43.7-44.3 us). Tried and dropped, no gain: 3-4
+// K/V stages, Q held in registers, FlashAttention-3's overlap of one tile's softmax with the
+// previous tile's P V.
+// ------------------------------------------------------------------------------------------------
+// The tensor cores read shared memory in 128-byte rows (64 fp16 features of one token) through a
+// "128-byte swizzle": 16-byte chunk c of row r lives at chunk c ^ (r % 8) of that row. Eight rows
+// (1024 bytes) form one swizzle atom, and since the XOR uses address bits 7-9, every tile must
+// start on a 1024-byte boundary. The swizzle is also what keeps our own cp.async writes and the
+// output staging free of bank conflicts, with no padding.
+constexpr int kWgmmaHeadSize = 64;
+constexpr int kSwizzleRowBytes = 128;            // one token's 64 fp16 features
+constexpr int kSwizzleAtomBytes = 8 * kSwizzleRowBytes;
+constexpr int kWarpGroupThreads = 128;
+constexpr int kWarpGroupRows = 64;               // the M of every wgmma
+
+// kWarpGroups warpgroups of 64 query rows share a ring of kStages K/V tiles in shared memory.
+template <int kWarpGroups, int kStages>
+struct WgmmaTiling
+{
+    static_assert(kStages >= 2, "one tile in use, at least one on its way");
+    static constexpr int kThreads = kWarpGroups * kWarpGroupThreads;
+    static constexpr int kQueryRows = kWarpGroups * kWarpGroupRows;
+    static constexpr int kQBytes = kQueryRows * kSwizzleRowBytes;
+    static constexpr int kTileBytes = kKeysPerTile * kSwizzleRowBytes;  // one K or V tile
+    // Q, then the ring of K/V tile pairs; plus slack to round the base up to 1024 bytes
+    // (dynamic shared memory is only promised 16-byte alignment).
+    static constexpr size_t kSharedBytes = kQBytes + 2 * kStages * kTileBytes + kSwizzleAtomBytes;
+};
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+__device__ __forceinline__ int swizzled_offset(int row, int chunk)
+{
+    return row * kSwizzleRowBytes + ((chunk ^ (row % 8)) * 16);
+}
+
+// This thread's share of copying kRows rows of one head (64 features, 8 chunks of 16 bytes) into a
+// swizzled tile with cp.async. The share is the same for every tile - chunk threadIdx % 8 of
+// rows threadIdx / 8 + i * kRowStep - so its addresses are worked out once, and a tile costs
+// one 64-bit multiply plus, per chunk, an add, a compare and the copy. (Computed per chunk and
+// per tile, the index arithmetic took more instructions than the softmax.) Eight consecutive
+// threads copy one 128-byte row: coalesced reads.
+template <int kRows, int kThreads>
+struct SwizzledTileCopy
+{
+    static constexpr int kChunks = kSwizzleRowBytes / 16;
+    static constexpr int kRowStep = kThreads / kChunks;
+    static constexpr int kCopies = kRows / kRowStep;
+    // kRowStep a multiple of 8: all rows of a thread share row % 8, hence one swizzled column.
+    static_assert(kRowStep % 8 == 0 && kRows % kRowStep == 0, "threads must tile the rows");
+
+    int row;              // this thread's first row of a tile
+    int64_t src_offset;   // elements from a tile's row 0 to this thread's first chunk
+    int64_t src_step;     // elements between this thread's rows
+    int64_t src_stride;   // elements between rows
+    int dst_offset;       // bytes from the tile start to this thread's first chunk
+
+    __device__ explicit SwizzledTileCopy(int64_t stride)
+        : row(threadIdx.x / kChunks), src_stride(stride)
+    {
+        const int chunk = threadIdx.x % kChunks;
+        src_offset = row * stride + chunk * 8;
+        src_step = kRowStep * stride;
+        dst_offset = swizzled_offset(row, chunk);
+    }
+
+    // Rows [first_row, first_row + kRows) of src into tile; rows >= valid_rows become zeros (as
+    // in load_tile_async). Only a sequence's last tile has such rows: the others skip the checks.
+    __device__ __forceinline__ void copy(unsigned char* tile, const __half* src, int first_row,
+                                         int valid_rows) const
+    {
+        const __half* from = src + first_row * src_stride + src_offset;
+        const bool whole_tile = first_row + kRows <= valid_rows;
+#pragma unroll
+        for (int i = 0; i < kCopies; ++i)
+        {
+            const bool valid = whole_tile || first_row + row + i * kRowStep < valid_rows;
+            cp_async_16(tile + dst_offset + i * kRowStep * kSwizzleRowBytes,
+                        valid ? from + i * src_step : src, valid);
+        }
+    }
+};
+
+// A shared-memory matrix descriptor is 64 bits: the tile's start address, the byte distance
+// between 8-row groups ("stride", one swizzle atom here) and between 64-element blocks along the
+// contiguous dimension ("leading"; our tiles have exactly one such block, so it is never used),
+// all in 16-byte units, and the swizzle mode (1 = 128 bytes) in the top two bits. Only the
+// start moves from one wgmma to the next, and it sits alone in the low 14 bits (shared memory
+// addresses / 16 < 2^14), so descriptors are handled as their low 32 bits: moving by n bytes
+// is adding n / 16.
+constexpr uint32_t kDescriptorStride = (kSwizzleAtomBytes >> 4) << 0;   // bits 32-45, high word
+constexpr uint32_t kDescriptorSwizzle128 = 1u << 30;                      // bits 62-63, high word
+constexpr uint32_t kDescriptorLeading = (kSwizzleAtomBytes >> 4) << 16;   // bits 16-29 (unused)
+__device__ __forceinline__ uint32_t descriptor_low(const void* tile)
+{
+    const uint32_t address = static_cast<uint32_t>(__cvta_generic_to_shared(tile));
+    return ((address & 0x3FFFF) >> 4) | kDescriptorLeading;  // start: bits 0-13
+}
+__device__ __forceinline__ uint64_t descriptor(uint32_t low)
+{
+    return (static_cast<uint64_t>(kDescriptorStride | kDescriptorSwizzle128) << 32) | low;
+}
+// How far the start moves, in descriptor units (16 bytes): to the next 16 features of a row
+// (32 bytes), and to the next 16 rows (keys) of a tile.
+constexpr uint32_t kDescriptorNext16Features = 32 >> 4;
+constexpr uint32_t kDescriptorNext16Rows = (16 * kSwizzleRowBytes) >> 4;
+
+// Orders the warpgroup's register writes (to accumulators, and to A) before the wgmma that reads
+// them; commit closes a group of issued wgmma, wait blocks until at most N groups are in flight.
+__device__ __forceinline__ void wgmma_fence()
+{
+    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+}
+__device__ __forceinline__ void wgmma_commit()
+{
+    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+}
+template <int N>
+__device__ __forceinline__ void wgmma_wait()
+{
+    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+// The compiler does not know that wgmma reads and writes these registers behind its back: an
+// empty asm that "reads and writes" each one keeps their other uses on the right side of the
+// fence/wait, and keeps them alive (in their registers) up to it.
+template <typename T, int kRows, int kCols>
+__device__ __forceinline__ void fence_registers(T (&values)[kRows][kCols])
+{
+    static_assert(sizeof(T) == 4, "32-bit registers: fp32 accumulators or packed fp16 pairs");
+#pragma unroll
+    for (int i = 0; i < kRows; ++i)
+#pragma unroll
+        for (int j = 0; j < kCols; ++j)
+        {
+            if constexpr (std::is_same_v<T, float>)
+                asm volatile("" : "+f"(values[i][j])::"memory");
+            else
+                asm volatile("" : "+r"(values[i][j])::"memory");
+        }
+}
+
+// The 32 fp32 accumulators of an m64n64 wgmma, as asm operands %0..%31: read and written, or
+// (OUTPUTS) only written.
+#define BERT_WGMMA_D_OPERANDS(d, c)                                                                \
+    c(d[0][0]), c(d[0][1]), c(d[0][2]), c(d[0][3]), c(d[1][0]), c(d[1][1]), c(d[1][2]),           \
+        c(d[1][3]), c(d[2][0]), c(d[2][1]), c(d[2][2]), c(d[2][3]), c(d[3][0]), c(d[3][1]),       \
+        c(d[3][2]), c(d[3][3]), c(d[4][0]), c(d[4][1]), c(d[4][2]), c(d[4][3]), c(d[5][0]),       \
+        c(d[5][1]), c(d[5][2]), c(d[5][3]), c(d[6][0]), c(d[6][1]), c(d[6][2]), c(d[6][3]),       \
+        c(d[7][0]), c(d[7][1]), c(d[7][2]), c(d[7][3])
+#define BERT_WGMMA_D_LIST                                                                          \
+    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
+    "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
+
+// d[64x64] (+)= a[64x16] b[16x64]: a and b from shared memory, both stored "K-major" (the 16
+// summed-over elements contiguous: Q and K rows hold features). kAccumulate false overwrites d
+// (whose old values are then no input: the compiler need not keep them).
+// Per warp w of the group, d holds rows 16w..16w+15 in the mma.sync m16n8 layout, 8-column
+// block j in d[j] (see mma_16x8x16): the same registers v2's s[kb] has.
+template <bool kAccumulate>
+__device__ __forceinline__ void wgmma_64x64x16_ss(float (&d)[8][4], uint64_t a, uint64_t b)
+{
+    if constexpr (kAccumulate)
+        asm volatile("wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " BERT_WGMMA_D_LIST
+                     ", %32, %33, 1, 1, 1, 0, 0;\n"
+                     : BERT_WGMMA_D_OPERANDS(d, "+f")
+                     : "l"(a), "l"(b));
+    else
+        asm volatile("wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " BERT_WGMMA_D_LIST
+                     ", %32, %33, 0, 1, 1, 0, 0;\n"
+                     : BERT_WGMMA_D_OPERANDS(d, "=f")
+                     : "l"(a), "l"(b));
+}
+
+// d[64x64] += a[64x16] b[16x64] with a in registers (per warp, the mma.sync A fragment of its 16
+// rows) and b from shared memory stored "MN-major" (V's rows are keys = the summed-over index, so
+// the 64 output columns are contiguous): the last operand, 1, transposes b on the way in.
+__device__ __forceinline__ void wgmma_64x64x16_rs(float (&d)[8][4], const uint32_t (&a)[4],
+                                                  uint64_t b)
+{
+    asm volatile("wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " BERT_WGMMA_D_LIST
+                 ", {%32, %33, %34, %35}, %36, 1, 1, 1, 1;\n"
+                 : BERT_WGMMA_D_OPERANDS(d, "+f")
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+}
+#undef BERT_WGMMA_D_OPERANDS
+#undef BERT_WGMMA_D_LIST
+
+constexpr int kWgmmaKeyBlocks = kKeysPerTile / 8;        // 8-key column blocks of S
+constexpr int kWgmmaFeatureBlocks = kWgmmaHeadSize / 8;  // 8-feature column blocks of O
+constexpr int kWgmmaKeySteps = kKeysPerTile / 16;        // 16-key k-steps of P V
+
+// S = Q K^T for the warpgroup's 64 rows x one tile of 64 keys: four k-steps of 16 features.
+// Within a 128-byte swizzled row the next 16 features are 32 bytes on: the descriptors' start
+// moves, the hardware applies the XOR. Issued only: the caller commits and waits.
+__device__ __forceinline__ void issue_scores(float (&s)[kWgmmaKeyBlocks][4], uint32_t q_desc,
+                                             uint32_t k_desc)
+{
+    wgmma_64x64x16_ss<false>(s, descriptor(q_desc), descriptor(k_desc));
+#pragma unroll
+    for (int step = 1; step < kWgmmaHeadSize / 16; ++step)
+        wgmma_64x64x16_ss<true>(s, descriptor(q_desc + step * kDescriptorNext16Features),
+                                descriptor(k_desc + step * kDescriptorNext16Features));
+}
+
+// O += P V: P's registers are the A operand as they are (wgmma's register A fragment is, per
+// warp, the mma.sync one); V's 16-key k-steps are 16 swizzled rows = 2048 bytes apart.
+__device__ __forceinline__ void issue_context(float (&out)[kWgmmaFeatureBlocks][4],
+                                              const uint32_t (&probs)[kWgmmaKeySteps][4],
+                                              uint32_t v_desc)
+{
+#pragma unroll
+    for (int kstep = 0; kstep < kWgmmaKeySteps; ++kstep)
+        wgmma_64x64x16_rs(out, probs[kstep],
+                          descriptor(v_desc + kstep * kDescriptorNext16Rows));
+}
+
+// The running max only moves when a tile's max exceeds it by more than this (log2 domain): below
+// that, the probabilities are computed against the stale max, up to 2^8 = 256, which fp16 P and
+// the fp32 sums hold with ease, and the context needs no rescaling (FlashAttention-4's "lazy
+// rescaling"). Any reference point gives the same softmax; only overflow limits the choice.
+constexpr float kRescaleThreshold = 8.f;
+
+// v2's online softmax (see there) for one tile of scores, on unscaled scores: masks keys past
+// key_rows, updates the running max and sum of rows g and g + 8, and leaves in `probs` the fp16
+// probabilities (the A fragments of P V). Returns whether the context accumulated so far must be
+// scaled by `correction`, 2^(old max - new max) per row: only when some row of the warp raised
+// its max by more than kRescaleThreshold (always on the first tile), so that a warp skips the
+// rescale and its 34 multiplies together. exp(x) = 2^(x log2 e), with the softmax scale folded
+// in: each probability costs one FFMA and one ex2, 2^(s * scale_log2 - max). A positive scale
+// keeps max(s) * scale the max of the scaled scores (the launcher checks it).
+__device__ __forceinline__ bool online_softmax(float (&s)[kWgmmaKeyBlocks][4], int first_key,
+                                               int key_rows, float scale_log2,
+                                               float (&row_max)[2], float (&row_sum)[2],
+                                               float (&correction)[2],
+                                               uint32_t (&probs)[kWgmmaKeySteps][4])
+{
+    const int lane = threadIdx.x % 32;
+    if (first_key + kKeysPerTile > key_rows)
+    {
+#pragma unroll
+        for (int kb = 0; kb < kWgmmaKeyBlocks; ++kb)
+#pragma unroll
+            for (int e = 0; e < 4; ++e)
+                if (first_key + kb * 8 + 2 * (lane % 4) + (e & 1) >= key_rows)
+                    s[kb][e] = -INFINITY;
+    }
+    float tile_max[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r)
+    {
+        tile_max[r] = -INFINITY;
+#pragma unroll
+        for (int kb = 0; kb < kWgmmaKeyBlocks; ++kb)
+            tile_max[r] = fmaxf(tile_max[r], fmaxf(s[kb][2 * r], s[kb][2 * r + 1]));
+        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
+        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
+        tile_max[r] *= scale_log2;
+    }
+    const bool rescale = __any_sync(0xffffffffu,
+                                    tile_max[0] > row_max[0] + kRescaleThreshold
+                                        || tile_max[1] > row_max[1] + kRescaleThreshold);
+#pragma unroll
+    for (int r = 0; r < 2; ++r)
+    {
+        if (rescale)
+        {
+            const float new_max = fmaxf(row_max[r], tile_max[r]);
+            correction[r] = fast_exp2(row_max[r] - new_max);  // first tile: 2^-inf = 0
+            row_max[r] = new_max;
+            row_sum[r] *= correction[r];
+        }
+#pragma unroll
+        for (int kb = 0; kb < kWgmmaKeyBlocks; ++kb)
+        {
+            s[kb][2 * r] = fast_exp2(fmaf(s[kb][2 * r], scale_log2, -row_max[r]));
+            s[kb][2 * r + 1] = fast_exp2(fmaf(s[kb][2 * r + 1], scale_log2, -row_max[r]));
+            row_sum[r] += s[kb][2 * r] + s[kb][2 * r + 1];
+        }
+    }
+#pragma unroll
+    for (int kstep = 0; kstep < kWgmmaKeySteps; ++kstep)
+    {
+        probs[kstep][0] = pack_half2(s[2 * kstep][0], s[2 * kstep][1]);
+        probs[kstep][1] = pack_half2(s[2 * kstep][2], s[2 * kstep][3]);
+        probs[kstep][2] = pack_half2(s[2 * kstep + 1][0], s[2 * kstep + 1][1]);
+        probs[kstep][3] = pack_half2(s[2 * kstep + 1][2], s[2 * kstep + 1][3]);
+    }
+    return rescale;
+}
+
+__device__ __forceinline__ void rescale(float (&out)[kWgmmaFeatureBlocks][4],
+                                        const float (&correction)[2])
+{
+#pragma unroll
+    for (int fb = 0; fb < kWgmmaFeatureBlocks; ++fb)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+            out[fb][e] *= correction[e / 2];
+}
+#endif  // __CUDA_ARCH_FEAT_SM90_ALL
+
+// Per tile: S = Q K^T, wait, softmax, O += P V, wait. The warpgroup's tensor-core work and its
+// softmax take turns; the other warpgroups on the SM fill the gaps. (FlashAttention-3 overlaps
+// them within a warpgroup - tile j's softmax while tile j-1's P V computes - and more stages
+// prefetch further ahead: both measured, neither paid here, README.)
+template <int kWarpGroups, int kStages>
+__global__ void __launch_bounds__(kWarpGroups * kWarpGroupThreads)
+    attention_wgmma_kernel(AttentionParams p)
+{
+    // Compiled for sm_90a only; other targets get an empty kernel that the host never launches
+    // (bertQkvToContextVersionSupported checks the device and the build).
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    using Tiling = WgmmaTiling<kWarpGroups, kStages>;
+    constexpr int kThreads = Tiling::kThreads;
+    constexpr int kPrefetch = kStages - 1;  // tiles in flight ahead of the one in use
+    constexpr uint32_t kStageDescriptorStep = (2 * Tiling::kTileBytes) >> 4;
+    constexpr uint32_t kTileDescriptorStep = Tiling::kTileBytes >> 4;
+
+    extern __shared__ __align__(16) unsigned char wg_shared[];
+    const uint32_t shared_address = static_cast<uint32_t>(__cvta_generic_to_shared(wg_shared));
+    unsigned char* q_tile = wg_shared + ((kSwizzleAtomBytes - shared_address % kSwizzleAtomBytes)
+                                         % kSwizzleAtomBytes);
+    unsigned char* kv_ring = q_tile + Tiling::kQBytes;  // stage i: K at tile 2i, V at 2i + 1
+
+    const int head = blockIdx.y;
+    const HeadRows rows = head_rows(p, kWgmmaHeadSize, Tiling::kQueryRows);
+    if (rows.first_query >= rows.seq.query_rows)
+        return;
+
+    // Tile t's copies form commit group t (Q joins group 0). Every thread commits exactly one
+    // group per tile, empty past the last one, so "tile t has landed" is always "at most
+    // kPrefetch - 1 younger groups pending": one wait_group count for the whole loop.
+    const SwizzledTileCopy<kKeysPerTile, kThreads> kv_copy(rows.qkv_stride);
+    const auto load_kv_tile = [&](int tile) {
+        if (tile < rows.key_tiles)
+        {
+            unsigned char* k_stage = kv_ring + (tile % kStages) * 2 * Tiling::kTileBytes;
+            kv_copy.copy(k_stage, rows.k_src, tile * kKeysPerTile, rows.seq.key_rows);
+            kv_copy.copy(k_stage + Tiling::kTileBytes, rows.v_src, tile * kKeysPerTile,
+                         rows.seq.key_rows);
+        }
+        cp_async_commit();
+    };
+    // Waits for tile `tile`, makes it visible to every warpgroup's wgmma, and refills the stage
+    // that the barrier just freed. cp.async writes through the ordinary ("generic") memory path
+    // and wgmma reads through the "async proxy": the fence makes each thread's copies visible to
+    // it, the barrier everyone's. The barrier also means that every warpgroup is done with the
+    // tile kPrefetch + 1 places back... which is the stage tile + kPrefetch goes to.
+    const auto arrive_at_tile = [&](int tile) {
+        cp_async_wait<kPrefetch - 1>();
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        __syncthreads();
+        load_kv_tile(tile + kPrefetch);
+    };
+    SwizzledTileCopy<Tiling::kQueryRows, kThreads>(rows.qkv_stride)
+        .copy(q_tile, rows.q_src, rows.first_query, rows.seq.query_rows);
+#pragma unroll
+    for (int tile = 0; tile < kPrefetch; ++tile)
+        load_kv_tile(tile);
+
+    const int group = threadIdx.x / kWarpGroupThreads;
+    const int warp = threadIdx.x % kWarpGroupThreads / 32, lane = threadIdx.x % 32;
+    const uint32_t q_desc = descriptor_low(q_tile + group * kWarpGroupRows * kSwizzleRowBytes);
+    const uint32_t ring_desc = descriptor_low(kv_ring);
+    const auto k_desc = [&](int tile) {
+        return ring_desc + (tile % kStages) * kStageDescriptorStep;
+    };
+    const auto v_desc = [&](int tile) { return k_desc(tile) + kTileDescriptorStep; };
+    float out[kWgmmaFeatureBlocks][4] = {};
+    float row_max[2] = {-INFINITY, -INFINITY};  // rows g and g + 8 of the warp, log2 domain
+    float row_sum[2] = {0.f, 0.f};              // this lane's part of the softmax denominators
+    float correction[2];
+    const float scale_log2 = p.scale * 1.4426950408889634f;
+    float s[kWgmmaKeyBlocks][4];
+    uint32_t probs[kWgmmaKeySteps][4];
+
+    for (int tile = 0; tile < rows.key_tiles; ++tile)
+    {
+        arrive_at_tile(tile);
+        wgmma_fence();
+        issue_scores(s, q_desc, k_desc(tile));
+        wgmma_commit();
+        wgmma_wait<0>();
+        fence_registers(s);
+        if (online_softmax(s, tile * kKeysPerTile, rows.seq.key_rows, scale_log2, row_max, row_sum,
+                           correction, probs))
+            rescale(out, correction);
+        fence_registers(out);
+        fence_registers(probs);  // A operand: written before the fence, as wgmma requires
+        wgmma_fence();
+        issue_context(out, probs, v_desc(tile));
+        wgmma_commit();
+        wgmma_wait<0>();
+        fence_registers(out);
+        fence_registers(probs);  // the wgmma read them until the wait: not to be reused before
+    }
+    // With no valid key no tile was waited for: wait for the Q copy before reusing its rows.
+    cp_async_wait<0>();
+    __syncthreads();
+
+    // Normalize and stage the warp's 16 rows through its own rows of the (swizzled) Q tile, then
+    // store whole 16-byte chunks of contiguous features.
+    unsigned char* stage = q_tile + (group * kWarpGroupRows + warp * 16) * kSwizzleRowBytes;
+#pragma unroll
+    for (int r = 0; r < 2; ++r)
+    {
+        float total = row_sum[r];
+        total += __shfl_xor_sync(0xffffffffu, total, 1);
+        total += __shfl_xor_sync(0xffffffffu, total, 2);
+        const float inv_total = total > 0.f ? 1.f / total : 0.f;
+        const int row = lane / 4 + 8 * r;  // within the warp's 16 (the swizzle uses row % 8)
+#pragma unroll
+        for (int fb = 0; fb < kWgmmaFeatureBlocks; ++fb)
+            *reinterpret_cast<uint32_t*>(stage + swizzled_offset(row, fb) + 4 * (lane % 4))
+                = pack_half2(out[fb][2 * r] * inv_total, out[fb][2 * r + 1] * inv_total);
+    }
+    __syncwarp();
+    __half* context = static_cast<__half*>(p.context);
+    constexpr int kChunks = kSwizzleRowBytes / 16;
+#pragma unroll
+    for (int i = lane; i < 16 * kChunks; i += 32)
+    {
+        const int row = i / kChunks, chunk = i % kChunks;
+        const int query = rows.first_query + group * kWarpGroupRows + warp * 16 + row;
+        if (query < rows.seq.query_rows)
+            *reinterpret_cast<uint4*>(context + (rows.seq.first_row + query) * rows.hidden
+                                      + head * kWgmmaHeadSize + chunk * 8)
+                = *reinterpret_cast<const uint4*>(stage + swizzled_offset(row, chunk));
+    }
+#elif defined(__CUDA_ARCH__)
+    // Reached only if the host's check was fooled (say, CUDA_FORCE_PTX_JIT=1 makes the driver JIT
+    // the compute_90 PTX instead of loading the sm_90a code): fail loudly, never leave the output
+    // unwritten.
+    __trap();
+#endif  // __CUDA_ARCH_FEAT_SM90_ALL
+}
+
+template <int kWarpGroups, int kStages>
+cudaError_t launch_wgmma(const AttentionParams& p, int batch, cudaStream_t stream)
+{
+    return launch_tiled<WgmmaTiling<kWarpGroups, kStages>>(
+        attention_wgmma_kernel<kWarpGroups, kStages>, p, batch, stream);
+}
+
+// The current device's compute capability as major * 10 + minor (0 if it cannot be read). Two
+// attribute queries: cheap, and legal while a stream is being captured.
+int compute_capability()
+{
+    int device = 0, major = 0, minor = 0;
+    const bool known = cudaGetDevice(&device) == cudaSuccess
+                       && cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device)
+                              == cudaSuccess
+                       && cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device)
+                              == cudaSuccess;
+    return known ? major * 10 + minor : 0;
+}
+
+// wgmma runs only on compute capability 9.0 and only from sm_90a machine code, which the build
+// adds when Hopper is a target (CMakeLists.txt defines BERT_HAVE_SM90A then).
+bool device_runs_wgmma()
+{
+#if defined(BERT_HAVE_SM90A)
+    return compute_capability() == 90;
+#else
+    return false;
+#endif
+}
+
 bool is_aligned_16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
 
 // 16-byte cp.async / stores need fp16, a compiled head size and 16-byte aligned buffers (rows
@@ -576,6 +1111,12 @@ bool tensor_core_supports(int version, const AttentionParams& p, BertDType dtype
 {
     return bertQkvToContextVersionSupported(version, p.head_size, dtype) && is_aligned_16(p.qkv)
            && is_aligned_16(p.context);
+}
+
+// v5/v6 also fold the scale into a max taken before scaling, which needs it positive.
+bool wgmma_supports(int version, const AttentionParams& p, BertDType dtype)
+{
+    return tensor_core_supports(version, p, dtype) && p.scale > 0.f;
 }
 
 }  // namespace
@@ -589,8 +1130,12 @@ extern "C" int bertQkvToContextVersionSupported(int32_t version, int32_t head_si
     case 0:
     case 1: return head_size > 0 && (dtype == BERT_FP32 || dtype == BERT_FP16);
     case 2:
-    case 3: return dtype == BERT_FP16 && head_size_compiled;
-    case 4: return dtype == BERT_FP16 && head_size_compiled && head_size <= 64;
+    case 3: return dtype == BERT_FP16 && head_size_compiled && compute_capability() >= 80;
+    case 4:
+        return dtype == BERT_FP16 && head_size_compiled && head_size <= 64
+               && compute_capability() >= 80;
+    case 5:
+    case 6: return dtype == BERT_FP16 && head_size == kWgmmaHeadSize && device_runs_wgmma();
     default: return 0;
     }
 }
@@ -608,7 +1153,9 @@ extern "C" int bertQkvToContextVersion(int32_t version, const void* qkv, void* c
         return cudaSuccess;  // nothing to compute
     const AttentionParams p{qkv, context, seq_lens, cu_seqlens, seq_len, num_heads, head_size, scale};
     if (version == 0)
-        version = tensor_core_supports(2, p, dtype) ? 2 : 1;  // see the versions at the top
+        version = wgmma_supports(5, p, dtype)         ? 5
+                  : tensor_core_supports(2, p, dtype) ? 2
+                                                      : 1;  // see the versions at the top
     switch (version)
     {
     case 1:
@@ -623,6 +1170,13 @@ extern "C" int bertQkvToContextVersion(int32_t version, const void* qkv, void* c
         return version == 2   ? launch_tensor_core_for_head_size<4, 1>(p, batch, stream)
                : version == 3 ? launch_tensor_core_for_head_size<8, 1>(p, batch, stream)
                               : launch_tensor_core_for_head_size<4, 2>(p, batch, stream);
+    case 5:
+    case 6:
+        if (!wgmma_supports(version, p, dtype))
+            return cudaErrorInvalidValue;
+        // (warpgroups per block, K/V stages): 64 or 128 query rows per block, double buffered.
+        return version == 5 ? launch_wgmma<1, 2>(p, batch, stream)
+                            : launch_wgmma<2, 2>(p, batch, stream);
     default: return cudaErrorInvalidValue;
     }
 }

@@ -15,7 +15,7 @@ import ctypes
 from plugins import kernels
 
 # Version numbers accepted by bertQkvToContextVersion; 0 is the launcher's own choice.
-VERSIONS = (1, 2, 3, 4)
+VERSIONS = (1, 2, 3, 4, 5, 6)
 
 _PTR, _I32 = ctypes.c_void_p, ctypes.c_int32
 # bertQkvToContext, see attention_kernel.h
@@ -23,7 +23,8 @@ _ARGTYPES = [_PTR, _PTR, _PTR, _PTR, _I32, _I32, _I32, _I32, ctypes.c_float, cty
 
 
 def version_supported(version: int, head_size: int, dtype) -> bool:
-    """Whether kernel `version` handles this head size and torch dtype."""
+    """Whether kernel `version` handles this head size and torch dtype on the current GPU with
+    the library as built (v5/v6 need a Hopper GPU and sm_90a code)."""
     import torch
 
     code = {torch.float32: kernels.BERT_FP32, torch.float16: kernels.BERT_FP16}[dtype]

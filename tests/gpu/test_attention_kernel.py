@@ -105,11 +105,11 @@ def test_padded_bert_base(case, batch, seq):
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-@pytest.mark.parametrize("heads_x_size", [(2, 32), (4, 128), (3, 48)], ids=str)
+@pytest.mark.parametrize("heads_x_size", [(2, 32), (2, 64), (4, 128), (3, 48)], ids=str)
 @pytest.mark.parametrize("seq", [1, 5, 77, 200])
 def test_padded_small_configs(case, heads_x_size, seq):
     """Other head sizes (48 is compiled only in v1: the default must fall back to it) and
-    sequence lengths that are not multiples of 8 or 16."""
+    sequence lengths that are not multiples of 8 or 16 (with head size 64 for v5/v6)."""
     version, dtype = case
     num_heads, head_size = heads_x_size
     if not supported(version, head_size, dtype):
@@ -201,14 +201,16 @@ def test_empty_inputs_and_keyless_sequences(case):
 
 def test_default_picks_a_tensor_core_version_for_fp16():
     """The kernels are deterministic, so the default's output is bitwise that of the tensor-core
-    version it picked (and not v1's, which rounds differently)."""
+    version it picked (and not v1's, which rounds differently): v5 where the GPU and the build
+    run wgmma (Hopper), else one of the mma.sync versions."""
     num_heads, head_size = BERT_BASE
     for batch, seq in [(1, 64), (32, 384)]:
         qkv, lengths = padded_batch(batch, seq, num_heads, head_size, torch.float16,
                                     generator("default", batch, seq))
         default = run(qkv, None, num_heads, head_size, seq_lens=lengths)
+        tensor_core = [5] if version_supported(5, head_size, torch.float16) else [2, 3, 4]
         assert any(torch.equal(default, run(qkv, version, num_heads, head_size, seq_lens=lengths))
-                   for version in (2, 3, 4))
+                   for version in tensor_core)
         assert not torch.equal(default, run(qkv, 1, num_heads, head_size, seq_lens=lengths))
 
 
@@ -230,6 +232,27 @@ def test_unaligned_buffers_fall_back_to_v1():
 
 def test_unsupported_version_raises():
     qkv = torch.zeros(1, 8, 3 * 768, dtype=torch.float32, device=DEVICE)
-    for version in (2, 3, 4, 99):
+    for version in (2, 3, 4, 5, 6, 99):
         with pytest.raises(RuntimeError):
             run(qkv, version, 12, 64)
+
+
+def test_non_positive_scale_skips_the_wgmma_versions():
+    """v5/v6 fold the scale into a max taken before scaling, which needs scale > 0: they refuse
+    others, and the default then runs v2 (bitwise equal to it), which computes any scale."""
+    num_heads, head_size = BERT_BASE
+    qkv, lengths = padded_batch(2, 130, num_heads, head_size, torch.float16,
+                                generator("negative scale"))
+    for scale in (-0.125, 0.0):
+        out = torch.full((*qkv.shape[:-1], num_heads * head_size), math.nan, dtype=qkv.dtype,
+                         device=DEVICE)
+        qkv_to_context(qkv, lengths, num_heads=num_heads, head_size=head_size, scale=scale,
+                       out=out)
+        assert_matches(out, reference(qkv, lengths, num_heads, head_size, scale), torch.float16)
+        v2 = qkv_to_context(qkv, lengths, num_heads=num_heads, head_size=head_size, scale=scale,
+                            version=2)
+        assert torch.equal(out, v2)
+        if version_supported(5, head_size, torch.float16):
+            with pytest.raises(RuntimeError, match="version 5"):
+                qkv_to_context(qkv, lengths, num_heads=num_heads, head_size=head_size,
+                               scale=scale, version=5)
