@@ -173,10 +173,32 @@ class Workload:
     width_of: Callable = lambda hidden: hidden  # BiasGelu runs on the FFN width, 4 * hidden
 
 
+# --torch-params: "activation" gives torch's functions gamma/beta/bias in the activation dtype
+# (what an fp16 PyTorch model holds: PyTorch at its best); "fp32" gives them our kernels' fp32
+# parameters, and torch then normalizes in fp32 and casts back, as our kernels do. The second is
+# the like-for-like comparison: in fp16 it reads 4x the parameter bytes per row.
+TORCH_PARAMS = "activation"
+
+
 def norm_weights(width, dtype):
     gamma = 1.0 + 0.1 * torch.randn(width, device="cuda")
     beta = 0.1 * torch.randn(width, device="cuda")
-    return {"gamma": gamma, "beta": beta, "gamma_t": gamma.to(dtype), "beta_t": beta.to(dtype)}
+    torch_dtype = torch.float32 if TORCH_PARAMS == "fp32" else dtype
+    return {"gamma": gamma, "beta": beta, "gamma_t": gamma.to(torch_dtype),
+            "beta_t": beta.to(torch_dtype)}
+
+
+def torch_layer_norm(x, gamma_t, beta_t):
+    """F.layer_norm of x with torch's parameters; fp32 parameters on fp16 x: in fp32, cast back."""
+    if gamma_t.dtype != x.dtype:
+        return F.layer_norm(x.float(), (x.shape[-1],), gamma_t, beta_t, EPSILON).to(x.dtype)
+    return F.layer_norm(x, (x.shape[-1],), gamma_t, beta_t, EPSILON)
+
+
+def torch_skip_layer_norm(x, skip, bias_t, gamma_t, beta_t):
+    if gamma_t.dtype != x.dtype:
+        return torch_layer_norm(x.float() + skip.float() + bias_t, gamma_t, beta_t).to(x.dtype)
+    return torch_layer_norm(x + skip + bias_t, gamma_t, beta_t)
 
 
 def double_layer_norm(x, gamma, beta):
@@ -188,7 +210,7 @@ LAYER_NORM = Workload(
     make_shared=lambda t, h, dt, l2: norm_weights(h, dt),
     make_set=lambda t, h, dt, s, i: {"x": torch.randn(t, h, device="cuda").to(dt)},
     ours=lambda i, v, dt: layer_norm(i["x"], i["gamma"], i["beta"], EPSILON, version=v),
-    torch_fn=lambda x, gamma_t, beta_t, **_: F.layer_norm(x, (x.shape[-1],), gamma_t, beta_t, EPSILON),
+    torch_fn=lambda x, gamma_t, beta_t, **_: torch_layer_norm(x, gamma_t, beta_t),
     reference=lambda i: double_layer_norm(i["x"], i["gamma"], i["beta"]),
     min_bytes=lambda t, h, e: 2 * t * h * e + 2 * h * 4,
     dynamic=("x",))
@@ -197,7 +219,7 @@ LAYER_NORM = Workload(
 def _skip_shared(t, h, dt, l2_bytes):
     shared = norm_weights(h, dt)
     shared["bias"] = 0.5 * torch.randn(h, device="cuda")
-    shared["bias_t"] = shared["bias"].to(dt)
+    shared["bias_t"] = shared["bias"].to(shared["gamma_t"].dtype)
     return shared
 
 
@@ -208,8 +230,8 @@ SKIP_LAYER_NORM = Workload(
                                      "skip": torch.randn(t, h, device="cuda").to(dt)},
     ours=lambda i, v, dt: skip_layer_norm(i["x"], i["skip"], i["gamma"], i["beta"], EPSILON,
                                           bias=i["bias"], version=v),
-    torch_fn=lambda x, skip, bias_t, gamma_t, beta_t, **_: F.layer_norm(
-        x + skip + bias_t, (x.shape[-1],), gamma_t, beta_t, EPSILON),
+    torch_fn=lambda x, skip, bias_t, gamma_t, beta_t, **_: torch_skip_layer_norm(
+        x, skip, bias_t, gamma_t, beta_t),
     reference=lambda i: double_layer_norm(i["x"].double() + i["skip"].double() + i["bias"].double(),
                                           i["gamma"], i["beta"]),
     min_bytes=lambda t, h, e: 3 * t * h * e + 3 * h * 4,
@@ -399,7 +421,12 @@ def main(argv=None):
                         help="time only these numbered versions (default: all; 'default' is always timed)")
     parser.add_argument("--compile-hidden", nargs="*", type=int, default=[768],
                         help="hidden sizes that get the torch.compile baseline (compiling is slow)")
+    parser.add_argument("--torch-params", choices=("activation", "fp32"), default="activation",
+                        help="torch's gamma/beta/bias dtype: the activation's (default, PyTorch at "
+                             "its best) or fp32 like our kernels' (like for like); see TORCH_PARAMS")
     args = parser.parse_args(argv)
+    global TORCH_PARAMS
+    TORCH_PARAMS = args.torch_params
     if not torch.cuda.is_available():
         raise SystemExit("needs a CUDA GPU")
     if any(t % SEQ_LEN for t in args.tokens) and "EmbLayerNorm" in args.kernels:
@@ -422,6 +449,7 @@ def main(argv=None):
     head = [f"GPU: {gpu} ({props.multi_processor_count} SMs, L2 {props.L2_cache_size >> 20} MiB)",
             f"torch {torch.__version__}, CUDA {torch.version.cuda}",
             f"command: python3 {' '.join(sys.argv)}",
+            f"torch's LayerNorm parameters: {TORCH_PARAMS} (--torch-params)",
             ("timing: each contender captured N times into one CUDA graph, median of the replays "
              "(CUDA events), per call;"),
             (f"  its calls rotate over input sets (and outputs) moving >= {WORKING_SET_OVER_L2}x "

@@ -53,6 +53,11 @@ namespace bert {
 //      thread fewer than kMinRowBytesPerThread bytes, as fp16 BERT rows do (48): twice the
 //      bytes in flight per thread, one gamma/beta load for two rows, the two reductions
 //      interleaved. Few rows: back to one row per group first.
+//   7  as 4, with at most kSpreadFloatsPerThread (16) values per thread instead of 32: a row is
+//      spread over twice the threads, so fp16 and fp32 BERT rows (768) take 2 warps (one row per
+//      64-thread block, reduced through shared memory) with 2 or 3 vectors per thread. That is
+//      the shape torch.compile's LayerNorm kernel takes at h768 (Triton, 2 warps per row, 40
+//      registers), which beat v4 by 7-14% at 16K-64K fp16 rows: more, shorter warps in flight.
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -63,12 +68,15 @@ enum LayerNormVersion {
     kLayerNormLoadsFirst = 4,
     kLayerNormParamsEarly = 5,
     kLayerNormRowPairs = 6,
+    kLayerNormSpread = 7,
 };
 
 constexpr int kScalarBlockThreads = 128;
 // v3: values of the row each thread keeps in registers. 32 fp32 registers of data is enough
 // bytes in flight per thread to saturate memory, and leaves room for 8 warps per SM or more.
 constexpr int kMaxFloatsPerThread = 32;
+// v7: half of that, so a row takes twice the threads.
+constexpr int kSpreadFloatsPerThread = 16;
 // Block size when several rows share a block (one warp or less per row).
 constexpr int kRowsBlockThreads = 128;
 // v6 gives a thread group two rows when one row leaves each thread fewer bytes than this (fp16
@@ -311,10 +319,11 @@ inline RegisterPlan plan_block_vector(int vecs_per_row)
 }
 
 // v3: the fewest threads (a power of two, so sub-warp shuffles stay in their group) that can
-// hold the row with at most kMaxFloatsPerThread values each.
-inline RegisterPlan plan_sized(int vecs_per_row, int elems_per_vec)
+// hold the row with at most max_floats values each (v7: kSpreadFloatsPerThread).
+inline RegisterPlan plan_sized(int vecs_per_row, int elems_per_vec,
+                               int max_floats = kMaxFloatsPerThread)
 {
-    const int max_vecs_per_thread = kMaxFloatsPerThread / elems_per_vec;
+    const int max_vecs_per_thread = max_floats / elems_per_vec;
     int threads = 1;
     while (threads * max_vecs_per_thread < vecs_per_row) threads *= 2;
     if (threads > max_block_threads(2)) return {0, 0};
@@ -333,9 +342,9 @@ struct LoadsFirstPlan {
 // (a few hundred rows), halve the warps per block, then go back to one row per group: with little
 // work, spreading it over every SM's load units beats packing it into a few.
 inline LoadsFirstPlan plan_loads_first(int vecs_per_row, int elems_per_vec, int64_t rows, int sms,
-                                       bool row_pairs)
+                                       bool row_pairs, int max_floats = kMaxFloatsPerThread)
 {
-    const RegisterPlan split = plan_sized(vecs_per_row, elems_per_vec);
+    const RegisterPlan split = plan_sized(vecs_per_row, elems_per_vec, max_floats);
     if (split.threads_per_row == 0 || split.threads_per_row > kWarpSize)
         return {split, 1, split.threads_per_row};  // one row per block, as in v3 (or no fit)
     const int row_bytes_per_thread = split.vecs_per_thread * 16;
@@ -447,7 +456,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
                                   T* output, const float* gamma, const float* beta, int64_t rows,
                                   int32_t hidden, float epsilon, cudaStream_t stream)
 {
-    if (rows < 0 || hidden <= 0 || version < kLayerNormDefault || version > kLayerNormRowPairs)
+    if (rows < 0 || hidden <= 0 || version < kLayerNormDefault || version > kLayerNormSpread)
         return cudaErrorInvalidValue;
     if (rows > 0 && (output == nullptr || gamma == nullptr || beta == nullptr))
         return cudaErrorInvalidValue;
@@ -473,12 +482,13 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     }
     if (!vectorizable) return cudaErrorNotSupported;
     if (version == kLayerNormLoadsFirst || version == kLayerNormParamsEarly ||
-        version == kLayerNormRowPairs) {
+        version == kLayerNormRowPairs || version == kLayerNormSpread) {
         int sms = 0;
         const cudaError_t status = multiprocessor_count(&sms);
         if (status != cudaSuccess) return status;
         const LoadsFirstPlan plan =
-            plan_loads_first(vecs_per_row, kVec, rows, sms, version == kLayerNormRowPairs);
+            plan_loads_first(vecs_per_row, kVec, rows, sms, version == kLayerNormRowPairs,
+                             version == kLayerNormSpread ? kSpreadFloatsPerThread : kMaxFloatsPerThread);
         if (plan.split.threads_per_row == 0) return cudaErrorNotSupported;
         if (rows == 0) return cudaSuccess;
         const int64_t groups = (rows + plan.rows_per_group - 1) / plan.rows_per_group;

@@ -15,9 +15,10 @@ int bertLayerNorm(const void* input, void* output, const float* gamma, const flo
 // bertLayerNorm with an explicit kernel version, for tests and benchmarks: 1 scalar reference,
 // 2 vectorized block-per-row, 3 vectorized with threads per row sized from hidden, 4 as 3 with
 // every load of the row issued before any is used, 5 as 4 with gamma/beta loaded before the
-// reductions, 6 as 4 with two rows per thread group for narrow rows, 0 = default (what
-// bertLayerNorm runs: 5, or 1 without 16-byte access; see common/layernorm_rows.cuh).
-// A version that cannot take this shape (2 to 6 need
+// reductions, 6 as 4 with two rows per thread group for narrow rows, 7 as 4 with each row spread
+// over twice the threads (at most 16 values per thread), 0 = default
+// (what bertLayerNorm runs: 5, or 1 without 16-byte access; see common/layernorm_rows.cuh).
+// A version that cannot take this shape (2 to 7 need
 // hidden % (16 / element size) == 0 and 16-byte aligned pointers) returns cudaErrorNotSupported.
 int bertLayerNormVersion(int version, const void* input, void* output, const float* gamma,
                          const float* beta, int64_t rows, int32_t hidden, float epsilon,

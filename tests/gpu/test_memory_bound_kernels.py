@@ -108,19 +108,24 @@ def reference_layer_norm(x, gamma, beta):
 # LayerNorm
 
 
+def check_layer_norm(dtype, hidden, rows, seed_name, scale=2.0, offset=0.5):
+    """Every version (and the default) on random rows x hidden values."""
+    g = generator(seed_name, dtype_name(dtype), hidden, rows)
+    x = randn((rows, hidden), g, scale=scale, offset=offset).to(dtype)
+    gamma, beta = norm_params(hidden, g)
+    expected = reference_layer_norm(x, gamma, beta)
+    for version in ALL_VERSIONS:
+        out = poisoned(x.shape, dtype)
+        if run_version(version, hidden, dtype,
+                       lambda: layer_norm(x, gamma, beta, EPSILON, version=version, out=out)):
+            assert_matches(out, expected, dtype, f"LayerNorm v{version} {rows}x{hidden}")
+
+
 @pytest.mark.parametrize("hidden", HIDDEN_SIZES)
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_layer_norm(dtype, hidden):
     for rows in ROW_COUNTS:
-        g = generator("layer_norm", dtype_name(dtype), hidden, rows)
-        x = randn((rows, hidden), g, scale=2.0, offset=0.5).to(dtype)
-        gamma, beta = norm_params(hidden, g)
-        expected = reference_layer_norm(x, gamma, beta)
-        for version in ALL_VERSIONS:
-            out = poisoned(x.shape, dtype)
-            if run_version(version, hidden, dtype,
-                           lambda: layer_norm(x, gamma, beta, EPSILON, version=version, out=out)):
-                assert_matches(out, expected, dtype, f"LayerNorm v{version} {rows}x{hidden}")
+        check_layer_norm(dtype, hidden, rows, "layer_norm")
 
 
 def adversarial_rows(rows_per_kind, hidden, dtype, g):
@@ -157,14 +162,7 @@ def test_layer_norm_adversarial_rows(dtype, version):
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_layer_norm_many_tokens(dtype):
     for hidden in (768, 1024):
-        g = generator("layer_norm_many", dtype_name(dtype), hidden)
-        x = randn((65536, hidden), g).to(dtype)
-        gamma, beta = norm_params(hidden, g)
-        expected = reference_layer_norm(x, gamma, beta)
-        for version in ALL_VERSIONS:
-            out = poisoned(x.shape, dtype)
-            layer_norm(x, gamma, beta, EPSILON, version=version, out=out)
-            assert_matches(out, expected, dtype, f"LayerNorm v{version} 65536x{hidden}")
+        check_layer_norm(dtype, hidden, 65536, "layer_norm_many", scale=1.0, offset=0.0)
 
 
 @pytest.mark.parametrize("hidden", (768, 384, 1024, 8))
@@ -177,14 +175,22 @@ def test_layer_norm_row_counts_around_the_launch_plans(dtype, hidden):
     sms = torch.cuda.get_device_properties(DEVICE).multi_processor_count
     row_counts = sorted({k * sms + d for k in (1, 2, 4, 8, 16, 64, 256) for d in (-1, 1)})
     for rows in row_counts:
-        g = generator("layer_norm_plans", dtype_name(dtype), hidden, rows)
-        x = randn((rows, hidden), g, scale=2.0, offset=-0.5).to(dtype)
-        gamma, beta = norm_params(hidden, g)
-        expected = reference_layer_norm(x, gamma, beta)
-        for version in ALL_VERSIONS:
-            out = poisoned(x.shape, dtype)
-            layer_norm(x, gamma, beta, EPSILON, version=version, out=out)
-            assert_matches(out, expected, dtype, f"LayerNorm v{version} {rows}x{hidden}")
+        check_layer_norm(dtype, hidden, rows, "layer_norm_plans", offset=-0.5)
+
+
+@pytest.mark.parametrize("hidden", (768, 1024, 384, 8))
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_layer_norm_ragged_row_counts(dtype, hidden):
+    """Row counts within one wave of blocks (1, 7, 133) and over many with a ragged last block
+    (4099, 65537); for rows of one vector (hidden 8: a group per thread) more rows than the GPU
+    has resident threads, twice, plus 37, which leaves the last warp 5 groups with a row and 27
+    without. Hidden 384 in fp16 puts 2 row groups in a warp."""
+    props = torch.cuda.get_device_properties(DEVICE)
+    row_counts = [1, 7, 133, 4099, 65537]
+    if hidden == 8:
+        row_counts.append(2 * props.multi_processor_count * props.max_threads_per_multi_processor + 37)
+    for rows in row_counts:
+        check_layer_norm(dtype, hidden, rows, "layer_norm_ragged")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
@@ -317,12 +323,8 @@ def test_emb_layer_norm_padded(dtype, hidden):
                                f"EmbLayerNorm padded v{version} {batch}x{seq_len}x{hidden}")
 
 
-@pytest.mark.parametrize("hidden", EMB_HIDDEN_SIZES)
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
-def test_emb_layer_norm_packed(dtype, hidden):
-    g = generator("emb_packed", dtype_name(dtype), hidden)
-    # Ragged, not multiples of 8, one empty sequence, one of the maximal length.
-    lengths = torch.tensor([5, 13, 1, 0, 37, MAX_POS, 9], dtype=torch.int32, device=DEVICE)
+def check_emb_layer_norm_packed(dtype, hidden, lengths, g, label):
+    """Every version on sequences of `lengths` packed back to back (cu_seqlens)."""
     cu_seqlens = torch.zeros(len(lengths) + 1, dtype=torch.int32, device=DEVICE)
     cu_seqlens[1:] = torch.cumsum(lengths, 0)
     tokens = int(cu_seqlens[-1])
@@ -335,7 +337,26 @@ def test_emb_layer_norm_packed(dtype, hidden):
         if run_version(version, hidden, dtype, lambda: emb_layer_norm(
                 ids, types, *tables, EPSILON, cu_seqlens=cu_seqlens, dtype=dtype,
                 version=version, out=out)):
-            assert_matches(out, expected, dtype, f"EmbLayerNorm packed v{version} h{hidden}")
+            assert_matches(out, expected, dtype, f"EmbLayerNorm packed v{version} {label}")
+
+
+@pytest.mark.parametrize("hidden", EMB_HIDDEN_SIZES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_emb_layer_norm_packed(dtype, hidden):
+    g = generator("emb_packed", dtype_name(dtype), hidden)
+    # Ragged, not multiples of 8, one empty sequence, one of the maximal length.
+    lengths = torch.tensor([5, 13, 1, 0, 37, MAX_POS, 9], dtype=torch.int32, device=DEVICE)
+    check_emb_layer_norm_packed(dtype, hidden, lengths, g, f"h{hidden}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_emb_layer_norm_packed_many_sequences(dtype):
+    """Many sequences of random lengths (0 and the maximum included): thousands of blocks, with
+    padding slots (nothing to write) scattered through all of them."""
+    g = generator("emb_packed_many", dtype_name(dtype))
+    lengths = torch.randint(0, MAX_POS + 1, (301,), generator=g, device=DEVICE, dtype=torch.int32)
+    lengths[0], lengths[1] = 0, MAX_POS
+    check_emb_layer_norm_packed(dtype, 768, lengths, g, "301 sequences")
 
 
 @pytest.mark.parametrize("version", ALL_VERSIONS, ids=lambda v: f"v{v}")
