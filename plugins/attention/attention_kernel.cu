@@ -725,7 +725,7 @@ struct SwizzledTileCopy
 // start moves from one wgmma to the next, and it sits alone in the low 14 bits (shared memory
 // addresses / 16 < 2^14), so descriptors are handled as their low 32 bits: moving by n bytes
 // is adding n / 16.
-constexpr uint32_t kDescriptorStride = (kSwizzleAtomBytes >> 4) << 0;   // bits 32-45, high word
+constexpr uint32_t kDescriptorStride = kSwizzleAtomBytes >> 4;          // bits 32-45, high word
 constexpr uint32_t kDescriptorSwizzle128 = 1u << 30;                      // bits 62-63, high word
 constexpr uint32_t kDescriptorLeading = (kSwizzleAtomBytes >> 4) << 16;   // bits 16-29 (unused)
 __device__ __forceinline__ uint32_t descriptor_low(const void* tile)
@@ -1152,10 +1152,15 @@ extern "C" int bertQkvToContextVersion(int32_t version, const void* qkv, void* c
     if (batch == 0 || seq_len == 0)
         return cudaSuccess;  // nothing to compute
     const AttentionParams p{qkv, context, seq_lens, cu_seqlens, seq_len, num_heads, head_size, scale};
+    // One check per call: an explicit version's here; the default takes the first that passes
+    // it (see the versions at the top). v1 takes every call that got this far.
+    const auto supports = [&](int v) {
+        return v >= 5 ? wgmma_supports(v, p, dtype) : tensor_core_supports(v, p, dtype);
+    };
     if (version == 0)
-        version = wgmma_supports(5, p, dtype)         ? 5
-                  : tensor_core_supports(2, p, dtype) ? 2
-                                                      : 1;  // see the versions at the top
+        version = supports(5) ? 5 : supports(2) ? 2 : 1;
+    else if (version >= 2 && !supports(version))
+        return cudaErrorInvalidValue;
     switch (version)
     {
     case 1:
@@ -1164,16 +1169,12 @@ extern "C" int bertQkvToContextVersion(int32_t version, const void* qkv, void* c
     case 2:
     case 3:
     case 4:
-        if (!tensor_core_supports(version, p, dtype))
-            return cudaErrorInvalidValue;
         // (warps per block, 16-row tiles per warp): 64, 128 and 128 query rows per block.
         return version == 2   ? launch_tensor_core_for_head_size<4, 1>(p, batch, stream)
                : version == 3 ? launch_tensor_core_for_head_size<8, 1>(p, batch, stream)
                               : launch_tensor_core_for_head_size<4, 2>(p, batch, stream);
     case 5:
     case 6:
-        if (!wgmma_supports(version, p, dtype))
-            return cudaErrorInvalidValue;
         // (warpgroups per block, K/V stages): 64 or 128 query rows per block, double buffered.
         return version == 5 ? launch_wgmma<1, 2>(p, batch, stream)
                             : launch_wgmma<2, 2>(p, batch, stream);
