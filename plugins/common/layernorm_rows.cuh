@@ -464,9 +464,11 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     constexpr int kVec = kElemsPer16Bytes<T>;
     const int vecs_per_row = hidden / kVec;
     const bool vectorizable = sources_aligned && hidden % kVec == 0 && all_aligned16({output, gamma, beta});
+    // The SM count steers both the default's choice and v4-v7's block sizes: asked at most once.
+    int sms = 0;
+    const auto count_sms = [&] { return sms > 0 ? cudaSuccess : multiprocessor_count(&sms); };
     if (version == kLayerNormDefault) {
-        int sms = 0;
-        const cudaError_t status = multiprocessor_count(&sms);
+        const cudaError_t status = count_sms();
         if (status != cudaSuccess) return status;
         version = default_version(RowSource::kDefaults, sizeof(T), vectorizable, vecs_per_row, kVec,
                                   rows, sms);
@@ -483,8 +485,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     if (!vectorizable) return cudaErrorNotSupported;
     if (version == kLayerNormLoadsFirst || version == kLayerNormParamsEarly ||
         version == kLayerNormRowPairs || version == kLayerNormSpread) {
-        int sms = 0;
-        const cudaError_t status = multiprocessor_count(&sms);
+        const cudaError_t status = count_sms();
         if (status != cudaSuccess) return status;
         const LoadsFirstPlan plan =
             plan_loads_first(vecs_per_row, kVec, rows, sms, version == kLayerNormRowPairs,
