@@ -8,7 +8,8 @@ is tagged with a role; `apply()` looks the role up here.
 Why these pins:
 - norm: native INormalization in fp16 accumulates mean/variance in fp16 and can overflow on
   BERT's residual stream (values in the hundreds); fp32 keeps the fill-mask answers. Our
-  LayerNorm plugins accumulate in fp32 inside, so they run with fp16 I/O and are not pinned.
+  LayerNorm plugins accumulate in fp32 inside, so they run with fp16 I/O and are not pinned
+  (their gamma/beta then come in fp16 too: TensorRT converts the constants at build time).
 - softmax: exp() of scores in fp16 loses the small probabilities that still add up.
 - gemm in INT8: the GEMMs carry nearly all FLOPs and tolerate per-tensor activation scales.
 - attention (the Q K^T and P V products): per-tensor INT8 of probabilities in [0, 1] leaves

@@ -12,7 +12,13 @@
 //   __device__ Row row(int64_t index) const;  // the index-th of `rows` rows
 //   static constexpr MeasuredDefaults kDefaults;  // what version 0 runs (below)
 // fetch and combine are separate so that a kernel can issue every load of a row before anything
-// waits for one (v4-v6, below); load_row does both at once.
+// waits for one (v4-v8, below); load_row does both at once.
+//
+// Parameters: gamma and beta are of type P, either fp32 or the activation type T (as NVIDIA's
+// BERT plugins convert them to the layer's type). Every row reads all of them again (from L1/L2),
+// so in fp16 their type matters: at h768 an fp16 row is 1.5 KB in and 1.5 KB out, while fp32
+// gamma + beta are 6 KB of loads per row and fp16 ones 3 KB. LayerNorm and SkipLayerNorm take
+// them in T; EmbLayerNorm, whose tables are fp32 anyway, in fp32.
 //
 // Numerics: y = (x - mean) / sqrt(var + epsilon) * gamma + beta, statistics in fp32.
 // The variance is computed from deviations, var = sum((x - mean)^2) / hidden, AFTER the mean is
@@ -55,9 +61,15 @@ namespace bert {
 //      interleaved. Few rows: back to one row per group first.
 //   7  as 4, with at most kSpreadFloatsPerThread (16) values per thread instead of 32: a row is
 //      spread over twice the threads, so fp16 and fp32 BERT rows (768) take 2 warps (one row per
-//      64-thread block, reduced through shared memory) with 2 or 3 vectors per thread. That is
-//      the shape torch.compile's LayerNorm kernel takes at h768 (Triton, 2 warps per row, 40
-//      registers), which beat v4 by 7-14% at 16K-64K fp16 rows: more, shorter warps in flight.
+//      64-thread block, reduced through shared memory) with 2 or 3 vectors per thread. The shape
+//      run 3 read off torch.compile's autotuner; Nsight Compute later showed that the kernel it
+//      runs at 16K-64K fp16 rows has v4's layout (README, run 4). Kept as a measured step.
+//   8  as 4, with the gamma and beta loads issued together with the row's, before anything waits,
+//      and kept as loaded (type P) until the output: one memory round trip per row. (v5 asks
+//      for them once the row has arrived; ptxas hoists those loads above the wait anyway, but
+//      v5 converts them to fp32 at once, which is what costs it its registers: fp16 h768 96,
+//      v8 72.) This is the schedule of torch.compile's LayerNorm kernel (Triton issues its
+//      three loads first; at fp16 h768 it also takes v4's layout: a warp per row, 4 rows per block).
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -69,6 +81,14 @@ enum LayerNormVersion {
     kLayerNormParamsEarly = 5,
     kLayerNormRowPairs = 6,
     kLayerNormSpread = 7,
+    kLayerNormParamsWithRow = 8,
+};
+
+// When v4-v8's kernel loads gamma and beta.
+enum class ParamsLoad {
+    kInOutputLoop,       // v4, v6, v7: one vector at a time, between the stores
+    kBeforeReductions,   // v5: once the row has arrived, converted to fp32 at once
+    kWithRow,            // v8: with the row's loads, kept as stored until the output
 };
 
 constexpr int kScalarBlockThreads = 128;
@@ -99,9 +119,9 @@ __device__ __forceinline__ void load_row(const Row& row, int col, float (&x)[N])
 }
 
 // v1: one block per row; every pass re-reads the row from global memory (L1/L2 catch most of it).
-template <typename T, typename RowSource>
+template <typename T, typename P, typename RowSource>
 __global__ void __launch_bounds__(kScalarBlockThreads)
-layernorm_rows_scalar(RowSource source, T* output, const float* gamma, const float* beta,
+layernorm_rows_scalar(RowSource source, T* output, const P* gamma, const P* beta,
                       int32_t hidden, float epsilon)
 {
     const typename RowSource::Row row = source.row(blockIdx.x);
@@ -127,7 +147,7 @@ layernorm_rows_scalar(RowSource source, T* output, const float* gamma, const flo
     for (int col = threadIdx.x; col < hidden; col += blockDim.x) {
         float x[1];
         load_row(row, col, x);
-        out[col] = from_float<T>((x[0] - mean) * inv_std * gamma[col] + beta[col]);
+        out[col] = from_float<T>((x[0] - mean) * inv_std * to_float(gamma[col]) + to_float(beta[col]));
     }
 }
 
@@ -135,9 +155,9 @@ layernorm_rows_scalar(RowSource source, T* output, const float* gamma, const flo
 // lane, lane + threads_per_row, ... so that at each step neighbouring lanes read neighbouring
 // 16 bytes (coalesced). threads_per_row is a power of two <= 32 (several rows per block) or the
 // block size (one row per block).
-template <typename T, int kVecsPerThread, typename RowSource>
+template <typename T, typename P, int kVecsPerThread, typename RowSource>
 __global__ void __launch_bounds__(max_block_threads(kVecsPerThread))
-layernorm_rows_registers(RowSource source, T* output, const float* gamma, const float* beta,
+layernorm_rows_registers(RowSource source, T* output, const P* gamma, const P* beta,
                          int64_t rows, int32_t hidden, float epsilon, int threads_per_row)
 {
     constexpr int kVec = kElemsPer16Bytes<T>;
@@ -195,13 +215,13 @@ layernorm_rows_registers(RowSource source, T* output, const float* gamma, const 
     }
 }
 
-// v4-v6: v3's layout (lane `lane` of a group of threads_per_row holds vectors lane,
+// v4-v8: v3's layout (lane `lane` of a group of threads_per_row holds vectors lane,
 // lane + threads_per_row, ...), kRows rows per group (v6: 2 for narrow rows), gamma and beta
-// loaded before the reductions (v5) or in the output loop (v4, v6). kRows > 1 only with
-// threads_per_row <= 32 (the plan's rule): block reductions take one row at a time.
-template <typename T, int kVecsPerThread, int kRows, bool kParamsEarly, typename RowSource>
+// loaded when kParams says. kRows > 1 only with threads_per_row <= 32 (the plan's rule): block
+// reductions take one row at a time.
+template <typename T, typename P, int kVecsPerThread, int kRows, ParamsLoad kParams, typename RowSource>
 __global__ void __launch_bounds__(max_block_threads(kVecsPerThread))
-layernorm_rows_loads_first(RowSource source, T* output, const float* gamma, const float* beta,
+layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P* beta,
                            int64_t rows, int32_t hidden, float epsilon, int threads_per_row)
 {
     constexpr int kVec = kElemsPer16Bytes<T>;
@@ -224,13 +244,24 @@ layernorm_rows_loads_first(RowSource source, T* output, const float* gamma, cons
         return v * threads_per_row + lane < vecs_per_row && row[r].out_row >= 0;
     };
 
-    // 1. Fetch: every load of the rows, and no instruction that waits for one.
+    // 1. Fetch: every load of the rows (v8: and of gamma and beta), and no instruction that
+    // waits for one.
     typename Row::template Raw<kVec> raw[kRows][kVecsPerThread];
 #pragma unroll
     for (int v = 0; v < kVecsPerThread; ++v)
 #pragma unroll
         for (int r = 0; r < kRows; ++r)
             if (in_row(v, r)) row[r].fetch((v * threads_per_row + lane) * kVec, raw[r][v]);
+    P raw_scale[kVecsPerThread][kVec], raw_shift[kVecsPerThread][kVec];  // v8 only
+    if constexpr (kParams == ParamsLoad::kWithRow) {
+#pragma unroll
+        for (int v = 0; v < kVecsPerThread; ++v) {
+            if (v * threads_per_row + lane < vecs_per_row && has_any_row) {
+                load_raw(gamma + (v * threads_per_row + lane) * kVec, raw_scale[v]);
+                load_raw(beta + (v * threads_per_row + lane) * kVec, raw_shift[v]);
+            }
+        }
+    }
 
     // 2. Combine (this waits for the data) and sum for the mean.
     float x[kRows][kVecsPerThread][kVec];
@@ -258,7 +289,7 @@ layernorm_rows_loads_first(RowSource source, T* output, const float* gamma, cons
         load_as_float(gamma + vec * kVec, scale[v]);
         load_as_float(beta + vec * kVec, shift[v]);
     };
-    if constexpr (kParamsEarly) {
+    if constexpr (kParams == ParamsLoad::kBeforeReductions) {
 #pragma unroll
         for (int v = 0; v < kVecsPerThread; ++v)
             if (v * threads_per_row + lane < vecs_per_row && has_any_row) load_params(v);
@@ -289,7 +320,11 @@ layernorm_rows_loads_first(RowSource source, T* output, const float* gamma, cons
     for (int v = 0; v < kVecsPerThread; ++v) {
         const int vec = v * threads_per_row + lane;
         if (vec >= vecs_per_row) continue;
-        if constexpr (!kParamsEarly) load_params(v);  // one load for the kRows rows
+        if constexpr (kParams == ParamsLoad::kInOutputLoop) load_params(v);  // one for the kRows rows
+        if constexpr (kParams == ParamsLoad::kWithRow) {
+            convert_to_float(raw_scale[v], scale[v]);
+            convert_to_float(raw_shift[v], shift[v]);
+        }
 #pragma unroll
         for (int r = 0; r < kRows; ++r) {
             if (row[r].out_row < 0) continue;
@@ -330,7 +365,7 @@ inline RegisterPlan plan_sized(int vecs_per_row, int elems_per_vec,
     return {threads, ceil_div(vecs_per_row, threads)};
 }
 
-// v4-v6: v3's split of the row, rows per group, and a block size.
+// v4-v8: v3's split of the row, rows per group, and a block size.
 struct LoadsFirstPlan {
     RegisterPlan split;  // threads_per_row == 0: does not fit
     int rows_per_group;
@@ -393,31 +428,31 @@ inline bool all_aligned16(std::initializer_list<const void*> pointers)
 }
 
 // Picks the instantiation whose kVecsPerThread equals the plan's (1 .. 32 / elements per vector).
-template <typename T, typename RowSource, int kVecs = 1>
+template <typename T, typename P, typename RowSource, int kVecs = 1>
 cudaError_t launch_registers(int vecs_per_thread, dim3 grid, dim3 block, cudaStream_t stream,
-                             const RowSource& source, T* output, const float* gamma,
-                             const float* beta, int64_t rows, int32_t hidden, float epsilon,
+                             const RowSource& source, T* output, const P* gamma,
+                             const P* beta, int64_t rows, int32_t hidden, float epsilon,
                              int threads_per_row)
 {
     if constexpr (kVecs * kElemsPer16Bytes<T> > kMaxFloatsPerThread) {
         return cudaErrorNotSupported;
     } else {
         if (vecs_per_thread != kVecs)
-            return launch_registers<T, RowSource, kVecs + 1>(vecs_per_thread, grid, block, stream,
+            return launch_registers<T, P, RowSource, kVecs + 1>(vecs_per_thread, grid, block, stream,
                                                              source, output, gamma, beta, rows,
                                                              hidden, epsilon, threads_per_row);
-        layernorm_rows_registers<T, kVecs><<<grid, block, 0, stream>>>(
+        layernorm_rows_registers<T, P, kVecs><<<grid, block, 0, stream>>>(
             source, output, gamma, beta, rows, hidden, epsilon, threads_per_row);
         return cudaGetLastError();
     }
 }
 
-// v4-v6's instantiation for the plan's vectors per thread; kRows = 2 only exists where the plan
+// v4-v8's instantiation for the plan's vectors per thread; kRows = 2 only exists where the plan
 // can ask for it (rows of fewer than kMinRowBytesPerThread bytes per thread).
-template <typename T, int kRows, bool kParamsEarly, typename RowSource, int kVecs = 1>
+template <typename T, typename P, int kRows, ParamsLoad kParams, typename RowSource, int kVecs = 1>
 cudaError_t launch_loads_first(int vecs_per_thread, dim3 grid, dim3 block, cudaStream_t stream,
-                            const RowSource& source, T* output, const float* gamma,
-                            const float* beta, int64_t rows, int32_t hidden, float epsilon,
+                            const RowSource& source, T* output, const P* gamma,
+                            const P* beta, int64_t rows, int32_t hidden, float epsilon,
                             int threads_per_row)
 {
     if constexpr (kVecs * kElemsPer16Bytes<T> > kMaxFloatsPerThread ||
@@ -425,10 +460,10 @@ cudaError_t launch_loads_first(int vecs_per_thread, dim3 grid, dim3 block, cudaS
         return cudaErrorNotSupported;
     } else {
         if (vecs_per_thread != kVecs)
-            return launch_loads_first<T, kRows, kParamsEarly, RowSource, kVecs + 1>(
+            return launch_loads_first<T, P, kRows, kParams, RowSource, kVecs + 1>(
                 vecs_per_thread, grid, block, stream, source, output, gamma, beta, rows, hidden,
                 epsilon, threads_per_row);
-        layernorm_rows_loads_first<T, kVecs, kRows, kParamsEarly><<<grid, block, 0, stream>>>(
+        layernorm_rows_loads_first<T, P, kVecs, kRows, kParams><<<grid, block, 0, stream>>>(
             source, output, gamma, beta, rows, hidden, epsilon, threads_per_row);
         return cudaGetLastError();
     }
@@ -451,12 +486,12 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
 // Normalizes `rows` rows of `source` into output. `sources_aligned`: the source's own pointers
 // allow 16-byte loads (the caller knows them); output/gamma/beta are checked here.
 // Returns cudaErrorNotSupported when an explicitly requested version cannot take this shape.
-template <typename T, typename RowSource>
+template <typename T, typename P, typename RowSource>
 cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sources_aligned,
-                                  T* output, const float* gamma, const float* beta, int64_t rows,
+                                  T* output, const P* gamma, const P* beta, int64_t rows,
                                   int32_t hidden, float epsilon, cudaStream_t stream)
 {
-    if (rows < 0 || hidden <= 0 || version < kLayerNormDefault || version > kLayerNormSpread)
+    if (rows < 0 || hidden <= 0 || version < kLayerNormDefault || version > kLayerNormParamsWithRow)
         return cudaErrorInvalidValue;
     if (rows > 0 && (output == nullptr || gamma == nullptr || beta == nullptr))
         return cudaErrorInvalidValue;
@@ -464,7 +499,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     constexpr int kVec = kElemsPer16Bytes<T>;
     const int vecs_per_row = hidden / kVec;
     const bool vectorizable = sources_aligned && hidden % kVec == 0 && all_aligned16({output, gamma, beta});
-    // The SM count steers both the default's choice and v4-v7's block sizes: asked at most once.
+    // The SM count steers both the default's choice and v4-v8's block sizes: asked at most once.
     int sms = 0;
     const auto count_sms = [&] { return sms > 0 ? cudaSuccess : multiprocessor_count(&sms); };
     if (version == kLayerNormDefault) {
@@ -478,13 +513,12 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     if (version == kLayerNormScalar) {
         if (rows == 0) return cudaSuccess;
         if (rows > INT32_MAX) return cudaErrorNotSupported;  // one block per row
-        layernorm_rows_scalar<T><<<dim3(unsigned(rows)), kScalarBlockThreads, 0, stream>>>(
+        layernorm_rows_scalar<T, P><<<dim3(unsigned(rows)), kScalarBlockThreads, 0, stream>>>(
             source, output, gamma, beta, hidden, epsilon);
         return cudaGetLastError();
     }
     if (!vectorizable) return cudaErrorNotSupported;
-    if (version == kLayerNormLoadsFirst || version == kLayerNormParamsEarly ||
-        version == kLayerNormRowPairs || version == kLayerNormSpread) {
+    if (version >= kLayerNormLoadsFirst) {  // v4-v8
         const cudaError_t status = count_sms();
         if (status != cudaSuccess) return status;
         const LoadsFirstPlan plan =
@@ -499,13 +533,18 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
         const dim3 grid{unsigned(blocks)}, block{unsigned(plan.block_threads)};
         const int tpr = plan.split.threads_per_row, vecs = plan.split.vecs_per_thread;
         if (version == kLayerNormParamsEarly)
-            return launch_loads_first<T, 1, true>(vecs, grid, block, stream, source, output, gamma,
-                                                  beta, rows, hidden, epsilon, tpr);
+            return launch_loads_first<T, P, 1, ParamsLoad::kBeforeReductions>(
+                vecs, grid, block, stream, source, output, gamma, beta, rows, hidden, epsilon, tpr);
+        if (version == kLayerNormParamsWithRow)
+            return launch_loads_first<T, P, 1, ParamsLoad::kWithRow>(
+                vecs, grid, block, stream, source, output, gamma, beta, rows, hidden, epsilon, tpr);
         return plan.rows_per_group == 2
-                   ? launch_loads_first<T, 2, false>(vecs, grid, block, stream, source, output,
-                                                     gamma, beta, rows, hidden, epsilon, tpr)
-                   : launch_loads_first<T, 1, false>(vecs, grid, block, stream, source, output,
-                                                     gamma, beta, rows, hidden, epsilon, tpr);
+                   ? launch_loads_first<T, P, 2, ParamsLoad::kInOutputLoop>(
+                         vecs, grid, block, stream, source, output, gamma, beta, rows, hidden,
+                         epsilon, tpr)
+                   : launch_loads_first<T, P, 1, ParamsLoad::kInOutputLoop>(
+                         vecs, grid, block, stream, source, output, gamma, beta, rows, hidden,
+                         epsilon, tpr);
     }
     const RegisterPlan plan = version == kLayerNormBlockVector ? plan_block_vector(vecs_per_row)
                                                                : plan_sized(vecs_per_row, kVec);
@@ -514,9 +553,9 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     const int block = plan.threads_per_row <= kWarpSize ? kRowsBlockThreads : plan.threads_per_row;
     const int64_t blocks = (rows + block / plan.threads_per_row - 1) / (block / plan.threads_per_row);
     if (blocks > INT32_MAX) return cudaErrorNotSupported;
-    return launch_registers<T>(plan.vecs_per_thread, dim3(unsigned(blocks)), dim3(block), stream,
-                               source, output, gamma, beta, rows, hidden, epsilon,
-                               plan.threads_per_row);
+    return launch_registers<T, P>(plan.vecs_per_thread, dim3(unsigned(blocks)), dim3(block),
+                                  stream, source, output, gamma, beta, rows, hidden, epsilon,
+                                  plan.threads_per_row);
 }
 
 }  // namespace bert

@@ -36,7 +36,10 @@ namespace bert
 enum class IoKind
 {
     kActivation, // FLOAT or HALF, and the same type as every other kActivation of the plugin
-    kFloat,      // FLOAT only: weights (gamma, beta, biases, embedding tables)
+    kParams,     // weights the kernel reads in the activations' type (LayerNorm's gamma, beta,
+                 // bias: re-read for every row, so fp16 halves their loads); TensorRT converts
+                 // the FLOAT constants when it picks HALF. Same rule as kActivation.
+    kFloat,      // FLOAT only: weights (biases read once per thread, embedding tables)
     kHalf,       // HALF only (the embedding output when the output_fp16 field is set)
     kInt32,      // INT32 only: token ids, masks, sequence lengths and offsets
 };
@@ -111,15 +114,16 @@ public:
             case IoKind::kFloat: return desc.type == nvinfer1::DataType::kFLOAT;
             case IoKind::kHalf: return desc.type == nvinfer1::DataType::kHALF;
             case IoKind::kInt32: return desc.type == nvinfer1::DataType::kINT32;
-            case IoKind::kActivation: break;
+            case IoKind::kActivation:
+            case IoKind::kParams: break;
             }
             if (desc.type != nvinfer1::DataType::kFLOAT && desc.type != nvinfer1::DataType::kHALF)
             {
                 return false;
             }
-            for (int32_t earlier = 0; earlier < pos; ++earlier) // all activations share one type
+            for (int32_t earlier = 0; earlier < pos; ++earlier) // all of them share one type
             {
-                if (kinds[earlier] == IoKind::kActivation)
+                if (kinds[earlier] == IoKind::kActivation || kinds[earlier] == IoKind::kParams)
                 {
                     return desc.type == inOut[earlier].desc.type;
                 }

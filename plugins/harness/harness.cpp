@@ -166,7 +166,8 @@ DataType validType(Accepts accepts, DataType activation)
 {
     switch (accepts)
     {
-    case Accepts::kActivation: return activation;
+    case Accepts::kActivation:
+    case Accepts::kParams: return activation;
     case Accepts::kFloat: return DataType::kFLOAT;
     case Accepts::kHalf: return DataType::kHALF;
     case Accepts::kInt32: return DataType::kINT32;
@@ -369,6 +370,7 @@ void checkFormatCombinations(PluginUnderTest& t, nvinfer1::IPluginV3OneBuild* bu
                         switch (accepts[pos])
                         {
                         case Accepts::kActivation:
+                        case Accepts::kParams:
                             typeOk = activationSet ? type == activation
                                                    : (type == DataType::kFLOAT || type == DataType::kHALF);
                             break;
@@ -389,7 +391,8 @@ void checkFormatCombinations(PluginUnderTest& t, nvinfer1::IPluginV3OneBuild* bu
                 }
                 io[pos].desc.type = validType(accepts[pos], activation);
                 io[pos].desc.format = TensorFormat::kLINEAR;
-                activationSet = activationSet || accepts[pos] == Accepts::kActivation;
+                activationSet
+                    = activationSet || accepts[pos] == Accepts::kActivation || accepts[pos] == Accepts::kParams;
             }
         }
         t.check(problem.empty(), "format-combinations",

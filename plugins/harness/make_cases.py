@@ -93,8 +93,9 @@ class Cases:
 
         hidden = shape[-1]
         x, x64 = self.randn(*shape, dtype=dtype)
-        gamma, gamma64 = self.randn(hidden, scale=0.5)
-        beta, beta64 = self.randn(hidden, scale=0.5)
+        # gamma, beta and bias come in the activations' type (the plugins' rule, plugin_base.h)
+        gamma, gamma64 = self.randn(hidden, scale=0.5, dtype=dtype)
+        beta, beta64 = self.randn(hidden, scale=0.5, dtype=dtype)
         total = x64
         inputs = [("input", x)]
         if skip:
@@ -103,7 +104,7 @@ class Cases:
             total = total + s64
         inputs += [("gamma", gamma), ("beta", beta)]
         if bias:
-            b, b64 = self.randn(hidden, scale=0.1)
+            b, b64 = self.randn(hidden, scale=0.1, dtype=dtype)
             inputs.append(("bias", b))
             total = total + b64
         expected = F.layer_norm(total, (hidden,), gamma64, beta64, eps).numpy()

@@ -128,7 +128,7 @@ PluginRules layerNormRules(int64_t h)
     r.nbOutputs = 1;
     r.inputCounts = {3};
     r.accepts = [](int32_t) {
-        return std::vector<Accepts>{Accepts::kActivation, Accepts::kFloat, Accepts::kFloat, Accepts::kActivation};
+        return std::vector<Accepts>{Accepts::kActivation, Accepts::kParams, Accepts::kParams, Accepts::kActivation};
     };
     r.outputTypes = [](DataType a) {
         return std::vector<DataType>{a};
@@ -161,10 +161,10 @@ PluginRules skipLayerNormRules(int64_t h)
     r.nbOutputs = 1;
     r.inputCounts = {4, 5};
     r.accepts = [](int32_t nbInputs) {
-        std::vector<Accepts> a{Accepts::kActivation, Accepts::kActivation, Accepts::kFloat, Accepts::kFloat};
+        std::vector<Accepts> a{Accepts::kActivation, Accepts::kActivation, Accepts::kParams, Accepts::kParams};
         if (nbInputs == 5)
         {
-            a.push_back(Accepts::kFloat); // bias
+            a.push_back(Accepts::kParams); // bias
         }
         a.push_back(Accepts::kActivation); // output
         return a;

@@ -37,7 +37,8 @@ FieldsFile readFieldsFile(std::string const& path); // throws std::runtime_error
 enum class Accepts
 {
     kActivation, // FLOAT or HALF; every activation of a plugin has the same type
-    kFloat,      // weights
+    kParams,     // weights in the activations' type (LayerNorm's gamma, beta, bias): same rule
+    kFloat,      // weights kept in fp32
     kHalf,
     kInt32, // ids, masks, lengths, offsets
 };

@@ -37,25 +37,25 @@ struct TensorRows {
     __device__ Row row(int64_t index) const { return {input + index * hidden, index}; }
 
     // The default version at 128 .. 65536 rows (common/layernorm_rows.cuh, README).
-    static constexpr bert::MeasuredDefaults kDefaults = {{5, 5, 5, 5, 5}, {5, 5, 4, 4, 4}};
+    static constexpr bert::MeasuredDefaults kDefaults = {{5, 5, 5, 5, 5}, {8, 8, 4, 8, 4}};
 };
 
 template <typename T>
-cudaError_t layer_norm(int version, const void* input, void* output, const float* gamma,
-                       const float* beta, int64_t rows, int32_t hidden, float epsilon,
+cudaError_t layer_norm(int version, const void* input, void* output, const void* gamma,
+                       const void* beta, int64_t rows, int32_t hidden, float epsilon,
                        cudaStream_t stream)
 {
     if (rows > 0 && input == nullptr) return cudaErrorInvalidValue;
     const TensorRows<T> source{static_cast<const T*>(input), hidden};
     return bert::launch_layernorm_rows(version, source, bert::is_aligned16(input),
-                                       static_cast<T*>(output), gamma, beta, rows, hidden, epsilon,
-                                       stream);
+                                       static_cast<T*>(output), static_cast<const T*>(gamma),
+                                       static_cast<const T*>(beta), rows, hidden, epsilon, stream);
 }
 
 }  // namespace
 
 extern "C" int bertLayerNormVersion(int version, const void* input, void* output,
-                                    const float* gamma, const float* beta, int64_t rows,
+                                    const void* gamma, const void* beta, int64_t rows,
                                     int32_t hidden, float epsilon, BertDType dtype,
                                     cudaStream_t stream)
 {
@@ -68,8 +68,8 @@ extern "C" int bertLayerNormVersion(int version, const void* input, void* output
     return cudaErrorInvalidValue;
 }
 
-extern "C" int bertLayerNorm(const void* input, void* output, const float* gamma,
-                             const float* beta, int64_t rows, int32_t hidden, float epsilon,
+extern "C" int bertLayerNorm(const void* input, void* output, const void* gamma,
+                             const void* beta, int64_t rows, int32_t hidden, float epsilon,
                              BertDType dtype, cudaStream_t stream)
 {
     return bertLayerNormVersion(bert::kLayerNormDefault, input, output, gamma, beta, rows, hidden,

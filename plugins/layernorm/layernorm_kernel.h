@@ -6,22 +6,25 @@
 extern "C" {
 #endif
 
-// input, output: [rows, hidden] of `dtype`; gamma, beta: [hidden] fp32.
+// input, output: [rows, hidden] of `dtype`; gamma, beta: [hidden], also of `dtype` (an fp16
+// LayerNorm takes fp16 parameters, as NVIDIA's BERT plugins and PyTorch's fp16 models do: every
+// row reads them again, and fp32 ones would be twice the loads of the fp16 row itself).
 // Statistics are accumulated in fp32 whatever `dtype` is. rows == 0 is a no-op.
 // hidden must be a multiple of 8 for the vectorized path; other sizes take a scalar path.
-int bertLayerNorm(const void* input, void* output, const float* gamma, const float* beta,
+int bertLayerNorm(const void* input, void* output, const void* gamma, const void* beta,
                   int64_t rows, int32_t hidden, float epsilon, BertDType dtype, cudaStream_t stream);
 
 // bertLayerNorm with an explicit kernel version, for tests and benchmarks: 1 scalar reference,
 // 2 vectorized block-per-row, 3 vectorized with threads per row sized from hidden, 4 as 3 with
 // every load of the row issued before any is used, 5 as 4 with gamma/beta loaded before the
 // reductions, 6 as 4 with two rows per thread group for narrow rows, 7 as 4 with each row spread
-// over twice the threads (at most 16 values per thread), 0 = default
-// (what bertLayerNorm runs: 5, or 1 without 16-byte access; see common/layernorm_rows.cuh).
-// A version that cannot take this shape (2 to 7 need
+// over twice the threads (at most 16 values per thread), 8 as 4 with gamma/beta loads issued with
+// the row's, 0 = default (what bertLayerNorm runs: the measured best for the element size and
+// row count, or 1 without 16-byte access; see common/layernorm_rows.cuh).
+// A version that cannot take this shape (2 to 8 need
 // hidden % (16 / element size) == 0 and 16-byte aligned pointers) returns cudaErrorNotSupported.
-int bertLayerNormVersion(int version, const void* input, void* output, const float* gamma,
-                         const float* beta, int64_t rows, int32_t hidden, float epsilon,
+int bertLayerNormVersion(int version, const void* input, void* output, const void* gamma,
+                         const void* beta, int64_t rows, int32_t hidden, float epsilon,
                          BertDType dtype, cudaStream_t stream);
 
 #ifdef __cplusplus

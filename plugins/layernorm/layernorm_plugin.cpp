@@ -1,5 +1,5 @@
 // BertLayerNorm: TensorRT glue for bertLayerNorm (layernorm_kernel.h).
-//   inputs:  input [..., H] FLOAT|HALF, gamma [H] FLOAT, beta [H] FLOAT
+//   inputs:  input [..., H] FLOAT|HALF, gamma [H], beta [H] (the input's type)
 //   output:  [..., H], the input's type
 //   fields:  epsilon (FLOAT32), hidden_size (INT32)
 //
@@ -38,7 +38,7 @@ public:
         {
             return {};
         }
-        return {IoKind::kActivation, IoKind::kFloat, IoKind::kFloat, /*output*/ IoKind::kActivation};
+        return {IoKind::kActivation, IoKind::kParams, IoKind::kParams, /*output*/ IoKind::kActivation};
     }
 
     std::string checkInputDims(Dims const* in, int32_t /*nbInputs*/) const
@@ -64,9 +64,8 @@ public:
         {
             return 0; // an empty tensor: nothing to launch
         }
-        return checkCuda(bertLayerNorm(inputs[kInput], outputs[0], static_cast<float const*>(inputs[kGamma]),
-                             static_cast<float const*>(inputs[kBeta]), rows, mParams.hiddenSize, mParams.epsilon,
-                             toBertDType(inputDesc[kInput].type), stream),
+        return checkCuda(bertLayerNorm(inputs[kInput], outputs[0], inputs[kGamma], inputs[kBeta], rows,
+                             mParams.hiddenSize, mParams.epsilon, toBertDType(inputDesc[kInput].type), stream),
             kName, "bertLayerNorm");
     }
 };

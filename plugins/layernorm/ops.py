@@ -3,7 +3,8 @@
     y = layer_norm(x, gamma, beta, 1e-12)             # bertLayerNorm, the default version
     y = layer_norm(x, gamma, beta, 1e-12, version=5)  # bertLayerNormVersion(5, ...)
 
-x is [..., hidden] fp32 or fp16 on the GPU; gamma and beta are [hidden] fp32. `out` (optional)
+x is [..., hidden] fp32 or fp16 on the GPU; gamma and beta are [hidden] of x's dtype (fp16
+parameters for fp16 x, as the kernels take them: layernorm_kernel.h). `out` (optional)
 receives the result, so a test can poison it first. The argument checks below are shared by
 the other LayerNorm-family wrappers (skip_layernorm, emb_layernorm).
 """
@@ -14,25 +15,30 @@ import ctypes
 from plugins import kernels
 
 # Version numbers accepted by bertLayerNormVersion (also SkipLayerNorm and EmbLayerNorm).
-VERSIONS = (1, 2, 3, 4, 5, 6, 7)
+VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
 # The versions that need rows of whole 16-byte vectors and 16-byte aligned pointers (else they
 # refuse with cudaErrorNotSupported); 1 takes anything.
-VECTOR_VERSIONS = (2, 3, 4, 5, 6, 7)
+VECTOR_VERSIONS = (2, 3, 4, 5, 6, 7, 8)
 
 _ARGTYPES = [ctypes.c_void_p] * 4 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_float, ctypes.c_int,
                                  ctypes.c_void_p]  # bertLayerNorm, see layernorm_kernel.h
 
 
-def fp32_vector(tensor, size: int, device, name: str):
-    """A [size] fp32 parameter (gamma, beta, bias) on `device`, contiguous; None stays None."""
-    import torch
-
+def param_vector(tensor, size: int, dtype, device, name: str):
+    """A [size] parameter (gamma, beta, bias) of `dtype` on `device`, contiguous; None stays None."""
     if tensor is None:
         return None
-    if tensor.dtype != torch.float32 or tuple(tensor.shape) != (size,) or tensor.device != device:
-        raise ValueError(f"{name} must be a [{size}] float32 tensor on {device}, got "
+    if tensor.dtype != dtype or tuple(tensor.shape) != (size,) or tensor.device != device:
+        raise ValueError(f"{name} must be a [{size}] {dtype} tensor on {device}, got "
                          f"{tuple(tensor.shape)} {tensor.dtype} on {tensor.device}")
     return tensor.contiguous()
+
+
+def fp32_vector(tensor, size: int, device, name: str):
+    """A [size] fp32 parameter (EmbLayerNorm's gamma and beta, BiasGelu's bias)."""
+    import torch
+
+    return param_vector(tensor, size, torch.float32, device, name)
 
 
 def output_tensor(out, shape, dtype, device):
@@ -51,8 +57,8 @@ def layer_norm(x, gamma, beta, epsilon: float, version: int | None = None, out=N
     """LayerNorm over the last dimension, statistics in fp32; a new tensor unless `out` is given."""
     hidden = x.shape[-1]
     x = x.contiguous()
-    gamma = fp32_vector(gamma, hidden, x.device, "gamma")
-    beta = fp32_vector(beta, hidden, x.device, "beta")
+    gamma = param_vector(gamma, hidden, x.dtype, x.device, "gamma")
+    beta = param_vector(beta, hidden, x.dtype, x.device, "beta")
     out = output_tensor(out, x.shape, x.dtype, x.device)
     rows = x.numel() // hidden if hidden else 0
     args = (kernels.ptr(x), kernels.ptr(out), kernels.ptr(gamma), kernels.ptr(beta), rows, hidden,

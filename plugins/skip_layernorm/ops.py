@@ -3,15 +3,15 @@
     y = skip_layer_norm(x, skip, gamma, beta, 1e-12, bias=b)   # LayerNorm(x + skip + b)
 
 x and skip are [..., hidden] fp32 or fp16 on the GPU (same shape and dtype); bias (optional),
-gamma and beta are [hidden] fp32. The add happens in fp32 inside the kernel. `version`: as in
-plugins.layernorm.ops (None: the default, bertSkipLayerNorm).
+gamma and beta are [hidden] of that dtype too. The add happens in fp32 inside the kernel.
+`version`: as in plugins.layernorm.ops (None: the default, bertSkipLayerNorm).
 """
 from __future__ import annotations
 
 import ctypes
 
 from plugins import kernels
-from plugins.layernorm.ops import VERSIONS, fp32_vector, output_tensor  # noqa: F401 (VERSIONS re-exported)
+from plugins.layernorm.ops import VERSIONS, output_tensor, param_vector  # noqa: F401 (VERSIONS re-exported)
 
 _ARGTYPES = [ctypes.c_void_p] * 6 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_float, ctypes.c_int,
                                  ctypes.c_void_p]  # bertSkipLayerNorm, see skip_layernorm_kernel.h
@@ -24,9 +24,9 @@ def skip_layer_norm(x, skip, gamma, beta, epsilon: float, bias=None, version: in
         raise ValueError(f"skip must match x: {tuple(x.shape)} {x.dtype}")
     hidden = x.shape[-1]
     x, skip = x.contiguous(), skip.contiguous()
-    bias = fp32_vector(bias, hidden, x.device, "bias")
-    gamma = fp32_vector(gamma, hidden, x.device, "gamma")
-    beta = fp32_vector(beta, hidden, x.device, "beta")
+    bias = param_vector(bias, hidden, x.dtype, x.device, "bias")
+    gamma = param_vector(gamma, hidden, x.dtype, x.device, "gamma")
+    beta = param_vector(beta, hidden, x.dtype, x.device, "beta")
     out = output_tensor(out, x.shape, x.dtype, x.device)
     rows = x.numel() // hidden if hidden else 0
     args = (kernels.ptr(x), kernels.ptr(skip), kernels.ptr(bias), kernels.ptr(gamma),

@@ -11,20 +11,20 @@ template <typename T>
 struct ResidualRows {
     const T* input;
     const T* skip;
-    const float* bias;  // may be null
+    const T* bias;  // may be null
     int32_t hidden;
 
     struct Row {
         const T* input = nullptr;
         const T* skip = nullptr;
-        const float* bias = nullptr;
+        const T* bias = nullptr;
         int64_t out_row = -1;
 
         template <int N>
         struct Raw {
             T input[N];
             T skip[N];
-            float bias[N];
+            T bias[N];
         };
 
         template <int N>
@@ -36,7 +36,7 @@ struct ResidualRows {
                 bert::load_raw(bias + col, raw.bias);
             } else {
 #pragma unroll
-                for (int i = 0; i < N; ++i) raw.bias[i] = 0.0f;  // never read; keeps it defined
+                for (int i = 0; i < N; ++i) raw.bias[i] = T(0.0f);  // never read; keeps it defined
             }
         }
 
@@ -49,8 +49,10 @@ struct ResidualRows {
 #pragma unroll
             for (int i = 0; i < N; ++i) x[i] += residual[i];
             if (bias != nullptr) {
+                float b[N];
+                bert::convert_to_float(raw.bias, b);
 #pragma unroll
-                for (int i = 0; i < N; ++i) x[i] += raw.bias[i];
+                for (int i = 0; i < N; ++i) x[i] += b[i];
             }
         }
     };
@@ -61,25 +63,27 @@ struct ResidualRows {
     }
 
     // The default version at 128 .. 65536 rows (common/layernorm_rows.cuh, README).
-    static constexpr bert::MeasuredDefaults kDefaults = {{2, 2, 3, 5, 5}, {2, 5, 3, 4, 4}};
+    static constexpr bert::MeasuredDefaults kDefaults = {{2, 2, 3, 5, 5}, {2, 2, 3, 4, 4}};
 };
 
 template <typename T>
-cudaError_t skip_layer_norm(int version, const void* input, const void* skip, const float* bias,
-                            const float* gamma, const float* beta, void* output, int64_t rows,
+cudaError_t skip_layer_norm(int version, const void* input, const void* skip, const void* bias,
+                            const void* gamma, const void* beta, void* output, int64_t rows,
                             int32_t hidden, float epsilon, cudaStream_t stream)
 {
     if (rows > 0 && (input == nullptr || skip == nullptr)) return cudaErrorInvalidValue;
-    const ResidualRows<T> source{static_cast<const T*>(input), static_cast<const T*>(skip), bias, hidden};
+    const ResidualRows<T> source{static_cast<const T*>(input), static_cast<const T*>(skip),
+                                 static_cast<const T*>(bias), hidden};
     const bool aligned = bert::all_aligned16({input, skip, bias});  // null counts as aligned
-    return bert::launch_layernorm_rows(version, source, aligned, static_cast<T*>(output), gamma,
-                                       beta, rows, hidden, epsilon, stream);
+    return bert::launch_layernorm_rows(version, source, aligned, static_cast<T*>(output),
+                                       static_cast<const T*>(gamma), static_cast<const T*>(beta),
+                                       rows, hidden, epsilon, stream);
 }
 
 }  // namespace
 
 extern "C" int bertSkipLayerNormVersion(int version, const void* input, const void* skip,
-                                        const float* bias, const float* gamma, const float* beta,
+                                        const void* bias, const void* gamma, const void* beta,
                                         void* output, int64_t rows, int32_t hidden, float epsilon,
                                         BertDType dtype, cudaStream_t stream)
 {
@@ -94,8 +98,8 @@ extern "C" int bertSkipLayerNormVersion(int version, const void* input, const vo
     return cudaErrorInvalidValue;
 }
 
-extern "C" int bertSkipLayerNorm(const void* input, const void* skip, const float* bias,
-                                 const float* gamma, const float* beta, void* output, int64_t rows,
+extern "C" int bertSkipLayerNorm(const void* input, const void* skip, const void* bias,
+                                 const void* gamma, const void* beta, void* output, int64_t rows,
                                  int32_t hidden, float epsilon, BertDType dtype, cudaStream_t stream)
 {
     return bertSkipLayerNormVersion(bert::kLayerNormDefault, input, skip, bias, gamma, beta, output,

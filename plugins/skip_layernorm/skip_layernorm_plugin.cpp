@@ -1,6 +1,6 @@
 // BertSkipLayerNorm: TensorRT glue for bertSkipLayerNorm (skip_layernorm_kernel.h).
 //   inputs:  input [..., H] FLOAT|HALF, skip (same shape and type), gamma [H], beta [H],
-//            optional bias [H] (all three FLOAT)
+//            optional bias [H] (all three of the input's type, as in layernorm_plugin.cpp)
 //   output:  LayerNorm(input + skip + bias), shape and type of `input`
 //   fields:  epsilon (FLOAT32), hidden_size (INT32)
 // The residual add is fused into the norm: one read of each operand instead of an add layer
@@ -36,12 +36,12 @@ public:
     {
         if (nbInputs == 4)
         {
-            return {IoKind::kActivation, IoKind::kActivation, IoKind::kFloat, IoKind::kFloat,
+            return {IoKind::kActivation, IoKind::kActivation, IoKind::kParams, IoKind::kParams,
                 /*output*/ IoKind::kActivation};
         }
         if (nbInputs == 5)
         {
-            return {IoKind::kActivation, IoKind::kActivation, IoKind::kFloat, IoKind::kFloat, IoKind::kFloat,
+            return {IoKind::kActivation, IoKind::kActivation, IoKind::kParams, IoKind::kParams, IoKind::kParams,
                 /*output*/ IoKind::kActivation};
         }
         return {};
@@ -83,11 +83,10 @@ public:
             logError(std::string(kName) + ": enqueue() before onShapeChange()");
             return -1;
         }
-        float const* bias = configuredInputs() == 5 ? static_cast<float const*>(inputs[kBias]) : nullptr;
+        void const* bias = configuredInputs() == 5 ? inputs[kBias] : nullptr;
         return checkCuda(
-            bertSkipLayerNorm(inputs[kInput], inputs[kSkip], bias, static_cast<float const*>(inputs[kGamma]),
-                static_cast<float const*>(inputs[kBeta]), outputs[0], rows, mParams.hiddenSize, mParams.epsilon,
-                toBertDType(inputDesc[kInput].type), stream),
+            bertSkipLayerNorm(inputs[kInput], inputs[kSkip], bias, inputs[kGamma], inputs[kBeta], outputs[0], rows,
+                mParams.hiddenSize, mParams.epsilon, toBertDType(inputDesc[kInput].type), stream),
             kName, "bertSkipLayerNorm");
     }
 };

@@ -93,10 +93,12 @@ def assert_matches(actual, expected, dtype, what, atol=None):
                                msg=lambda m: f"{context}: {m}")
 
 
-def norm_params(hidden, g):
+def norm_params(hidden, g, dtype=torch.float32):
+    """gamma, beta as a kernel takes them: LayerNorm and SkipLayerNorm in the activations' dtype
+    (the reference then sees the same rounded values), EmbLayerNorm in fp32."""
     gamma = 1.0 + 0.1 * randn(hidden, g)
     beta = 0.1 * randn(hidden, g)
-    return gamma, beta
+    return gamma.to(dtype), beta.to(dtype)
 
 
 def reference_layer_norm(x, gamma, beta):
@@ -112,7 +114,7 @@ def check_layer_norm(dtype, hidden, rows, seed_name, scale=2.0, offset=0.5):
     """Every version (and the default) on random rows x hidden values."""
     g = generator(seed_name, dtype_name(dtype), hidden, rows)
     x = randn((rows, hidden), g, scale=scale, offset=offset).to(dtype)
-    gamma, beta = norm_params(hidden, g)
+    gamma, beta = norm_params(hidden, g, dtype)
     expected = reference_layer_norm(x, gamma, beta)
     for version in ALL_VERSIONS:
         out = poisoned(x.shape, dtype)
@@ -145,7 +147,7 @@ def adversarial_rows(rows_per_kind, hidden, dtype, g):
 def test_layer_norm_adversarial_rows(dtype, version):
     for hidden in (768, 4096, 1000, 770):
         g = generator("layer_norm_adversarial", dtype_name(dtype), version, hidden)
-        gamma, beta = norm_params(hidden, g)
+        gamma, beta = norm_params(hidden, g, dtype)
         names = ("|x| ~ 1e3", "mean 1000, small spread", "constant rows")
         for name, x in zip(names, adversarial_rows(33, hidden, dtype, g)):
             out = poisoned(x.shape, dtype)
@@ -199,7 +201,7 @@ def test_layer_norm_misaligned_input_takes_the_scalar_path(dtype):
     g = generator("misaligned", dtype_name(dtype))
     storage = randn(rows * hidden + 1, g).to(dtype)
     x = storage[1:].view(rows, hidden)  # 2 or 4 bytes past a 16-byte boundary
-    gamma, beta = norm_params(hidden, g)
+    gamma, beta = norm_params(hidden, g, dtype)
     out = poisoned(x.shape, dtype)
     layer_norm(x, gamma, beta, EPSILON, out=out)  # the default falls back to version 1
     assert_matches(out, reference_layer_norm(x, gamma, beta), dtype, "LayerNorm misaligned")
@@ -227,8 +229,8 @@ def test_skip_layer_norm(dtype, hidden, with_bias):
         g = generator("skip_layer_norm", dtype_name(dtype), hidden, rows, with_bias)
         x = randn((rows, hidden), g, scale=2.0).to(dtype)
         skip = randn((rows, hidden), g, offset=0.25).to(dtype)
-        bias = randn(hidden, g, scale=0.5) if with_bias else None
-        gamma, beta = norm_params(hidden, g)
+        bias = randn(hidden, g, scale=0.5).to(dtype) if with_bias else None
+        gamma, beta = norm_params(hidden, g, dtype)
         expected = reference_skip_layer_norm(x, skip, bias, gamma, beta)
         for version in ALL_VERSIONS:
             out = poisoned(x.shape, dtype)
@@ -243,8 +245,8 @@ def test_skip_layer_norm(dtype, hidden, with_bias):
 def test_skip_layer_norm_adversarial_rows(dtype, version):
     for hidden in (768, 4096, 770):
         g = generator("skip_adversarial", dtype_name(dtype), version, hidden)
-        gamma, beta = norm_params(hidden, g)
-        bias = randn(hidden, g, scale=0.5)
+        gamma, beta = norm_params(hidden, g, dtype)
+        bias = randn(hidden, g, scale=0.5).to(dtype)
         names = ("|x| ~ 1e3", "mean 1000, small spread", "constant rows")
         for name, x in zip(names, adversarial_rows(17, hidden, dtype, g)):
             # The sum keeps the row's character: half of it in x, half in skip (exact halves).
@@ -266,8 +268,8 @@ def test_skip_layer_norm_many_tokens(dtype):
     g = generator("skip_many", dtype_name(dtype))
     x = randn((65536, hidden), g).to(dtype)
     skip = randn((65536, hidden), g).to(dtype)
-    bias = randn(hidden, g, scale=0.5)
-    gamma, beta = norm_params(hidden, g)
+    bias = randn(hidden, g, scale=0.5).to(dtype)
+    gamma, beta = norm_params(hidden, g, dtype)
     expected = reference_skip_layer_norm(x, skip, bias, gamma, beta)
     for version in ALL_VERSIONS:
         out = poisoned(x.shape, dtype)
