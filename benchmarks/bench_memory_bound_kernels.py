@@ -25,9 +25,9 @@ one and what else is measured). "vs torch ..." is torch's time over ours: above 
 
 Parameters: gamma/beta/bias in the activation dtype, for our LayerNorm and SkipLayerNorm kernels
 (their contract) and for torch (what an fp16 PyTorch model holds: PyTorch at its best); fp32 for
-both in EmbLayerNorm (its tables' dtype; torch casts its output) and for our BiasGelu's bias. torch.compile is built once per (kernel, dtype, hidden), from a reset
-dynamo state, with only the token dimension dynamic; its first call (which autotunes) is at the
-largest token count. Compiling is slow, so by default only hidden 768 gets that baseline.
+both in EmbLayerNorm (its tables' dtype; torch casts its output) and for our BiasGelu's bias.
+torch.compile is built once per (kernel, dtype, hidden), from a reset dynamo state, with only
+the token dimension dynamic; its first call (which autotunes) is at the largest token count. Compiling is slow, so by default only hidden 768 gets that baseline.
 Before anything is timed the GPU is kept busy for a second so its clocks leave idle, and the copy
 peak is the better of a copy timed before and one timed after the kernels.
 """

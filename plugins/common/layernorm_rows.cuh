@@ -15,10 +15,11 @@
 // waits for one (v4-v8, below); load_row does both at once.
 //
 // Parameters: gamma and beta are of type P, either fp32 or the activation type T (as NVIDIA's
-// BERT plugins convert them to the layer's type). Every row reads all of them again (from L1/L2),
-// so in fp16 their type matters: at h768 an fp16 row is 1.5 KB in and 1.5 KB out, while fp32
-// gamma + beta are 6 KB of loads per row and fp16 ones 3 KB. LayerNorm and SkipLayerNorm take
-// them in T; EmbLayerNorm, whose tables are fp32 anyway, in fp32.
+// BERT plugins convert them to the layer's type). Every row reads all of them again (from L1/L2):
+// at h768 an fp16 row is 1.5 KB in and 1.5 KB out, fp32 gamma + beta 6 KB of cache loads, fp16
+// ones 3 KB. Measured on the H200, halving them moved our fp16 times by a few percent only
+// (README, "Parameter precision"). LayerNorm and SkipLayerNorm take them in T; EmbLayerNorm,
+// whose tables are fp32 anyway, in fp32.
 //
 // Numerics: y = (x - mean) / sqrt(var + epsilon) * gamma + beta, statistics in fp32.
 // The variance is computed from deviations, var = sum((x - mean)^2) / hidden, AFTER the mean is
@@ -252,7 +253,9 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
 #pragma unroll
         for (int r = 0; r < kRows; ++r)
             if (in_row(v, r)) row[r].fetch((v * threads_per_row + lane) * kVec, raw[r][v]);
-    P raw_scale[kVecsPerThread][kVec], raw_shift[kVecsPerThread][kVec];  // v8 only
+    // v8 only. The bounds check here and in step 3 is spelled out on purpose: written as a
+    // lambda, ptxas interleaved these loads with the row's and v5 fp32 lost 11% (README).
+    P raw_scale[kVecsPerThread][kVec], raw_shift[kVecsPerThread][kVec];
     if constexpr (kParams == ParamsLoad::kWithRow) {
 #pragma unroll
         for (int v = 0; v < kVecsPerThread; ++v) {
