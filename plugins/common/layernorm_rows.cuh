@@ -12,7 +12,7 @@
 //   __device__ Row row(int64_t index) const;  // the index-th of `rows` rows
 //   static constexpr MeasuredDefaults kDefaults;  // what version 0 runs (below)
 // fetch and combine are separate so that a kernel can issue every load of a row before anything
-// waits for one (v4-v8, below); load_row does both at once.
+// waits for one (v4-v9, below); load_row does both at once.
 //
 // Parameters: gamma and beta are of type P, either fp32 or the activation type T (as NVIDIA's
 // BERT plugins convert them to the layer's type). Every row reads all of them again (from L1/L2):
@@ -63,14 +63,23 @@ namespace bert {
 //   7  as 4, with at most kSpreadFloatsPerThread (16) values per thread instead of 32: a row is
 //      spread over twice the threads, so fp16 and fp32 BERT rows (768) take 2 warps (one row per
 //      64-thread block, reduced through shared memory) with 2 or 3 vectors per thread. The shape
-//      run 3 read off torch.compile's autotuner; Nsight Compute later showed that the kernel it
-//      runs at 16K-64K fp16 rows has v4's layout (README, run 4). Kept as a measured step.
+//      run 3 read off torch.compile's autotuner, a misreading (its kernels' layout is v9's, below);
+//      kept as a measured step, and since run 5 the fp32 LayerNorm default at ~16K-64K rows.
 //   8  as 4, with the gamma and beta loads issued together with the row's, before anything waits,
 //      and kept as loaded (type P) until the output: one memory round trip per row. (v5 asks
 //      for them once the row has arrived; ptxas hoists those loads above the wait anyway, but
-//      v5 converts them to fp32 at once, which is what costs it its registers: fp16 h768 96,
-//      v8 72.) This is the schedule of torch.compile's LayerNorm kernel (Triton issues its
-//      three loads first; at fp16 h768 it also takes v4's layout: a warp per row, 4 rows per block).
+//      v5 converts them to fp32 at once, which is what costs it its registers: fp16 h768 93,
+//      v8 64.) This is the schedule of torch.compile's LayerNorm kernel (Triton issues its
+//      three loads first).
+//   9  v2's layout (a block per row, one 16-byte vector per thread: fp16 h768 96 threads, fp32 192)
+//      with what v4-v8 taught: every load first, gamma and beta with the row's (v8), and each
+//      block reduction through shared memory with one barrier instead of two. A thread's work
+//      per row is one vector, v4-v8's 3 to 6: with few rows, where an SM holds a warp or two
+//      and the kernel is one chain of dependent latencies, the short chain is what counts. It
+//      is torch.compile's layout too, whose Triton kernels spread a row over all the warps of a
+//      program; they also give a program 2 (fp32) or 4 (fp16) rows, each thread holding the
+//      same columns of each. That was measured here and not kept: slower at every row count
+//      (README, run 5).
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -83,13 +92,14 @@ enum LayerNormVersion {
     kLayerNormRowPairs = 6,
     kLayerNormSpread = 7,
     kLayerNormParamsWithRow = 8,
+    kLayerNormBlockLoadsFirst = 9,
 };
 
-// When v4-v8's kernel loads gamma and beta.
+// When v4-v9's kernel loads gamma and beta.
 enum class ParamsLoad {
     kInOutputLoop,       // v4, v6, v7: one vector at a time, between the stores
     kBeforeReductions,   // v5: once the row has arrived, converted to fp32 at once
-    kWithRow,            // v8: with the row's loads, kept as stored until the output
+    kWithRow,            // v8, v9: with the row's loads, kept as stored until the output
 };
 
 constexpr int kScalarBlockThreads = 128;
@@ -152,6 +162,22 @@ layernorm_rows_scalar(RowSource source, T* output, const P* gamma, const P* beta
     }
 }
 
+// Which group of threads_per_row threads this thread belongs to, counted over the grid, and its
+// lane in that group. Every plan below makes threads_per_row either the whole block or a power of
+// two, so a test and shifts do what `/` and `%` would: a division by a runtime int is ~30
+// instructions a thread, which with one row per thread group is a row's worth of additions.
+struct GroupLane {
+    int64_t group;
+    int lane;
+};
+__device__ __forceinline__ GroupLane group_and_lane(int threads_per_row)
+{
+    if (threads_per_row == int(blockDim.x)) return {blockIdx.x, int(threadIdx.x)};
+    const int shift = __ffs(threads_per_row) - 1;  // log2 of a power of two
+    return {(int64_t(blockIdx.x) * blockDim.x + threadIdx.x) >> shift,
+            int(threadIdx.x) & (threads_per_row - 1)};
+}
+
 // v2 and v3: `threads_per_row` threads own a row; thread `lane` holds the 16-byte vectors
 // lane, lane + threads_per_row, ... so that at each step neighbouring lanes read neighbouring
 // 16 bytes (coalesced). threads_per_row is a power of two <= 32 (several rows per block) or the
@@ -162,9 +188,9 @@ layernorm_rows_registers(RowSource source, T* output, const P* gamma, const P* b
                          int64_t rows, int32_t hidden, float epsilon, int threads_per_row)
 {
     constexpr int kVec = kElemsPer16Bytes<T>;
-    const int rows_per_block = blockDim.x / threads_per_row;
-    const int64_t index = int64_t(blockIdx.x) * rows_per_block + threadIdx.x / threads_per_row;
-    const int lane = threadIdx.x % threads_per_row;
+    const GroupLane place = group_and_lane(threads_per_row);
+    const int64_t index = place.group;
+    const int lane = place.lane;
     const int vecs_per_row = hidden / kVec;
 
     // Threads past the last row (or on a row with nothing to write) still take part in every
@@ -216,10 +242,9 @@ layernorm_rows_registers(RowSource source, T* output, const P* gamma, const P* b
     }
 }
 
-// v4-v8: v3's layout (lane `lane` of a group of threads_per_row holds vectors lane,
+// v4-v9: v3's layout (lane `lane` of a group of threads_per_row holds vectors lane,
 // lane + threads_per_row, ...), kRows rows per group (v6: 2 for narrow rows), gamma and beta
-// loaded when kParams says. kRows > 1 only with threads_per_row <= 32 (the plan's rule): block
-// reductions take one row at a time.
+// loaded when kParams says. v9's group is the block.
 template <typename T, typename P, int kVecsPerThread, int kRows, ParamsLoad kParams, typename RowSource>
 __global__ void __launch_bounds__(max_block_threads(kVecsPerThread))
 layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P* beta,
@@ -227,10 +252,13 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
 {
     constexpr int kVec = kElemsPer16Bytes<T>;
     using Row = typename RowSource::Row;
-    const int groups_per_block = blockDim.x / threads_per_row;
-    const int64_t group = int64_t(blockIdx.x) * groups_per_block + threadIdx.x / threads_per_row;
-    const int lane = threadIdx.x % threads_per_row;
+    const GroupLane place = group_and_lane(threads_per_row);
+    const int64_t group = place.group;
+    const int lane = place.lane;
     const int vecs_per_row = hidden / kVec;
+    // Used only where a group is wider than a warp (the block): one buffer per reduction, so
+    // the second needs no barrier to wait until everyone has read the first.
+    __shared__ float mean_partials[kRows][kWarpSize], square_partials[kRows][kWarpSize];
 
     // As in v3, threads without a row still take part in every reduction (on zeros).
     Row row[kRows];
@@ -299,7 +327,7 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
     }
 
     // 4. Mean, then squared deviations from it, for the kRows rows side by side.
-    row_sums(mean, threads_per_row);
+    row_sums(mean, threads_per_row, mean_partials);
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
         mean[r] /= hidden;
@@ -312,7 +340,7 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
             }
         }
     }
-    row_sums(squares, threads_per_row);
+    row_sums(squares, threads_per_row, square_partials);
     if (!has_any_row) return;  // after the last reduction: nobody waits for us any more
 
     // 5. Normalize and store, a vector (of every row) at a time.
@@ -399,12 +427,19 @@ inline LoadsFirstPlan plan_loads_first(int vecs_per_row, int elems_per_vec, int6
     return {split, rows_per_group, warps * kWarpSize};
 }
 
+// v9: v2's split, one row per block.
+inline LoadsFirstPlan plan_block_per_row(int vecs_per_row)
+{
+    const RegisterPlan split = plan_block_vector(vecs_per_row);
+    return {split, 1, split.threads_per_row};
+}
+
 // The default version of a row source, as measured on an H200 (132 SMs) at hidden 768 and 128,
 // 1024, 4096, 16384, 65536 rows (README: benchmarks/results/nvidia-h200_memory_bound_kernels.txt):
 // at each, the fastest version, a difference under 2% (the spread between runs) counted as a tie
-// that goes to v5. No single version wins everywhere: v5 keeps gamma/beta in registers through
-// the reductions (~100 registers), which pays with few rows and costs occupancy with many fp16
-// rows, where v4 (~55) or v3 wins.
+// that goes to the version already chosen. No single version wins everywhere: with ~128 rows the
+// shortest chain per thread (v9) wins; in between, v5/v8 keep gamma/beta in registers, which pays
+// with few rows and costs occupancy with many, where v3/v4 (fp16) or v7 (fp32) win.
 struct MeasuredDefaults {
     static constexpr int kPoints = 5;
     int fp32[kPoints];
@@ -482,7 +517,8 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
     const int point = measured_point(rows, sms);
     const int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
     const bool block_fits = plan_block_vector(vecs_per_row).threads_per_row > 0;
-    if (chosen == kLayerNormBlockVector && !block_fits) return kLayerNormParamsEarly;
+    const bool block_per_row = chosen == kLayerNormBlockVector || chosen == kLayerNormBlockLoadsFirst;
+    if (block_per_row && !block_fits) return kLayerNormParamsEarly;
     return chosen;
 }
 
@@ -494,7 +530,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
                                   T* output, const P* gamma, const P* beta, int64_t rows,
                                   int32_t hidden, float epsilon, cudaStream_t stream)
 {
-    if (rows < 0 || hidden <= 0 || version < kLayerNormDefault || version > kLayerNormParamsWithRow)
+    if (rows < 0 || hidden <= 0 || version < kLayerNormDefault || version > kLayerNormBlockLoadsFirst)
         return cudaErrorInvalidValue;
     if (rows > 0 && (output == nullptr || gamma == nullptr || beta == nullptr))
         return cudaErrorInvalidValue;
@@ -502,7 +538,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     constexpr int kVec = kElemsPer16Bytes<T>;
     const int vecs_per_row = hidden / kVec;
     const bool vectorizable = sources_aligned && hidden % kVec == 0 && all_aligned16({output, gamma, beta});
-    // The SM count steers both the default's choice and v4-v8's block sizes: asked at most once.
+    // The SM count steers both the default's choice and v4-v9's block sizes: asked at most once.
     int sms = 0;
     const auto count_sms = [&] { return sms > 0 ? cudaSuccess : multiprocessor_count(&sms); };
     if (version == kLayerNormDefault) {
@@ -521,12 +557,15 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
         return cudaGetLastError();
     }
     if (!vectorizable) return cudaErrorNotSupported;
-    if (version >= kLayerNormLoadsFirst) {  // v4-v8
+    if (version >= kLayerNormLoadsFirst) {  // v4-v9
         const cudaError_t status = count_sms();
         if (status != cudaSuccess) return status;
         const LoadsFirstPlan plan =
-            plan_loads_first(vecs_per_row, kVec, rows, sms, version == kLayerNormRowPairs,
-                             version == kLayerNormSpread ? kSpreadFloatsPerThread : kMaxFloatsPerThread);
+            version == kLayerNormBlockLoadsFirst
+                ? plan_block_per_row(vecs_per_row)
+                : plan_loads_first(vecs_per_row, kVec, rows, sms, version == kLayerNormRowPairs,
+                                   version == kLayerNormSpread ? kSpreadFloatsPerThread
+                                                               : kMaxFloatsPerThread);
         if (plan.split.threads_per_row == 0) return cudaErrorNotSupported;
         if (rows == 0) return cudaSuccess;
         const int64_t groups = (rows + plan.rows_per_group - 1) / plan.rows_per_group;
@@ -538,7 +577,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
         if (version == kLayerNormParamsEarly)
             return launch_loads_first<T, P, 1, ParamsLoad::kBeforeReductions>(
                 vecs, grid, block, stream, source, output, gamma, beta, rows, hidden, epsilon, tpr);
-        if (version == kLayerNormParamsWithRow)
+        if (version == kLayerNormParamsWithRow || version == kLayerNormBlockLoadsFirst)
             return launch_loads_first<T, P, 1, ParamsLoad::kWithRow>(
                 vecs, grid, block, stream, source, output, gamma, beta, rows, hidden, epsilon, tpr);
         return plan.rows_per_group == 2
