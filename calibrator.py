@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bertrt.common import DEFAULT_MODEL, INPUT_NAMES, UserError, atomic_write_bytes
+from bertrt.common import DEFAULT_MODEL, INPUT_NAMES, UserError, atomic_write_bytes, cannot_load
 from bertrt.entropy import CACHE_ALGORITHMS
 from bertrt.trt_api import trt
 
@@ -250,6 +250,9 @@ def make_calibrator(kind: str = "entropy", *, batch_size: int, seq_len: int, net
     if tokenizer is None:
         from transformers import AutoTokenizer  # slow import, only needed here
 
-        tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
+        except (OSError, ValueError) as err:
+            raise cannot_load(model_name_or_path, err) from None
     return cls(tokenizer=tokenizer, batch_size=batch_size, seq_len=seq_len, network=network, corpus_path=corpus_path,
                max_batches=max_batches, cache_path=cache_path, onnx_path=onnx_path, device=device)

@@ -45,22 +45,23 @@ def hf_activations(model, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]
 
 
 def compare_layers(onnx_path: Path, model, batch: dict[str, np.ndarray], mode: str = "fp32",
-                   fusions_text: str = "none", verbose: bool = True):
+                   fusions_text: str = "none", verbose: bool = True, num_heads: int | None = None):
     """[(name, CheckResult)] for every tensor that has an HF counterpart, in execution order."""
     from bertrt.backend import ReferenceBackend
     from bertrt.engine_config import ProfileShapes, configure
     from bertrt.onnx_weights import load_weights
     from builder import Fusions, build_network
 
+    if mode not in ("fp32", "fp16"):
+        raise UserError(f"layer comparison runs fp32 or fp16, not {mode!r}")
     fusions = Fusions.parse(fusions_text)
     if fusions.packed:
         raise UserError("layer comparison needs the padded layout: drop 'packed' from --fusions")
-    weights = load_weights(onnx_path)
+    weights = load_weights(onnx_path, num_heads)
     backend = ReferenceBackend()
     builder, network, _ = build_network(backend, weights, fusions, mode)
     batch_size, seq = batch["input_ids"].shape
-    config = configure(builder, network, backend.trt, mode if mode != "int8" else "fp16",
-                       ProfileShapes(1, batch_size, max(batch_size, 1), 1, seq, seq))
+    config = configure(builder, network, backend.trt, mode, ProfileShapes(1, batch_size, batch_size, 1, seq, seq))
     ref_engine, _ = backend.build(builder, network, config, None, {})
     ours = ref_engine.execute({name: batch[name] for name in INPUT_NAMES}, keep_all=True)
     theirs = hf_activations(model, batch)
@@ -84,6 +85,7 @@ def main(argv=None) -> None:
     parser.add_argument("--reference", type=Path, default=REFERENCE_PATH)
     parser.add_argument("--mode", choices=("fp32", "fp16"), default="fp32")
     parser.add_argument("--fusions", default="none")
+    parser.add_argument("--num-heads", type=int, default=None, help="only for ONNX files not made by model2onnx.py")
     args = parser.parse_args(argv)
 
     from bertrt.report import load_reference
@@ -91,7 +93,7 @@ def main(argv=None) -> None:
     reference = load_reference(args.reference)
     _, model = load_model(args.model or str(reference["model"]))
     batch = {name: reference[name] for name in INPUT_NAMES}
-    rows = compare_layers(args.onnx, model, batch, args.mode, args.fusions)
+    rows = compare_layers(args.onnx, model, batch, args.mode, args.fusions, num_heads=args.num_heads)
     failing = [name for name, result in rows if not result.passed]
     print(f"{len(rows)} tensors compared; " + (f"first divergence: {failing[0]}" if failing else "all within tolerance"))
 

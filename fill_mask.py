@@ -29,6 +29,7 @@ def main(argv=None) -> None:
     parser.add_argument("--onnx", type=Path, default=ONNX_PATH)
     parser.add_argument("--model", default=None, help="tokenizer (default: the model model2onnx.py exported)")
     parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--num-heads", type=int, default=None, help="only for ONNX files not made by model2onnx.py")
     args = parser.parse_args(argv)
 
     model_name = args.model or str(load_reference(REFERENCE_PATH)["model"])
@@ -45,7 +46,11 @@ def main(argv=None) -> None:
         from builder import Fusions, build_network
 
         seq = batch["input_ids"].shape[1]
-        builder, network, _ = build_network(backend, load_weights(args.onnx), Fusions(), "fp32")
+        weights = load_weights(args.onnx, args.num_heads)
+        if seq > weights.dims.max_position:
+            raise UserError(f"the sentence is {seq} tokens, the model has {weights.dims.max_position} positions: "
+                            "shorten it")
+        builder, network, _ = build_network(backend, weights, Fusions(), "fp32")
         config = configure(builder, network, backend.trt, "fp32", ProfileShapes(1, 1, 1, 1, seq, seq))
         runner = backend.runner(backend.build(builder, network, config, None, {})[0])
     logits = runner.infer({name: batch[name] for name in INPUT_NAMES})[OUTPUT_NAME]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -31,10 +32,15 @@ def engine_layers(runner) -> list[dict]:
     return layers
 
 
+# The precision word in the inspector's "Format/Datatype" strings, e.g. "Row major linear FP16
+# format", "Channel major FP16 format where channel % 4 == 0", "Row major Int8 format".
+_PRECISION = re.compile(r"\b(FP32|FP16|BF16|FP8|FP4|INT8|Int8|INT4|Int4|Int32|INT32|Int64|INT64|Bool|Half|Float)\b")
+
+
 def output_types(layer: dict) -> str:
-    """Output formats of an engine layer, e.g. 'Half' or 'Int8' (the precision it writes)."""
-    formats = [o.get("Format/Datatype", "?") for o in layer.get("Outputs", [])]
-    return ",".join(sorted({f.split()[-1] if f else "?" for f in formats}))
+    """Output precisions of an engine layer, e.g. 'FP16' or 'Int8' (what it writes)."""
+    formats = [o.get("Format/Datatype") or "?" for o in layer.get("Outputs", [])]
+    return ",".join(sorted({(m.group(1) if (m := _PRECISION.search(f)) else f) for f in formats}))
 
 
 def main(argv=None) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from bertrt.common import (DEFAULT_MODEL, INPUT_NAMES, ONNX_PATH, OUTPUT_NAME, REFERENCE_PATH,
-                           REFERENCE_SENTENCES, BertDims, UserError, atomic_output, atomic_save_npz, run_main)
+                           REFERENCE_SENTENCES, BertDims, atomic_output, atomic_save_npz, cannot_load, run_main)
 from bertrt.onnx_weights import METADATA_KEY
 
 OPSET = 17  # the first opset with LayerNormalization as one node; TensorRT 10 parses it
@@ -33,9 +33,7 @@ def load_model(name_or_path: str):
         tokenizer = AutoTokenizer.from_pretrained(name_or_path)
         model = BertForMaskedLM.from_pretrained(name_or_path, attn_implementation="eager")
     except (OSError, ValueError) as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"cannot load {name_or_path!r} ({first_line}): pass --model PATH to a local folder "
-                        "with config.json, the weights and vocab.txt, or make the HF hub reachable")
+        raise cannot_load(name_or_path, err) from None
     return tokenizer, model.eval()
 
 

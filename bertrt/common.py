@@ -37,6 +37,13 @@ class UserError(Exception):
     """A problem the user can fix; scripts print it as one line naming the fix and exit 2."""
 
 
+def cannot_load(name_or_path: str, err: Exception) -> UserError:
+    """The one-line error for a Hugging Face model or tokenizer that cannot be loaded."""
+    first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return UserError(f"cannot load {name_or_path!r} ({first_line}): pass --model PATH to a local folder "
+                     "with config.json, the weights and vocab.txt, or make the HF hub reachable")
+
+
 def run_main(main) -> None:
     """Run a script's main(); a UserError becomes `error: ...` on stderr and exit status 2."""
     try:

@@ -81,13 +81,22 @@ def apply(layer, role: str, mode: str, trt, weights: dict | None = None) -> None
         layer.set_output_type(0, getattr(trt.DataType, output_type))
 
 
+# Layer type -> role, for networks the ONNX parser made (the types of trt_helper's roles).
+PARSED_ROLES = {"NORMALIZATION": "norm", "SOFTMAX": "softmax", "MATRIX_MULTIPLY": "gemm",
+                "ELEMENTWISE": "elementwise", "UNARY": "activation", "ACTIVATION": "activation",
+                "GATHER": "embedding"}
+FLOAT_TYPES = ("FLOAT", "HALF", "BF16")
+
+
 def apply_to_parsed_network(network, mode: str, trt) -> dict[str, int]:
     """The same policy for a network the ONNX parser made, where layers carry no roles: the role
-    is read off the layer type; a matrix multiply with a weight operand is a linear layer (the
+    is read off the layer type (PARSED_ROLES), for layers with a float output only: the parser
+    also emits INT64/INT32/BOOL shape and mask arithmetic (elementwise, gathers on shapes), which
+    has no precision to pin. A matrix multiply with a weight operand is a linear layer (the
     parser may put a shuffle or cast between the weight constant and the product), one of two
-    activations an attention product, and the last one the vocabulary decoder.
+    activations an attention product, and the last one the vocabulary decoder, as is the
+    elementwise layer reading it (its bias add: it writes the logits).
     Returns how many layers got each role (printed by onnx2trt.py)."""
-    by_type = {"NORMALIZATION": "norm", "SOFTMAX": "softmax", "MATRIX_MULTIPLY": "gemm"}
     layers = [network.get_layer(i) for i in range(network.num_layers)]
     producer = {layer.get_output(o).name: layer for layer in layers for o in range(layer.num_outputs)}
 
@@ -99,10 +108,11 @@ def apply_to_parsed_network(network, mode: str, trt) -> dict[str, int]:
         return layer.weights.numpy() if layer is not None and layer.type.name == "CONSTANT" else None
 
     gemms = [layer for layer in layers if layer.type.name == "MATRIX_MULTIPLY"]
+    logits = gemms[-1].get_output(0).name if gemms else None  # what the decoder's bias add reads
     counts: dict[str, int] = {}
     for layer in layers:
-        role = by_type.get(layer.type.name)
-        if role is None:
+        role = PARSED_ROLES.get(layer.type.name)
+        if role is None or layer.get_output(0).dtype.name not in FLOAT_TYPES:
             continue
         weights = {}
         if role == "gemm":
@@ -111,6 +121,8 @@ def apply_to_parsed_network(network, mode: str, trt) -> dict[str, int]:
                 role = "attention"  # activation x activation: Q K^T or P V
             if layer is gemms[-1]:
                 role = "decoder"
+        elif role == "elementwise" and logits in (layer.get_input(i).name for i in range(layer.num_inputs)):
+            role = "decoder"
         apply(layer, role, mode, trt, weights)
         counts[role] = counts.get(role, 0) + 1
     return counts

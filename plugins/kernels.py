@@ -57,14 +57,20 @@ def function(name: str, argtypes: list):
     return _functions[name]
 
 
-def launch(name: str, argtypes: list, args: tuple, version: int | None = None) -> None:
+def launch(name: str, argtypes: list, args: tuple, device, version: int | None = None) -> None:
     """Run launcher `name` (the kernel's default choice), or `<name>Version` with an explicit
-    numbered version first, and raise on a CUDA error."""
-    if version is None:
-        check(function(name, argtypes)(*args), name)
-    else:
-        versioned = function(f"{name}Version", [ctypes.c_int, *argtypes])
-        check(versioned(version, *args), f"{name} (version {version})")
+    numbered version first, on `device` (the tensors' GPU) and its current torch stream, which
+    every launcher takes as its last argument (not in `args`); raise on a CUDA error. The device
+    is made current for the call: launchers launch on, and ask the SM count of, the current one."""
+    import torch
+
+    with torch.cuda.device(device):
+        stream = ctypes.c_void_p(torch.cuda.current_stream(device).cuda_stream)
+        if version is None:
+            check(function(name, argtypes)(*args, stream), name)
+        else:
+            versioned = function(f"{name}Version", [ctypes.c_int, *argtypes])
+            check(versioned(version, *args, stream), f"{name} (version {version})")
 
 
 def check(status: int, what: str) -> None:
@@ -91,9 +97,3 @@ def ptr(tensor) -> ctypes.c_void_p | None:
         raise ValueError("kernels take contiguous CUDA tensors")
     return ctypes.c_void_p(tensor.data_ptr())
 
-
-def stream() -> ctypes.c_void_p:
-    """The current torch CUDA stream, so launches order with torch's own work."""
-    import torch
-
-    return ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)

@@ -10,7 +10,46 @@ from bertrt.onnx_weights import NotABertMLM, load_weights
 
 
 def hf_parameters(model):
+    # named_parameters() lists a tied Parameter once, and leaves out buffers (position_ids,
+    # token_type_ids), which are not weights.
     return {name: p.detach().numpy() for name, p in model.named_parameters()}
+
+
+def arrays_in(value) -> list[np.ndarray]:
+    """Every array load_weights returned, however deep in its dataclasses and lists."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, list):
+        return [a for item in value for a in arrays_in(item)]
+    if dataclasses.is_dataclass(value):
+        return [a for f in dataclasses.fields(value) for a in arrays_in(getattr(value, f.name))]
+    return []  # dims, eps: compared on their own
+
+
+def with_hf_names(weights) -> list[tuple[np.ndarray, str]]:
+    """Each of our tensors with the name of the HF parameter it must equal."""
+    def both(ours, theirs):  # a Linear or a Norm
+        return [(ours.weight, theirs + ".weight"), (ours.bias, theirs + ".bias")]
+
+    pairs = [(weights.word_embeddings, "bert.embeddings.word_embeddings.weight"),
+             (weights.position_embeddings, "bert.embeddings.position_embeddings.weight"),
+             (weights.token_type_embeddings, "bert.embeddings.token_type_embeddings.weight"),
+             *both(weights.embeddings_norm, "bert.embeddings.LayerNorm")]
+    for i, layer in enumerate(weights.layers):
+        p = f"bert.encoder.layer.{i}."
+        for ours, theirs in ((layer.query, "attention.self.query"), (layer.key, "attention.self.key"),
+                             (layer.value, "attention.self.value"), (layer.attention_output, "attention.output.dense"),
+                             (layer.attention_norm, "attention.output.LayerNorm"),
+                             (layer.intermediate, "intermediate.dense"), (layer.output, "output.dense"),
+                             (layer.output_norm, "output.LayerNorm")):
+            pairs += both(ours, p + theirs)
+    pairs += both(weights.transform, "cls.predictions.transform.dense")
+    pairs += both(weights.transform_norm, "cls.predictions.transform.LayerNorm")
+    # The decoder is tied: its weight is the word embeddings' Parameter and its bias is
+    # cls.predictions.bias, so named_parameters() has no cls.predictions.decoder.* entries.
+    pairs += [(weights.decoder.weight, "bert.embeddings.word_embeddings.weight"),
+              (weights.decoder.bias, "cls.predictions.bias")]
+    return pairs
 
 
 @pytest.mark.parametrize("exporter", ["legacy", "dynamo"])
@@ -20,24 +59,13 @@ def test_every_parameter_maps_to_its_hf_tensor(tiny_models, exporter):
     hf = hf_parameters(tiny.model)
     # eps travels as a float32 ONNX attribute, as TensorRT receives it
     assert weights.dims == dataclasses.replace(tiny.dims, layer_norm_eps=float(np.float32(tiny.dims.layer_norm_eps)))
-    expect = np.testing.assert_array_equal
-    expect(weights.word_embeddings, hf["bert.embeddings.word_embeddings.weight"])
-    expect(weights.position_embeddings, hf["bert.embeddings.position_embeddings.weight"])
-    expect(weights.token_type_embeddings, hf["bert.embeddings.token_type_embeddings.weight"])
-    expect(weights.embeddings_norm.weight, hf["bert.embeddings.LayerNorm.weight"])
-    for i, layer in enumerate(weights.layers):
-        p = f"bert.encoder.layer.{i}."
-        for ours, theirs in ((layer.query, "attention.self.query"), (layer.key, "attention.self.key"),
-                             (layer.value, "attention.self.value"), (layer.attention_output, "attention.output.dense"),
-                             (layer.intermediate, "intermediate.dense"), (layer.output, "output.dense")):
-            expect(ours.weight, hf[p + theirs + ".weight"])
-            expect(ours.bias, hf[p + theirs + ".bias"])
-        expect(layer.attention_norm.bias, hf[p + "attention.output.LayerNorm.bias"])
-        expect(layer.output_norm.weight, hf[p + "output.LayerNorm.weight"])
-    expect(weights.transform.weight, hf["cls.predictions.transform.dense.weight"])
-    expect(weights.transform_norm.weight, hf["cls.predictions.transform.LayerNorm.weight"])
-    expect(weights.decoder.weight, hf["bert.embeddings.word_embeddings.weight"])  # tied
-    expect(weights.decoder.bias, hf["cls.predictions.bias"])
+    pairs = with_hf_names(weights)
+    for ours, name in pairs:
+        assert ours is not None, name
+        np.testing.assert_array_equal(ours, hf[name], err_msg=name)
+    # Nothing left out on either side: every HF parameter, and every array load_weights returned.
+    assert {name for _, name in pairs} == set(hf)
+    assert {id(ours) for ours, _ in pairs} == {id(a) for a in arrays_in(weights)}
 
 
 def test_eps_and_heads_come_from_the_model(tiny_models):

@@ -131,3 +131,39 @@ def test_policy_on_a_parsed_network_finds_weights_behind_the_parsers_shuffles():
     assert linear.precision.name == "INT8" and scores.precision.name == "HALF"
     assert probs.precision.name == "FLOAT" and decoder.precision.name == "HALF"
     assert linear.get_input(1).dynamic_range == (-3.0, 3.0)
+
+
+def test_policy_on_a_parsed_network_pins_float_layers_by_type_but_not_shape_arithmetic():
+    """The elementwise, activation and embedding pins reach the parser's network too (by layer
+    type), but only float layers: the parser's INT64 shape arithmetic has no precision to pin.
+    The decoder's bias add writes the logits in fp32, as in the hand-built network."""
+    from bertrt.refnet.builder import RefBuilder
+    from trt_helper import trt
+
+    network = RefBuilder(trt).create_network(0)
+    ids = network.add_input("input_ids", trt.DataType.INT32, (-1, -1))
+    table = network.add_constant((10, 8), trt.Weights(np.ones((10, 8), np.float32)))
+    embedding = network.add_gather(table.get_output(0), ids, 0)
+    shape = network.add_shape(ids)  # [batch, seq] as INT64, then arithmetic on it
+    seq = network.add_gather(shape.get_output(0), network.add_constant((1,), trt.Weights(
+        np.array([1], np.int64))).get_output(0), 0)
+    seq_plus_one = network.add_elementwise(seq.get_output(0), network.add_constant((1,), trt.Weights(
+        np.array([1], np.int64))).get_output(0), trt.ElementWiseOperation.SUM)
+
+    def linear(x):
+        weight = network.add_constant((1, 8, 8), trt.Weights(np.eye(8, dtype=np.float32)[None]))
+        product = network.add_matrix_multiply(x, trt.MatrixOperation.NONE, weight.get_output(0),
+                                              trt.MatrixOperation.NONE)
+        bias = network.add_constant((1, 1, 8), trt.Weights(np.ones((1, 1, 8), np.float32)))
+        return product, network.add_elementwise(product.get_output(0), bias.get_output(0),
+                                                trt.ElementWiseOperation.SUM)
+
+    product, bias_add = linear(embedding.get_output(0))
+    erf = network.add_unary(bias_add.get_output(0), trt.UnaryOperation.ERF)
+    decoder, logits = linear(erf.get_output(0))
+    counts = precision.apply_to_parsed_network(network, "int8", trt)
+    assert counts == {"embedding": 1, "gemm": 1, "elementwise": 1, "activation": 1, "decoder": 2}
+    assert [layer.precision.name for layer in (embedding, product, bias_add, erf, decoder, logits)] == [
+        "HALF", "INT8", "HALF", "HALF", "HALF", "HALF"]
+    assert logits.get_output_type(0).name == "FLOAT"
+    assert not any(layer.precision_is_set for layer in (shape, seq, seq_plus_one))

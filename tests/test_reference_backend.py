@@ -39,6 +39,21 @@ def test_elementwise_needs_equal_ranks_and_broadcasts_size_one_dims():
     np.testing.assert_allclose(out[good.get_output(0).name], data + bias)
 
 
+def test_elementwise_broadcast_infers_a_dim_known_on_one_side():
+    _, net = new_network()
+    unknown = net.add_input("u", trt.DataType.FLOAT, (-1, 8))
+    known = net.add_input("k", trt.DataType.FLOAT, (4, 8))
+    one = net.add_input("o", trt.DataType.FLOAT, (1, 8))
+    unknown_too = net.add_input("v", trt.DataType.FLOAT, (-1, 8))
+
+    def shape(a, b):
+        return tuple(net.add_elementwise(a, b, trt.ElementWiseOperation.SUM).get_output(0).shape)
+
+    assert shape(unknown, known) == shape(known, unknown) == (4, 8)  # u's first dim: 1 or 4, the sum has 4
+    assert shape(unknown, one) == (-1, 8)
+    assert shape(unknown, unknown_too) == (-1, 8)
+
+
 def test_elementwise_rejects_incompatible_types_but_mixes_float_and_half():
     builder, net = new_network()
     ints = net.add_input("i", trt.DataType.INT32, (2,))

@@ -1,7 +1,8 @@
 """run.py (bertrt/bench): planning, the engine cache, and whole CPU runs on tiny models.
 
-No TensorRT and no GPU here: the runs use the reference backend for the hand-built variants'
-accuracy and PyTorch fp32 eager on the CPU, and every GPU-only variant must say why it was skipped.
+The runs are of a machine with no TensorRT and no GPU (made so on any machine, see `cpu_only`):
+they use the reference backend for the hand-built variants' accuracy and PyTorch fp32 eager on the
+CPU, and every GPU-only variant must say why it was skipped.
 """
 import csv
 import dataclasses
@@ -27,6 +28,16 @@ FAST = ["--batch", "1,2", "--seq", "8,16", "--iterations", "5", "--warmup", "1",
 NO_GPU = Capabilities(tensorrt_problem="TensorRT is not installed", cuda_problem="no CUDA GPU is visible",
                       plugins_problem="libbert_plugins.so not found", kernels_problem="libbert_kernels.so not found")
 GPU_TRT_NO_PLUGINS = Capabilities(None, None, "libbert_plugins.so not found", None)
+
+
+@pytest.fixture(autouse=True)
+def cpu_only(monkeypatch):
+    """Every run here is the fallback without TensorRT or a GPU. On a machine that has them, hide
+    both, so the same variants are planned and skipped and the environment records no GPU."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # what environment() asks
+    monkeypatch.setattr(runner, "detect_capabilities", lambda: NO_GPU)
 
 
 def by_name(planned):
@@ -72,6 +83,14 @@ def test_without_tensorrt_or_gpu_everything_is_placed_or_skipped_with_a_reason()
         assert planned[name].skip_reason == ("no CUDA GPU is visible: fp16 SDPA, CUDA graphs and torch.compile "
                                              "are GPU baselines")
     assert planned["kernel-attention"].skip_reason == "no CUDA GPU is visible"
+
+
+def test_capabilities_come_from_torch_and_tensorrt():
+    caps = variants.detect_capabilities()  # the real detection, under cpu_only's torch
+    assert caps.cuda_problem == "no CUDA GPU is visible"
+    from bertrt.trt_api import runtime_problem
+
+    assert caps.tensorrt_problem == runtime_problem()
 
 
 def test_with_tensorrt_plugin_variants_need_the_plugin_library():

@@ -1,9 +1,12 @@
-"""The scripts as a user runs them, in fresh processes without TensorRT: they work on the
-reference backend, and every problem ends in one line naming the fix, exit status 2, and no
-half-written file."""
+"""The scripts as a user runs them, in fresh processes without TensorRT or a GPU (hidden where the
+machine has them): they work on the reference backend, and every problem ends in one line naming
+the fix, exit status 2, and no half-written file."""
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,8 +14,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Modules that shadow TensorRT's in the scripts' processes, so that they find none wherever the
+# tests run (bertrt.trt_api then says "TensorRT is not installed", as on a machine without it).
+NO_TENSORRT = Path(tempfile.mkdtemp(prefix="no-tensorrt-"))
+for _name in ("tensorrt", "tensorrt_bindings"):
+    (NO_TENSORRT / f"{_name}.py").write_text('raise ImportError("hidden by tests/test_scripts.py")\n')
+atexit.register(shutil.rmtree, NO_TENSORRT, True)
+
+
 def run(*args, cwd):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TRANSFORMERS_VERBOSITY="error", HF_HUB_OFFLINE="1")
+    # CUDA_VISIBLE_DEVICES="": torch sees no GPU either, so the scripts take the CPU paths everywhere.
+    env = dict(os.environ, PYTHONPATH=f"{NO_TENSORRT}{os.pathsep}{ROOT}", CUDA_VISIBLE_DEVICES="",
+               TRANSFORMERS_VERBOSITY="error", HF_HUB_OFFLINE="1")
     return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=600)
 

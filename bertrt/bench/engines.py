@@ -184,9 +184,7 @@ def _reference_row(variant: Variant, ctx: EngineContext, status, note: str) -> R
     batch, seq = ctx.reference_shape
     calib_args = _calibration_args(variant, ctx)
     status("building on the CPU" + (" (INT8 calibration)" if variant.precision == "int8" else ""))
-    # The reference backend calibrates INT8 through the main profile: it must hold that shape too.
-    profile = engine_config.ProfileShapes(1, batch, max(batch, calib_args.calib_batch_size), 1, seq,
-                                          max(seq, calib_args.calib_seq))
+    profile = engine_config.ProfileShapes(1, batch, batch, 1, seq, seq)  # INT8 calibrates at its own profile
     engine, seconds = _build(variant, ctx, profile, calib_args, None, None)
     status("accuracy on the CPU")
     accuracy = _accuracy(ctx.backend.runner(engine), variant, ctx, _fusions(variant).packed)

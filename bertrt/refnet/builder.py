@@ -131,11 +131,9 @@ class RefBuilder(Recorded):
         for tensor in network._inputs:
             if -1 in tensor.shape and tensor.name not in config._profiles[0]._shapes:
                 raise RefNetworkError(f"optimization profile has no shapes for input {tensor.name!r}")
-        engine = RefEngine(network, config)
         if "INT8" in config._flags:
-            _apply_int8_scales(network, config, engine)
-            engine = RefEngine(network, config)  # precisions depend on the ranges just set
-        return engine
+            _apply_int8_scales(network, config, self._trt)
+        return RefEngine(network, config)  # after calibration: precisions depend on the ranges
 
 
 def _layer_precision(layer, flags: set[str]) -> str:
@@ -268,34 +266,43 @@ def _read_host_buffer(pointer: int, shape: tuple[int, ...], dtype) -> np.ndarray
     return np.ctypeslib.as_array((ctype * count).from_address(int(pointer))).reshape(shape).copy()
 
 
-def _calibration_algorithm(calibrator) -> str:
-    """'entropy' or 'minmax', from the calibrator's kind or else its TensorRT base class."""
+def _calibration_algorithm(calibrator, trt) -> str:
+    """'entropy' or 'minmax': the project's calibrators say it (`kind`: they also exist without
+    TensorRT's classes); any other calibrator by the TensorRT base class it derives from."""
     kind = getattr(calibrator, "kind", None)
     if kind:
         return kind
-    return "minmax" if "MinMax" in type(calibrator).__mro__[1].__name__ else "entropy"
+    for base, algorithm in (("IInt8MinMaxCalibrator", "minmax"), ("IInt8EntropyCalibrator2", "entropy")):
+        if hasattr(trt, base) and isinstance(calibrator, getattr(trt, base)):
+            return algorithm
+    raise RefNetworkError(f"calibrator {type(calibrator).__name__}: the reference backend calibrates with "
+                          "IInt8EntropyCalibrator2 or IInt8MinMaxCalibrator only")
 
 
-def _apply_int8_scales(network: RefNetwork, config: RefBuilderConfig, engine: RefEngine) -> None:
+def _apply_int8_scales(network: RefNetwork, config: RefBuilderConfig, trt) -> None:
     """Calibrate (or read the calibrator's cache) and set every tensor's dynamic range."""
     from bertrt import entropy
 
     calibrator = config.int8_calibrator
     if calibrator is None:
         return  # ranges set by hand (tensor.dynamic_range) are used as they are
-    algorithm = _calibration_algorithm(calibrator)
+    algorithm = _calibration_algorithm(calibrator, trt)
     cache = calibrator.read_calibration_cache()
     if cache:
         _, scales = entropy.read_cache(bytes(cache))
     else:
+        # Like TensorRT: batches have the calibration profile's shapes, not the main profile's.
         profile = config.get_calibration_profile() or config._profiles[0]
         names = [t.name for t in network._inputs]
+        missing = [name for name in names if name not in profile._shapes]
+        if missing:
+            raise RefNetworkError(f"calibration profile has no shapes for input(s) {missing}")
         collector = entropy.HistogramCollector()
         # Histograms only of what gets quantized: the inputs of matrix multiplies.
         watched = {t.name for layer in network._layers
                    if isinstance(layer, refnetwork.RefMatrixMultiplyLayer) for t in layer._inputs
                    if not isinstance(t._producer, refnetwork.RefConstantLayer)}
-        fp32_engine = RefEngine(network, _fp32_config(config))
+        fp32_engine = RefEngine(network, _fp32_config(profile))
         while (pointers := calibrator.get_batch(names)) is not None:
             feed = {t.name: _read_host_buffer(p, profile.get_shape(t.name)[1], refnetwork._NUMPY[enum_name(t.dtype)])
                     for t, p in zip(network._inputs, pointers)}
@@ -313,9 +320,10 @@ def _apply_int8_scales(network: RefNetwork, config: RefBuilderConfig, engine: Re
             tensors[name]._dynamic_range = (-amax, amax)
 
 
-def _fp32_config(config: RefBuilderConfig) -> RefBuilderConfig:
+def _fp32_config(profile: RefOptimizationProfile) -> RefBuilderConfig:
+    """The calibration run's config: no precision flags, and the profile it checks batches against."""
     plain = RefBuilderConfig()
-    plain._profiles = config._profiles
+    plain._profiles = [profile]
     return plain
 
 

@@ -243,7 +243,7 @@ def _broadcast_dims(layer: RefLayer, a: tuple[int, ...], b: tuple[int, ...]) -> 
         elif y == 1 or x == y:
             out.append(x)
         elif x == -1 or y == -1:
-            out.append(max(x, y) if min(x, y) > 1 else -1)
+            out.append(max(x, y))  # the known dim: the unknown one can only be 1 or equal to it
         else:
             layer._fail(f"dims {a} and {b} do not broadcast")
     return tuple(out)

@@ -1151,6 +1151,8 @@ extern "C" int bertQkvToContextVersion(int32_t version, const void* qkv, void* c
         return cudaErrorInvalidValue;
     if (batch == 0 || seq_len == 0)
         return cudaSuccess;  // nothing to compute
+    if (qkv == nullptr || context == nullptr)
+        return cudaErrorInvalidValue;
     const AttentionParams p{qkv, context, seq_lens, cu_seqlens, seq_len, num_heads, head_size, scale};
     // One check per call: an explicit version's here; the default takes the first that passes
     // it (see the versions at the top). v1 takes every call that got this far.

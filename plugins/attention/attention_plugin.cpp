@@ -98,10 +98,18 @@ public:
         Dims const& lengths = in[kSeqLensOrCuSeqlens];
         if (mParams.packed)
         {
-            if (lengths.nbDims != 1 || in[kMaxSeqlen].nbDims != 1)
+            if (lengths.nbDims != 1 || in[kMaxSeqlen].nbDims != 1 || lengths.d[0] == 0)
             {
                 return "cu_seqlens " + toString(lengths) + " must be [B + 1] and max_seqlen " + toString(in[kMaxSeqlen])
                        + " [S_max]";
+            }
+            // Tokens that no sequence holds, or sequences of length 0 at most, would leave the
+            // context unwritten: refused here rather than "succeeding" at enqueue.
+            bool const hasTokens = in[kQkv].d[0] > 0;
+            if (hasTokens && (lengths.d[0] == 1 || in[kMaxSeqlen].d[0] == 0))
+            {
+                return "qkv " + toString(in[kQkv]) + " has tokens but cu_seqlens " + toString(lengths)
+                       + " holds no sequence or max_seqlen " + toString(in[kMaxSeqlen]) + " is 0";
             }
         }
         else if (lengths.nbDims != 1 || (lengths.d[0] >= 0 && !dimMatches(in[kQkv].d[0], lengths.d[0])))
@@ -127,7 +135,14 @@ public:
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
         nvinfer1::DimsExprs* outputs, int32_t /*nbOutputs*/, nvinfer1::IExprBuilder& expr) noexcept override
     {
-        if (ioKinds(nbInputs).empty() || inputs[kQkv].nbDims < 1)
+        try
+        {
+            if (ioKinds(nbInputs).empty() || inputs[kQkv].nbDims < 1)
+            {
+                return -1;
+            }
+        }
+        catch (std::exception const&)
         {
             return -1;
         }
@@ -144,9 +159,14 @@ public:
         // Padded: B sequences of S rows. Packed: B = len(cu_seqlens) - 1, S = the longest one.
         int64_t const batch = mParams.packed ? inputDesc[kSeqLensOrCuSeqlens].dims.d[0] - 1 : qkv.d[0];
         int64_t const seqLen = mParams.packed ? inputDesc[kMaxSeqlen].dims.d[0] : qkv.d[1];
-        if (rowsOf(qkv) == 0 || batch <= 0 || seqLen <= 0)
+        if (rowsOf(qkv) == 0)
         {
             return 0; // no tokens: nothing to launch
+        }
+        if (batch <= 0 || seqLen <= 0) // onShapeChange refuses these: a caller that skipped it
+        {
+            logError(kName, "tokens but no sequence (cu_seqlens [1] or max_seqlen [0])");
+            return -1;
         }
         return checkCuda(
             bertQkvToContext(inputs[kQkv], outputs[0], mParams.packed ? nullptr : lengths,

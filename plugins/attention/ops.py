@@ -76,9 +76,10 @@ def qkv_to_context(qkv, seq_lens=None, cu_seqlens=None, *, num_heads: int, head_
         seq_len = max_seqlen
     if out is None:
         out = torch.empty(*qkv.shape[:-1], hidden, dtype=qkv.dtype, device=qkv.device)
-    elif out.shape != (*qkv.shape[:-1], hidden) or out.dtype != qkv.dtype or not out.is_contiguous():
-        raise ValueError("out must be a contiguous tensor shaped like qkv with hidden features")
+    elif out.shape != (*qkv.shape[:-1], hidden) or out.dtype != qkv.dtype or out.device != qkv.device \
+            or not out.is_contiguous():
+        raise ValueError("out must be a contiguous tensor shaped like qkv with hidden features, on qkv's device")
     args = (kernels.ptr(qkv), kernels.ptr(out), kernels.ptr(seq_lens), kernels.ptr(cu_seqlens), batch, seq_len,
-            num_heads, head_size, scale, kernels.dtype_code(qkv), kernels.stream())
-    kernels.launch("bertQkvToContext", _ARGTYPES, args, version)
+            num_heads, head_size, scale, kernels.dtype_code(qkv))
+    kernels.launch("bertQkvToContext", _ARGTYPES, args, qkv.device, version)
     return out

@@ -11,7 +11,6 @@ namespace bert
 {
 namespace
 {
-using nvinfer1::DataType;
 using nvinfer1::Dims;
 
 struct BiasGeluParams

@@ -28,7 +28,6 @@ def bias_gelu(x, bias=None, version: int | None = None, out=None):
     bias = fp32_vector(bias, n, x.device, "bias")
     out = output_tensor(out, x.shape, x.dtype, x.device)
     rows = x.numel() // n if n else 0
-    args = (kernels.ptr(x), kernels.ptr(bias), kernels.ptr(out), rows, n, kernels.dtype_code(x),
-            kernels.stream())
-    kernels.launch("bertBiasGelu", _ARGTYPES, args, version)
+    args = (kernels.ptr(x), kernels.ptr(bias), kernels.ptr(out), rows, n, kernels.dtype_code(x))
+    kernels.launch("bertBiasGelu", _ARGTYPES, args, x.device, version)
     return out

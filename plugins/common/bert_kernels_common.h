@@ -13,8 +13,9 @@
 extern "C" {
 #endif
 
-// Element type of activation tensors (inputs/outputs). Weights (gamma, beta, biases,
-// embedding tables) are always fp32: they are read once per launch and keep accuracy.
+// Element type of activation tensors (inputs/outputs). Each launcher's header says the type of
+// its weights: LayerNorm's and SkipLayerNorm's gamma/beta/bias are of `dtype`, EmbLayerNorm's
+// tables and parameters and BiasGelu's bias are fp32.
 typedef enum BertDType { BERT_FP32 = 0, BERT_FP16 = 1 } BertDType;
 
 // Human-readable message for a status code returned by any launcher.

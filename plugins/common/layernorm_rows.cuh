@@ -273,7 +273,7 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
         return v * threads_per_row + lane < vecs_per_row && row[r].out_row >= 0;
     };
 
-    // 1. Fetch: every load of the rows (v8: and of gamma and beta), and no instruction that
+    // 1. Fetch: every load of the rows (v8, v9: and of gamma and beta), and no instruction that
     // waits for one.
     typename Row::template Raw<kVec> raw[kRows][kVecsPerThread];
 #pragma unroll
@@ -281,7 +281,7 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
 #pragma unroll
         for (int r = 0; r < kRows; ++r)
             if (in_row(v, r)) row[r].fetch((v * threads_per_row + lane) * kVec, raw[r][v]);
-    // v8 only. The bounds check here and in step 3 is spelled out on purpose: written as a
+    // v8 and v9 only. The bounds check here and in step 3 is spelled out on purpose: written as a
     // lambda, ptxas interleaved these loads with the row's and v5 fp32 lost 11% (README).
     P raw_scale[kVecsPerThread][kVec], raw_shift[kVecsPerThread][kVec];
     if constexpr (kParams == ParamsLoad::kWithRow) {
@@ -485,7 +485,7 @@ cudaError_t launch_registers(int vecs_per_thread, dim3 grid, dim3 block, cudaStr
     }
 }
 
-// v4-v8's instantiation for the plan's vectors per thread; kRows = 2 only exists where the plan
+// v4-v9's instantiation for the plan's vectors per thread; kRows = 2 only exists where the plan
 // can ask for it (rows of fewer than kMinRowBytesPerThread bytes per thread).
 template <typename T, typename P, int kRows, ParamsLoad kParams, typename RowSource, int kVecs = 1>
 cudaError_t launch_loads_first(int vecs_per_thread, dim3 grid, dim3 block, cudaStream_t stream,
@@ -507,19 +507,34 @@ cudaError_t launch_loads_first(int vecs_per_thread, dim3 grid, dim3 block, cudaS
     }
 }
 
-// Version 0 resolved: the measured choice where its plan takes the row, else v5 (which takes
-// every row that v2 or v3 takes: up to 256 threads x 32 floats), else the scalar v1.
+// Whether `version`'s split takes a row of vecs_per_row 16-byte vectors: the same plans the
+// launcher below makes (v1 takes any row; v2 and v9 one vector per thread, up to 1024 threads;
+// v7 up to 16 values per thread; the others up to 32).
+inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
+{
+    switch (version) {
+        case kLayerNormScalar:
+            return true;
+        case kLayerNormBlockVector:
+        case kLayerNormBlockLoadsFirst:
+            return plan_block_vector(vecs_per_row).threads_per_row > 0;
+        case kLayerNormSpread:
+            return plan_sized(vecs_per_row, elems_per_vec, kSpreadFloatsPerThread).threads_per_row > 0;
+        default:
+            return plan_sized(vecs_per_row, elems_per_vec).threads_per_row > 0;
+    }
+}
+
+// Version 0 resolved: the measured choice where its split takes the row, else v5 (which takes
+// every row that any vector version takes: up to 256 threads x 32 floats), else the scalar v1.
 inline int default_version(const MeasuredDefaults& measured, int element_bytes, bool vectorizable,
                            int vecs_per_row, int elems_per_vec, int64_t rows, int sms)
 {
-    const bool sized_fits = plan_sized(vecs_per_row, elems_per_vec).threads_per_row > 0;
-    if (!vectorizable || !sized_fits) return kLayerNormScalar;
+    if (!vectorizable || !split_fits(kLayerNormParamsEarly, vecs_per_row, elems_per_vec))
+        return kLayerNormScalar;
     const int point = measured_point(rows, sms);
     const int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
-    const bool block_fits = plan_block_vector(vecs_per_row).threads_per_row > 0;
-    const bool block_per_row = chosen == kLayerNormBlockVector || chosen == kLayerNormBlockLoadsFirst;
-    if (block_per_row && !block_fits) return kLayerNormParamsEarly;
-    return chosen;
+    return split_fits(chosen, vecs_per_row, elems_per_vec) ? chosen : kLayerNormParamsEarly;
 }
 
 // Normalizes `rows` rows of `source` into output. `sources_aligned`: the source's own pointers

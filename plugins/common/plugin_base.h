@@ -8,9 +8,10 @@
 //   IPluginV3OneCore     name, version, namespace;
 //   IPluginV3OneBuild    what the builder asks: output types and shapes, supported formats;
 //   IPluginV3OneRuntime  what an engine needs: onShapeChange, enqueue, fields to serialize.
-// The plugins hold nothing but their creation fields (Params) and the number of inputs they were
-// configured with: no weights, no device memory. So the build and runtime objects are the same
-// class, and cloning is a plain copy.
+// The plugins hold nothing but their creation fields (Params), the number of inputs they were
+// configured with and a buffer for getFieldsToSerialize (which a copy starts empty): no weights,
+// no device memory. So the build and runtime objects are the same class, and cloning is a plain
+// copy that cannot throw.
 //
 // A plugin is `class XPlugin : public PluginBase<XPlugin, XParams>` where XParams holds its
 // creation fields: struct XParams { std::vector<FieldRef> fields(); std::string problem() const; }.
@@ -253,9 +254,16 @@ public:
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
         nvinfer1::DimsExprs* outputs, int32_t /*nbOutputs*/, nvinfer1::IExprBuilder&) noexcept override
     {
-        if (static_cast<Plugin const&>(*this).ioKinds(nbInputs).empty())
+        try
         {
-            return -1; // an input count the plugin does not take
+            if (static_cast<Plugin const&>(*this).ioKinds(nbInputs).empty())
+            {
+                return -1; // an input count the plugin does not take
+            }
+        }
+        catch (std::exception const&)
+        {
+            return -1;
         }
         outputs[0] = inputs[0];
         return 0;

@@ -12,17 +12,16 @@ namespace
 {
 std::atomic<nvinfer1::ILoggerFinder*> gLoggerFinder{nullptr};
 
-void log(nvinfer1::ILogger::Severity severity, std::string const& message) noexcept
+void logErrorText(char const* message) noexcept
 {
     nvinfer1::ILoggerFinder* finder = gLoggerFinder.load();
     nvinfer1::ILogger* logger = finder != nullptr ? finder->findLogger() : nullptr;
     if (logger != nullptr)
     {
-        logger->log(severity, message.c_str());
+        logger->log(nvinfer1::ILogger::Severity::kERROR, message);
         return;
     }
-    bool const isError = severity <= nvinfer1::ILogger::Severity::kERROR;
-    std::fprintf(stderr, "[bert_trt] %s: %s\n", isError ? "ERROR" : "WARNING", message.c_str());
+    std::fprintf(stderr, "[bert_trt] ERROR: %s\n", message);
 }
 
 char const* typeName(nvinfer1::PluginFieldType type)
@@ -46,20 +45,24 @@ void setLoggerFinder(nvinfer1::ILoggerFinder* finder) noexcept
 
 void logError(std::string const& message) noexcept
 {
-    log(nvinfer1::ILogger::Severity::kERROR, message);
+    logErrorText(message.c_str());
 }
 
-void logWarning(std::string const& message) noexcept
+void logError(char const* plugin, char const* message) noexcept
 {
-    log(nvinfer1::ILogger::Severity::kWARNING, message);
+    char text[512];
+    std::snprintf(text, sizeof(text), "%s: %s", plugin, message);
+    logErrorText(text);
 }
 
 int32_t checkCuda(int status, char const* plugin, char const* what) noexcept
 {
     if (status != 0)
     {
-        logError(std::string(plugin) + ": " + what + " failed: " + bertKernelErrorString(status) + " (cudaError "
-                 + std::to_string(status) + ")");
+        char text[512];
+        std::snprintf(text, sizeof(text), "%s: %s failed: %s (cudaError %d)", plugin, what,
+            bertKernelErrorString(status), status);
+        logErrorText(text);
     }
     return status;
 }

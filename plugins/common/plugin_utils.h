@@ -25,10 +25,13 @@ constexpr char const* kPluginNamespace = "bert_trt";
 // is calling the plugin right now. Without a finder (or logger) messages go to stderr.
 void setLoggerFinder(nvinfer1::ILoggerFinder* finder) noexcept;
 void logError(std::string const& message) noexcept;
-void logWarning(std::string const& message) noexcept;
+// "<plugin>: <message>" without allocating: for enqueue() and the other noexcept calls, where
+// building a std::string could throw.
+void logError(char const* plugin, char const* message) noexcept;
 
-// Logs "<plugin>: <what> failed: <CUDA error text>" when status != 0; returns status unchanged,
-// so enqueue() can end with `return checkCuda(bertSomething(...), kName, "bertSomething");`.
+// Logs "<plugin>: <what> failed: <CUDA error text>" when status != 0 (without allocating);
+// returns status unchanged, so enqueue() can end with
+// `return checkCuda(bertSomething(...), kName, "bertSomething");`.
 int32_t checkCuda(int status, char const* plugin, char const* what) noexcept;
 
 // ---- Creation fields ------------------------------------------------------------------------
@@ -64,6 +67,16 @@ bool readFields(char const* plugin, nvinfer1::PluginFieldCollection const* fc, s
 class SerializedFields
 {
 public:
+    SerializedFields() = default;
+    // A copy (a cloned plugin) starts empty: the collection points into its own plugin, and is
+    // rebuilt by describe() anyway. So copying a plugin neither allocates nor copies pointers
+    // into the original.
+    SerializedFields(SerializedFields const&) noexcept {}
+    SerializedFields& operator=(SerializedFields const&) noexcept
+    {
+        return *this;
+    }
+
     nvinfer1::PluginFieldCollection const* describe(std::vector<FieldRef> const& fields);
 
 private:

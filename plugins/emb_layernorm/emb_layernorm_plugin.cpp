@@ -94,9 +94,15 @@ public:
         {
             return "token_type_ids " + toString(in[kTypes]) + " must have the shape of input_ids " + toString(in[kIds]);
         }
-        if (mParams.packed && in[kMaskOrCuSeqlens].nbDims != 1)
+        if (mParams.packed && (in[kMaskOrCuSeqlens].nbDims != 1 || in[kMaskOrCuSeqlens].d[0] == 0))
         {
             return "cu_seqlens " + toString(in[kMaskOrCuSeqlens]) + " must be [B + 1]";
+        }
+        if (mParams.packed && in[kIds].d[0] > 0 && in[kMaskOrCuSeqlens].d[0] == 1)
+        {
+            // Tokens that no sequence holds would leave their embeddings unwritten.
+            return "input_ids " + toString(in[kIds]) + " has tokens but cu_seqlens " + toString(in[kMaskOrCuSeqlens])
+                   + " holds no sequence";
         }
         if (!mParams.packed && !sameShape(in[kMaskOrCuSeqlens], in[kIds]))
         {
@@ -145,7 +151,10 @@ public:
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
         nvinfer1::DimsExprs* outputs, int32_t /*nbOutputs*/, nvinfer1::IExprBuilder& expr) noexcept override
     {
-        if (nbInputs != kNbInputs)
+        // TensorRT asks for shapes before configurePlugin validates the inputs: the ranks used
+        // here are checked first (a rank-8 ids tensor would write past DimsExprs::d).
+        int32_t const rank = mParams.packed ? 1 : 2;
+        if (nbInputs != kNbInputs || inputs[kIds].nbDims != rank || inputs[kMaskOrCuSeqlens].nbDims != rank)
         {
             return -1;
         }
@@ -198,6 +207,11 @@ public:
         }
         if (batch <= 0)
         {
+            if (tokens > 0) // onShapeChange refuses this: a caller that skipped it
+            {
+                logError(kName, "tokens but no sequence (cu_seqlens [1])");
+                return -1;
+            }
             return 0; // no sequences: seq_lens is empty too
         }
         if (mParams.packed)

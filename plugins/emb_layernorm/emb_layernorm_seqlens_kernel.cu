@@ -23,6 +23,10 @@ extern "C" int bertCuSeqlensToSeqLens(const int32_t* cu_seqlens, int32_t batch, 
     {
         return cudaSuccess; // a grid of zero blocks would be a launch error
     }
+    if (cu_seqlens == nullptr || seq_lens == nullptr)
+    {
+        return cudaErrorInvalidValue;
+    }
     constexpr int32_t kThreads = 256;
     int32_t const blocks = (batch + kThreads - 1) / kThreads;
     cuSeqlensToSeqLensKernel<<<blocks, kThreads, 0, stream>>>(cu_seqlens, batch, seq_lens);

@@ -72,8 +72,8 @@ def emb_layer_norm(input_ids, token_type_ids, word_emb, pos_emb, type_emb, gamma
     args = (kernels.ptr(input_ids), kernels.ptr(token_type_ids), kernels.ptr(cu_seqlens), batch,
             seq_len, kernels.ptr(word_emb), kernels.ptr(pos_emb), kernels.ptr(type_emb),
             kernels.ptr(gamma), kernels.ptr(beta), kernels.ptr(out), hidden, word_emb.shape[0],
-            pos_emb.shape[0], type_emb.shape[0], epsilon, kernels.dtype_code(out), kernels.stream())
-    kernels.launch("bertEmbLayerNorm", _ARGTYPES, args, version)
+            pos_emb.shape[0], type_emb.shape[0], epsilon, kernels.dtype_code(out))
+    kernels.launch("bertEmbLayerNorm", _ARGTYPES, args, device, version)
     return out
 
 
@@ -86,5 +86,5 @@ def mask_to_seq_lens(mask):
         raise ValueError("mask must be [batch, seq_len]")
     seq_lens = torch.empty(mask.shape[0], dtype=torch.int32, device=mask.device)
     kernels.launch("bertMaskToSeqLens", _MASK_ARGTYPES,
-                   (kernels.ptr(mask), mask.shape[0], mask.shape[1], kernels.ptr(seq_lens), kernels.stream()))
+                   (kernels.ptr(mask), mask.shape[0], mask.shape[1], kernels.ptr(seq_lens)), mask.device)
     return seq_lens

@@ -328,6 +328,10 @@ void runCase(EnqueueCase const& c, Creators const& creators, RecordingLogger& lo
     PluginPtr runtimePlugin(creator->createPlugin(c.label.c_str(), storedFc.get(), nvinfer1::TensorRTPhase::kRUNTIME));
     ResourceContext context;
     PluginPtr attached(runtimePlugin ? runtimeOf(runtimePlugin.get())->attachToContext(&context) : nullptr);
+    if (attached != nullptr && attached.get() == runtimePlugin.get())
+    {
+        attached.release(); // not a new plugin (refused below): only `runtimePlugin` owns it
+    }
     nvinfer1::IPluginV3OneRuntime* runtime = runtimeOf(attached.get());
     if (!check(runtime != nullptr && runtime->onShapeChange(inDesc.data(), nbInputs, outDesc.data(), nbOutputs) == 0,
             "enqueue-setup", "deserialized, attached, onShapeChange accepted the shapes"))

@@ -675,9 +675,9 @@ void checkBadFields(PluginUnderTest& t)
     for (Broken const& b : cases)
     {
         nvinfer1::PluginFieldCollection const fc{static_cast<int32_t>(b.fields.size()), b.fields.data()};
-        int32_t const errorsBefore = t.logger.errorCount();
         for (TensorRTPhase phase : {TensorRTPhase::kBUILD, TensorRTPhase::kRUNTIME})
         {
+            int32_t const errorsBefore = t.logger.errorCount(); // each phase must log its own error
             PluginPtr plugin = t.create(b.nullCollection ? nullptr : &fc, phase);
             if ((plugin != nullptr || t.logger.errorCount() == errorsBefore) && problem.empty())
             {

@@ -15,7 +15,6 @@ namespace bert
 {
 namespace
 {
-using nvinfer1::DataType;
 using nvinfer1::Dims;
 
 class LayerNormPlugin : public OutputLikeFirstInput<LayerNormPlugin, NormParams>

@@ -62,6 +62,6 @@ def layer_norm(x, gamma, beta, epsilon: float, version: int | None = None, out=N
     out = output_tensor(out, x.shape, x.dtype, x.device)
     rows = x.numel() // hidden if hidden else 0
     args = (kernels.ptr(x), kernels.ptr(out), kernels.ptr(gamma), kernels.ptr(beta), rows, hidden,
-            epsilon, kernels.dtype_code(x), kernels.stream())
-    kernels.launch("bertLayerNorm", _ARGTYPES, args, version)
+            epsilon, kernels.dtype_code(x))
+    kernels.launch("bertLayerNorm", _ARGTYPES, args, x.device, version)
     return out

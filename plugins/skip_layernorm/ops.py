@@ -20,8 +20,8 @@ _ARGTYPES = [ctypes.c_void_p] * 6 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_fl
 def skip_layer_norm(x, skip, gamma, beta, epsilon: float, bias=None, version: int | None = None,
                     out=None):
     """LayerNorm(x + skip + bias) over the last dimension; a new tensor unless `out` is given."""
-    if skip.shape != x.shape or skip.dtype != x.dtype:
-        raise ValueError(f"skip must match x: {tuple(x.shape)} {x.dtype}")
+    if skip.shape != x.shape or skip.dtype != x.dtype or skip.device != x.device:
+        raise ValueError(f"skip must match x: {tuple(x.shape)} {x.dtype} on {x.device}")
     hidden = x.shape[-1]
     x, skip = x.contiguous(), skip.contiguous()
     bias = param_vector(bias, hidden, x.dtype, x.device, "bias")
@@ -30,7 +30,6 @@ def skip_layer_norm(x, skip, gamma, beta, epsilon: float, bias=None, version: in
     out = output_tensor(out, x.shape, x.dtype, x.device)
     rows = x.numel() // hidden if hidden else 0
     args = (kernels.ptr(x), kernels.ptr(skip), kernels.ptr(bias), kernels.ptr(gamma),
-            kernels.ptr(beta), kernels.ptr(out), rows, hidden, epsilon, kernels.dtype_code(x),
-            kernels.stream())
-    kernels.launch("bertSkipLayerNorm", _ARGTYPES, args, version)
+            kernels.ptr(beta), kernels.ptr(out), rows, hidden, epsilon, kernels.dtype_code(x))
+    kernels.launch("bertSkipLayerNorm", _ARGTYPES, args, x.device, version)
     return out

@@ -14,7 +14,6 @@ namespace bert
 {
 namespace
 {
-using nvinfer1::DataType;
 using nvinfer1::Dims;
 
 class SkipLayerNormPlugin : public OutputLikeFirstInput<SkipLayerNormPlugin, NormParams>
@@ -80,7 +79,7 @@ public:
         // 4 inputs: no bias. enqueue() is not told the count; onShapeChange() was (see PluginBase).
         if (configuredInputs() == 0)
         {
-            logError(std::string(kName) + ": enqueue() before onShapeChange()");
+            logError(kName, "enqueue() before onShapeChange()");
             return -1;
         }
         void const* bias = configuredInputs() == 5 ? inputs[kBias] : nullptr;

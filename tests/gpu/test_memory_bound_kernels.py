@@ -196,6 +196,25 @@ def test_layer_norm_ragged_row_counts(dtype, hidden):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_layer_norm_default_takes_wide_rows_at_every_measured_point(dtype):
+    """The default picks a measured version per row count (rows per SM, five points); where that
+    version's split cannot take the row it must fall back, not refuse: v7, the fp32 default from
+    ~16K rows, takes at most 4096 values a row (tests/test_layernorm_defaults.py checks the rule on
+    the host). One row count per point, hidden 6144 (wider than v7 and v2/v9 take in fp32)."""
+    sms = torch.cuda.get_device_properties(DEVICE).multi_processor_count
+    hidden = 6144
+    g = generator("layer_norm_wide_default", dtype_name(dtype))
+    gamma, beta = norm_params(hidden, g, dtype)
+    for rows_per_sm in (1, 8, 31, 124, 250):
+        x = randn((rows_per_sm * sms, hidden), g).to(dtype)
+        out = poisoned(x.shape, dtype)
+        layer_norm(x, gamma, beta, EPSILON, out=out)
+        assert_matches(out, reference_layer_norm(x, gamma, beta), dtype,
+                       f"LayerNorm default {x.shape[0]}x{hidden}")
+        del x, out
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_layer_norm_misaligned_input_takes_the_scalar_path(dtype):
     rows, hidden = 9, 768
     g = generator("misaligned", dtype_name(dtype))

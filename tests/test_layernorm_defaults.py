@@ -1,0 +1,73 @@
+"""The LayerNorm family's default launcher must pick a version that takes the row. Version 0
+looks up the measured choice for the element size and row count (kDefaults) and must fall back
+where that version's split cannot take the row: v7 was once the default at ~16K+ fp32 rows and
+refused hidden > 4096, which fp32 rows up to 8192 reach. No GPU needed: the choice is host code
+(common/layernorm_rows.cuh), compiled here with nvcc into a small host program."""
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
+
+PROGRAM = r"""
+#include <cstdio>
+#include "common/layernorm_rows.cuh"
+
+// What launch_layernorm_rows itself requires of a version, restated from its plans.
+static bool launcher_takes(int version, int vecs_per_row, int elems_per_vec, long long rows, int sms)
+{
+    using namespace bert;
+    if (version == kLayerNormScalar) return true;
+    if (version == kLayerNormBlockVector) return plan_block_vector(vecs_per_row).threads_per_row > 0;
+    if (version == kLayerNormSized) return plan_sized(vecs_per_row, elems_per_vec).threads_per_row > 0;
+    const LoadsFirstPlan plan =
+        version == kLayerNormBlockLoadsFirst
+            ? plan_block_per_row(vecs_per_row)
+            : plan_loads_first(vecs_per_row, elems_per_vec, rows, sms, version == kLayerNormRowPairs,
+                               version == kLayerNormSpread ? kSpreadFloatsPerThread : kMaxFloatsPerThread);
+    return plan.split.threads_per_row > 0;
+}
+
+int main()
+{
+    using namespace bert;
+    int failures = 0, checked = 0;
+    for (int chosen = kLayerNormScalar; chosen <= kLayerNormBlockLoadsFirst; ++chosen) {
+        MeasuredDefaults table{};
+        for (int i = 0; i < MeasuredDefaults::kPoints; ++i) table.fp32[i] = table.fp16[i] = chosen;
+        for (int element_bytes : {4, 2}) {
+            const int elems = 16 / element_bytes;
+            for (int hidden = elems; hidden <= 16384; hidden += elems) {
+                const int vecs = hidden / elems;
+                for (long long rows : {1LL, 128LL, 1000LL, 16384LL, 65536LL, 1LL << 22})
+                    for (int sms : {16, 132}) {
+                        const int v = default_version(table, element_bytes, true, vecs, elems, rows, sms);
+                        ++checked;
+                        if (!launcher_takes(v, vecs, elems, rows, sms)) {
+                            if (++failures <= 10)
+                                std::printf("table v%d, %d-byte elements, hidden %d, %lld rows: default v%d refuses\n",
+                                            chosen, element_bytes, hidden, rows, v);
+                        }
+                    }
+            }
+        }
+    }
+    std::printf("checked %d, failures %d\n", checked, failures);
+    return failures == 0 ? 0 : 1;
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+def test_default_version_takes_every_vectorizable_row(tmp_path):
+    source = tmp_path / "defaults.cu"
+    source.write_text(PROGRAM)
+    binary = tmp_path / "defaults"
+    build = subprocess.run(["nvcc", "-std=c++17", "-O1", f"-I{PLUGINS}", str(source), "-o", str(binary)],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-3000:]
+    run = subprocess.run([str(binary)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "failures 0" in run.stdout
