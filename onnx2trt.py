@@ -35,6 +35,9 @@ def parse_onnx(backend, onnx_path: Path):
 
 
 def main(argv=None) -> None:
+    import onnx
+
+    from bertrt.onnx_weights import stored_dims
     from builder import add_precision_arguments, make_calibrator
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -51,6 +54,9 @@ def main(argv=None) -> None:
     args.model = args.model or str(reference["model"])
     backend = TensorRTBackend()  # says clearly when TensorRT or a GPU is missing
     builder, network, _parser = parse_onnx(backend, args.onnx)
+    dims = stored_dims(onnx.load(str(args.onnx), load_external_data=False))
+    if dims is not None:  # positions past the table would gather out of bounds at run time
+        shapes.check_model(dims.max_position)
     pinned = precision.apply_to_parsed_network(network, args.mode, backend.trt)
     print(f"precision policy ({args.mode}) on the parsed network: {pinned}")
     config = engine_config.configure(

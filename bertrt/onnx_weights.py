@@ -266,9 +266,17 @@ def load_weights(path: str | Path, num_heads: int | None = None) -> BertWeights:
                        transform, norms[-1], decoder)
 
 
-def _stored_heads(model, path) -> int:
+def stored_dims(model) -> BertDims | None:
+    """The dimensions model2onnx.py recorded in an ONNX model's metadata, or None."""
     for prop in model.metadata_props:
         if prop.key == METADATA_KEY:
-            return BertDims.from_json(prop.value).num_heads
+            return BertDims.from_json(prop.value)
+    return None
+
+
+def _stored_heads(model, path) -> int:
+    dims = stored_dims(model)
+    if dims is not None:
+        return dims.num_heads
     raise NotABertMLM(f"{path} does not record the number of attention heads (it was not made by "
                       "model2onnx.py): pass --num-heads")
