@@ -51,9 +51,9 @@ public:
 
     std::string checkInputDims(Dims const* in, int32_t /*nbInputs*/) const
     {
-        if (in[kInput].nbDims < 1 || !dimMatches(lastDimOf(in[kInput]), mParams.size))
+        if (std::string problem = checkRowsOf(in[kInput], mParams.size, "size"); !problem.empty())
         {
-            return "input " + toString(in[kInput]) + " must end with size " + std::to_string(mParams.size);
+            return problem;
         }
         if (!isVectorOf(in[kBias], mParams.size))
         {

@@ -222,4 +222,22 @@ bool isVectorOf(nvinfer1::Dims const& dims, int64_t n)
     return true;
 }
 
+std::string checkRowsOf(nvinfer1::Dims const& input, int64_t n, char const* field)
+{
+    if (input.nbDims < 1 || !dimMatches(lastDimOf(input), n))
+    {
+        return "input " + toString(input) + " must end with " + field + " " + std::to_string(n);
+    }
+    return {};
+}
+
+std::string checkGammaBeta(nvinfer1::Dims const& gamma, nvinfer1::Dims const& beta, int64_t n)
+{
+    if (!isVectorOf(gamma, n) || !isVectorOf(beta, n))
+    {
+        return "gamma " + toString(gamma) + " and beta " + toString(beta) + " must be [" + std::to_string(n) + "]";
+    }
+    return {};
+}
+
 } // namespace bert

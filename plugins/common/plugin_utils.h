@@ -127,4 +127,10 @@ bool sameShape(nvinfer1::Dims const& a, nvinfer1::Dims const& b);
 // A per-hidden-unit vector (gamma, beta, bias): [n], or [1, ..., 1, n] as a broadcastable constant.
 bool isVectorOf(nvinfer1::Dims const& dims, int64_t n);
 
+// The checks several plugins make, as checkInputDims() messages ("" when the check passes):
+// `input` is [..., n] (n the creation field `field`), e.g. "input [2,5,700] must end with
+// hidden_size 768"; gamma and beta are per-hidden-unit vectors of n.
+std::string checkRowsOf(nvinfer1::Dims const& input, int64_t n, char const* field);
+std::string checkGammaBeta(nvinfer1::Dims const& gamma, nvinfer1::Dims const& beta, int64_t n);
+
 } // namespace bert

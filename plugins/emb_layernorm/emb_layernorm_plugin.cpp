@@ -117,10 +117,9 @@ public:
                        + ") must be [rows, " + std::to_string(hidden) + "]";
             }
         }
-        if (!isVectorOf(in[kGamma], hidden) || !isVectorOf(in[kBeta], hidden))
+        if (std::string problem = checkGammaBeta(in[kGamma], in[kBeta], hidden); !problem.empty())
         {
-            return "gamma " + toString(in[kGamma]) + " and beta " + toString(in[kBeta]) + " must be ["
-                   + std::to_string(hidden) + "]";
+            return problem;
         }
         if (!mParams.packed) // padded: token (b, s) has position s, which must have a row
         {

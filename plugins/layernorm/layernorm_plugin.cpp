@@ -42,17 +42,8 @@ public:
 
     std::string checkInputDims(Dims const* in, int32_t /*nbInputs*/) const
     {
-        int64_t const hidden = mParams.hiddenSize;
-        if (in[kInput].nbDims < 1 || !dimMatches(lastDimOf(in[kInput]), hidden))
-        {
-            return "input " + toString(in[kInput]) + " must end with hidden_size " + std::to_string(hidden);
-        }
-        if (!isVectorOf(in[kGamma], hidden) || !isVectorOf(in[kBeta], hidden))
-        {
-            return "gamma " + toString(in[kGamma]) + " and beta " + toString(in[kBeta]) + " must be ["
-                   + std::to_string(hidden) + "]";
-        }
-        return {};
+        std::string const problem = checkRowsOf(in[kInput], mParams.hiddenSize, "hidden_size");
+        return problem.empty() ? checkGammaBeta(in[kGamma], in[kBeta], mParams.hiddenSize) : problem;
     }
 
     int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* /*outputDesc*/,

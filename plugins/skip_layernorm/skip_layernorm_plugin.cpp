@@ -49,9 +49,9 @@ public:
     std::string checkInputDims(Dims const* in, int32_t nbInputs) const
     {
         int64_t const hidden = mParams.hiddenSize;
-        if (in[kInput].nbDims < 1 || !dimMatches(lastDimOf(in[kInput]), hidden))
+        if (std::string problem = checkRowsOf(in[kInput], hidden, "hidden_size"); !problem.empty())
         {
-            return "input " + toString(in[kInput]) + " must end with hidden_size " + std::to_string(hidden);
+            return problem;
         }
         if (!sameShape(in[kSkip], in[kInput]))
         {
