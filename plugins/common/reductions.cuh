@@ -7,19 +7,32 @@ namespace bert {
 constexpr int kWarpSize = 32;
 constexpr unsigned kFullWarp = 0xffffffffu;
 
-// Butterfly sum over aligned groups of `group_size` lanes (a power of two <= 32): after it, every
-// lane of a group holds the group's sum. XOR offsets below group_size never leave the group, so
-// several rows can share one warp. Every lane of the warp must call it (full mask).
+// Butterfly sums over aligned groups of `group_size` lanes (a power of two <= 32), of kRows
+// independent values at once (the rows a thread group holds side by side): after it, every lane
+// of a group holds each of the group's sums. XOR offsets below group_size never leave the group,
+// so several rows can share one warp. Each step shuffles all kRows values before the next step
+// needs any result, so the kRows chains overlap and cost about the latency of one. Every lane
+// of the warp must call it (full mask).
 // The five possible steps are unrolled and the ones at or past group_size skipped by a (warp-
 // uniform) predicate: a loop with a run-time trip count cost ~8 instructions a step, a fifth
 // of an fp16 BERT row's whole instruction count (SASS of LayerNorm v8).
+template <int kRows, typename V>
+__device__ __forceinline__ void group_sums(V (&values)[kRows], int group_size)
+{
+#pragma unroll
+    for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
+        if (offset >= group_size) continue;
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) values[r] += __shfl_xor_sync(kFullWarp, values[r], offset);
+    }
+}
+
 template <typename V>
 __device__ __forceinline__ V group_sum(V value, int group_size)
 {
-#pragma unroll
-    for (int offset = kWarpSize / 2; offset > 0; offset /= 2)
-        if (offset < group_size) value += __shfl_xor_sync(kFullWarp, value, offset);
-    return value;
+    V values[1] = {value};
+    group_sums(values, group_size);
+    return values[0];
 }
 
 template <typename V>
@@ -64,11 +77,7 @@ __device__ __forceinline__ V row_sum(V value, int threads_per_row)
 template <int kRows, typename V>
 __device__ __forceinline__ void block_sums(V (&values)[kRows], V (&partials)[kRows][kWarpSize])
 {
-#pragma unroll
-    for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
-#pragma unroll
-        for (int r = 0; r < kRows; ++r) values[r] += __shfl_xor_sync(kFullWarp, values[r], offset);
-    }
+    group_sums(values, kWarpSize);
     if (threadIdx.x % kWarpSize == 0) {
 #pragma unroll
         for (int r = 0; r < kRows; ++r) partials[r][threadIdx.x / kWarpSize] = values[r];
@@ -82,21 +91,14 @@ __device__ __forceinline__ void block_sums(V (&values)[kRows], V (&partials)[kRo
     }
 }
 
-// row_sum of kRows independent values at once (the rows a thread group holds side by side). Each
-// butterfly step shuffles all of them before the next step needs any result, so the kRows
-// chains overlap and cost about the latency of one. Past a warp the group is the block, and
-// block_sums (above, with the caller's `partials`) takes all kRows in one barrier.
+// row_sum of kRows independent values at once: group_sums within a warp; past a warp the group
+// is the block, and block_sums (above, with the caller's `partials`) takes all kRows in one barrier.
 template <int kRows, typename V>
 __device__ __forceinline__ void row_sums(V (&values)[kRows], int threads_per_row,
                                          V (&partials)[kRows][kWarpSize])
 {
     if (threads_per_row <= kWarpSize) {
-#pragma unroll
-        for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
-            if (offset >= threads_per_row) continue;  // unrolled, as in group_sum
-#pragma unroll
-            for (int r = 0; r < kRows; ++r) values[r] += __shfl_xor_sync(kFullWarp, values[r], offset);
-        }
+        group_sums(values, threads_per_row);
     } else {
         block_sums(values, partials);
     }
