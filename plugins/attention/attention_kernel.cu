@@ -21,8 +21,8 @@
 //       query rows at a time straight out of (swizzled) shared memory, asynchronously; plus the
 //       softmax's "lazy rescaling" and copy addresses computed once. Head size 64.
 //   v6  v5 with two warpgroups (128 query rows) per block.
-//   On H200 (README), v5 is 1.2-1.9x PyTorch's best SDPA (eager) at 8 of 9 BERT shapes, 0.95x
-//   at 32 x 384; v6 is slower than v5 at every shape. bertQkvToContext runs v5 where it can
+//   On H200 (README), v5 is 1.3-1.9x PyTorch's best SDPA (eager) at 8 of 9 BERT shapes and level
+//   with cuDNN at 32 x 384 (0.97-1.03x over three runs); v6 is slower than v5 at every shape. bertQkvToContext runs v5 where it can
 //   (fp16, head size 64, compute capability 9.0 with the library built for sm_90a, a positive
 //   scale), else v2 (fp16, head size 32/64/128), else v1; all tensor-core versions need 16-byte
 //   aligned buffers.
@@ -321,24 +321,65 @@ struct TensorCoreTiling
     static constexpr int kMinBlocksPerSM = kRowTiles == 1 && kHeadSize <= 64 ? 16 / kWarps : 1;
 };
 
-// Copies rows [first_row, first_row + kRows) of a head's slice (row r at src + r * src_stride) into
-// a padded shared tile, 16 bytes per cp.async; rows >= valid_rows are zero-filled. Zeros (not
-// stale shared memory) matter: a masked key's probability is 0, but 0 * NaN would still be NaN.
-template <int kRows, int kHeadSize, int kThreads>
-__device__ __forceinline__ void load_tile_async(__half* tile, const __half* src, int64_t src_stride,
-                                                int first_row, int valid_rows)
+// One thread's share of copying consecutive tiles of kRows rows of one head's slice (row r at
+// src + r * stride; kChunksPerRow 16-byte chunks) into shared tiles with cp.async; rows at or past
+// the valid ones are zero-filled. Zeros, not stale shared memory, matter: a masked key's
+// probability is 0, but 0 * NaN would still be NaN.
+// The thread copies chunk threadIdx % kChunksPerRow of rows threadIdx / kChunksPerRow + i *
+// kRowStep of every tile (consecutive threads read consecutive bytes of a row: coalesced). That
+// share is the same for every tile, so the thread keeps a pointer to its first chunk of the next
+// tile and steps it along: a tile costs one add, one compare and one copy per chunk. (Each
+// chunk's address computed afresh from row and tile indices took ~110 instructions per K/V tile
+// pair in v5, as many as its softmax: README, "What made it fast".) Where a chunk lands in the
+// tile is the caller's layout: dst_offset is this thread's first chunk, kRowBytes the tile's row
+// pitch.
+template <int kRows, int kChunksPerRow, int kThreads, int kRowBytes>
+struct TileStream
 {
-    constexpr int kChunksPerRow = kHeadSize / 8;
-    constexpr int kPitch = kHeadSize + 8;
-    for (int i = threadIdx.x; i < kRows * kChunksPerRow; i += kThreads)
+    static constexpr int kRowStep = kThreads / kChunksPerRow;
+    static constexpr int kCopies = kRows / kRowStep;
+    static_assert(kThreads % kChunksPerRow == 0 && kRows % kRowStep == 0,
+                  "threads must tile the rows");
+
+    __device__ static int thread_row() { return threadIdx.x / kChunksPerRow; }
+    __device__ static int thread_chunk() { return threadIdx.x % kChunksPerRow; }
+
+    const __half* next;  // this thread's first chunk of the next tile
+    int64_t row_step;    // elements between this thread's rows
+    int rows_done;       // the next tile's first row, plus this thread's row within a tile
+    int dst_offset;      // bytes from a tile's start to this thread's first chunk
+
+    // Tiles of the slice from row `first` on.
+    __device__ TileStream(const __half* src, int64_t stride, int first, int dst)
+        : next(src + (first + thread_row()) * stride + thread_chunk() * 8),
+          row_step(kRowStep * stride), rows_done(first + thread_row()), dst_offset(dst)
     {
-        const int row = i / kChunksPerRow, chunk = i % kChunksPerRow;
-        const bool valid = first_row + row < valid_rows;
-        // An invalid row copies nothing, but the address must still be a legal one.
-        const __half* from = valid ? src + (first_row + row) * src_stride + chunk * 8 : src;
-        cp_async_16(tile + row * kPitch + chunk * 8, from, valid);
     }
-}
+
+    // The next tile into `tile`. A copy of 0 source bytes reads nothing, so the address of a row
+    // past the valid ones may lie past the buffer.
+    __device__ __forceinline__ void copy_next(void* tile, int valid_rows)
+    {
+        const int rows_left = valid_rows - rows_done;  // of this thread's rows
+        unsigned char* to = static_cast<unsigned char*>(tile) + dst_offset;
+#pragma unroll
+        for (int i = 0; i < kCopies; ++i, next += row_step)
+            cp_async_16(to + i * kRowStep * kRowBytes, next, i * kRowStep < rows_left);
+        rows_done += kRows;  // and `next` has stepped kCopies * kRowStep = kRows rows
+    }
+};
+
+// v2-v4's tiles: rows of kHeadSize halves, padded to kPitch (see TensorCoreTiling).
+template <int kRows, int kHeadSize, int kThreads>
+struct PaddedTileStream : TileStream<kRows, kHeadSize / 8, kThreads, (kHeadSize + 8) * 2>
+{
+    using Base = TileStream<kRows, kHeadSize / 8, kThreads, (kHeadSize + 8) * 2>;
+    __device__ PaddedTileStream(const __half* src, int64_t stride, int first)
+        : Base(src, stride, first,
+               (Base::thread_row() * (kHeadSize + 8) + Base::thread_chunk() * 8) * 2)
+    {
+    }
+};
 
 template <int kHeadSize, int kWarps, int kRowTiles>
 __global__ void __launch_bounds__(kWarps * 32,
@@ -368,15 +409,16 @@ __global__ void __launch_bounds__(kWarps * 32,
     if (rows.first_query >= rows.seq.query_rows)
         return;
 
-    // Group 0: Q and the first K/V tile.
-    load_tile_async<Tiling::kQueryRows, kHeadSize, kThreads>(q_tile, rows.q_src, rows.qkv_stride,
-                                                             rows.first_query, rows.seq.query_rows);
+    // Group 0: Q and the first K/V tile. Tiles are loaded in order, each once: K and V stream.
+    PaddedTileStream<Tiling::kQueryRows, kHeadSize, kThreads>(rows.q_src, rows.qkv_stride,
+                                                              rows.first_query)
+        .copy_next(q_tile, rows.seq.query_rows);
+    PaddedTileStream<kKeysPerTile, kHeadSize, kThreads> k_stream(rows.k_src, rows.qkv_stride, 0);
+    PaddedTileStream<kKeysPerTile, kHeadSize, kThreads> v_stream(rows.v_src, rows.qkv_stride, 0);
     if (rows.key_tiles > 0)
     {
-        load_tile_async<kKeysPerTile, kHeadSize, kThreads>(k_tiles, rows.k_src, rows.qkv_stride, 0,
-                                                           rows.seq.key_rows);
-        load_tile_async<kKeysPerTile, kHeadSize, kThreads>(v_tiles, rows.v_src, rows.qkv_stride, 0,
-                                                           rows.seq.key_rows);
+        k_stream.copy_next(k_tiles, rows.seq.key_rows);
+        v_stream.copy_next(v_tiles, rows.seq.key_rows);
     }
     cp_async_commit();
 
@@ -404,12 +446,8 @@ __global__ void __launch_bounds__(kWarps * 32,
         if (tile + 1 < rows.key_tiles)
         {
             const int next = (buffer ^ 1) * Tiling::kTileHalves;
-            load_tile_async<kKeysPerTile, kHeadSize, kThreads>(
-                k_tiles + next, rows.k_src, rows.qkv_stride, (tile + 1) * kKeysPerTile,
-                rows.seq.key_rows);
-            load_tile_async<kKeysPerTile, kHeadSize, kThreads>(
-                v_tiles + next, rows.v_src, rows.qkv_stride, (tile + 1) * kKeysPerTile,
-                rows.seq.key_rows);
+            k_stream.copy_next(k_tiles + next, rows.seq.key_rows);
+            v_stream.copy_next(v_tiles + next, rows.seq.key_rows);
             cp_async_commit();
             cp_async_wait<1>();  // everything but the prefetch has landed
         }
@@ -636,9 +674,11 @@ cudaError_t launch_tensor_core_for_head_size(const AttentionParams& p, int batch
 // Head size 64 only (BERT base and large); other head sizes take v2. What it took, measured on
 // H200 at batch 32 x 384 (README): wgmma alone, 74 -> 66 us; the K/V copy addresses computed
 // once instead of per chunk (they had been more instructions than the softmax), -> 48 us; lazy
-// rescaling, -> 46.6 us (cuDNN in the same runs: 43.7-44.3 us). Tried and dropped, no gain: 3-4
-// K/V stages, Q held in registers, FlashAttention-3's overlap of one tile's softmax with the
-// previous tile's P V.
+// rescaling, -> 46.6 us; each thread stepping its copy pointers (TileStream) instead of working
+// out each chunk's address, -> 42.6-45.1 us (cuDNN in the same runs: 43.6-44.3 us). Tried and
+// dropped, no gain: 3-4 K/V stages, Q held in registers, FlashAttention-3's overlap of one tile's
+// softmax with the previous tile's P V; six blocks per SM (80 registers: ptxas spills the
+// accumulators and serializes the wgmma).
 // ------------------------------------------------------------------------------------------------
 // The tensor cores read shared memory in 128-byte rows (64 fp16 features of one token) through a
 // "128-byte swizzle": 16-byte chunk c of row r lives at chunk c ^ (r % 8) of that row. Eight rows
@@ -671,50 +711,17 @@ __device__ __forceinline__ int swizzled_offset(int row, int chunk)
     return row * kSwizzleRowBytes + ((chunk ^ (row % 8)) * 16);
 }
 
-// This thread's share of copying kRows rows of one head (64 features, 8 chunks of 16 bytes) into a
-// swizzled tile with cp.async. The share is the same for every tile - chunk threadIdx % 8 of
-// rows threadIdx / 8 + i * kRowStep - so its addresses are worked out once, and a tile costs
-// one 64-bit multiply plus, per chunk, an add, a compare and the copy. (Computed per chunk and
-// per tile, the index arithmetic took more instructions than the softmax.) Eight consecutive
-// threads copy one 128-byte row: coalesced reads.
+// v5/v6's tiles: 128-byte rows, chunk c of row r at chunk c ^ (r % 8). Every row a thread copies
+// is kRowStep = threads / 8 (a multiple of 8) rows after the last, so shares its row % 8 and
+// its swizzled column.
 template <int kRows, int kThreads>
-struct SwizzledTileCopy
+struct SwizzledTileStream : TileStream<kRows, kSwizzleRowBytes / 16, kThreads, kSwizzleRowBytes>
 {
-    static constexpr int kChunks = kSwizzleRowBytes / 16;
-    static constexpr int kRowStep = kThreads / kChunks;
-    static constexpr int kCopies = kRows / kRowStep;
-    // kRowStep a multiple of 8: all rows of a thread share row % 8, hence one swizzled column.
-    static_assert(kRowStep % 8 == 0 && kRows % kRowStep == 0, "threads must tile the rows");
-
-    int row;              // this thread's first row of a tile
-    int64_t src_offset;   // elements from a tile's row 0 to this thread's first chunk
-    int64_t src_step;     // elements between this thread's rows
-    int64_t src_stride;   // elements between rows
-    int dst_offset;       // bytes from the tile start to this thread's first chunk
-
-    __device__ explicit SwizzledTileCopy(int64_t stride)
-        : row(threadIdx.x / kChunks), src_stride(stride)
+    using Base = TileStream<kRows, kSwizzleRowBytes / 16, kThreads, kSwizzleRowBytes>;
+    static_assert(Base::kRowStep % 8 == 0, "a thread's rows must share one swizzled column");
+    __device__ SwizzledTileStream(const __half* src, int64_t stride, int first)
+        : Base(src, stride, first, swizzled_offset(Base::thread_row(), Base::thread_chunk()))
     {
-        const int chunk = threadIdx.x % kChunks;
-        src_offset = row * stride + chunk * 8;
-        src_step = kRowStep * stride;
-        dst_offset = swizzled_offset(row, chunk);
-    }
-
-    // Rows [first_row, first_row + kRows) of src into tile; rows >= valid_rows become zeros (as
-    // in load_tile_async). Only a sequence's last tile has such rows: the others skip the checks.
-    __device__ __forceinline__ void copy(unsigned char* tile, const __half* src, int first_row,
-                                         int valid_rows) const
-    {
-        const __half* from = src + first_row * src_stride + src_offset;
-        const bool whole_tile = first_row + kRows <= valid_rows;
-#pragma unroll
-        for (int i = 0; i < kCopies; ++i)
-        {
-            const bool valid = whole_tile || first_row + row + i * kRowStep < valid_rows;
-            cp_async_16(tile + dst_offset + i * kRowStep * kSwizzleRowBytes,
-                        valid ? from + i * src_step : src, valid);
-        }
     }
 };
 
@@ -934,6 +941,43 @@ __device__ __forceinline__ void rescale(float (&out)[kWgmmaFeatureBlocks][4],
         for (int e = 0; e < 4; ++e)
             out[fb][e] *= correction[e / 2];
 }
+
+// The epilogue of v5-v7: normalizes the warp's 16 rows of the context, stages them through 16 free
+// swizzled rows of shared memory (`stage`: the warp's own rows of the Q tile, whose last reader
+// has passed a barrier), then stores whole 16-byte chunks of contiguous features, so each context
+// row is written in full 128-byte lines. first_query: the sequence's query row of the warp's row 0.
+__device__ __forceinline__ void store_context(const float (&out)[kWgmmaFeatureBlocks][4],
+                                              const float (&row_sum)[2], unsigned char* stage,
+                                              const HeadRows& rows, int first_query, int head,
+                                              void* context_out)
+{
+    const int lane = threadIdx.x % 32;
+#pragma unroll
+    for (int r = 0; r < 2; ++r)
+    {
+        float total = row_sum[r];
+        total += __shfl_xor_sync(0xffffffffu, total, 1);
+        total += __shfl_xor_sync(0xffffffffu, total, 2);
+        const float inv_total = total > 0.f ? 1.f / total : 0.f;
+        const int row = lane / 4 + 8 * r;  // within the warp's 16 (the swizzle uses row % 8)
+#pragma unroll
+        for (int fb = 0; fb < kWgmmaFeatureBlocks; ++fb)
+            *reinterpret_cast<uint32_t*>(stage + swizzled_offset(row, fb) + 4 * (lane % 4))
+                = pack_half2(out[fb][2 * r] * inv_total, out[fb][2 * r + 1] * inv_total);
+    }
+    __syncwarp();
+    __half* context = static_cast<__half*>(context_out);
+    constexpr int kChunks = kSwizzleRowBytes / 16;
+#pragma unroll
+    for (int i = lane; i < 16 * kChunks; i += 32)
+    {
+        const int row = i / kChunks, chunk = i % kChunks;
+        if (first_query + row < rows.seq.query_rows)
+            *reinterpret_cast<uint4*>(context + (rows.seq.first_row + first_query + row) * rows.hidden
+                                      + head * kWgmmaHeadSize + chunk * 8)
+                = *reinterpret_cast<const uint4*>(stage + swizzled_offset(row, chunk));
+    }
+}
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
 // Per tile: S = Q K^T, wait, softmax, O += P V, wait. The warpgroup's tensor-core work and its
@@ -967,14 +1011,15 @@ __global__ void __launch_bounds__(kWarpGroups * kWarpGroupThreads)
     // Tile t's copies form commit group t (Q joins group 0). Every thread commits exactly one
     // group per tile, empty past the last one, so "tile t has landed" is always "at most
     // kPrefetch - 1 younger groups pending": one wait_group count for the whole loop.
-    const SwizzledTileCopy<kKeysPerTile, kThreads> kv_copy(rows.qkv_stride);
+    // Tiles are loaded in order, each once: K and V stream through the ring.
+    SwizzledTileStream<kKeysPerTile, kThreads> k_stream(rows.k_src, rows.qkv_stride, 0);
+    SwizzledTileStream<kKeysPerTile, kThreads> v_stream(rows.v_src, rows.qkv_stride, 0);
     const auto load_kv_tile = [&](int tile) {
         if (tile < rows.key_tiles)
         {
             unsigned char* k_stage = kv_ring + (tile % kStages) * 2 * Tiling::kTileBytes;
-            kv_copy.copy(k_stage, rows.k_src, tile * kKeysPerTile, rows.seq.key_rows);
-            kv_copy.copy(k_stage + Tiling::kTileBytes, rows.v_src, tile * kKeysPerTile,
-                         rows.seq.key_rows);
+            k_stream.copy_next(k_stage, rows.seq.key_rows);
+            v_stream.copy_next(k_stage + Tiling::kTileBytes, rows.seq.key_rows);
         }
         cp_async_commit();
     };
@@ -989,14 +1034,14 @@ __global__ void __launch_bounds__(kWarpGroups * kWarpGroupThreads)
         __syncthreads();
         load_kv_tile(tile + kPrefetch);
     };
-    SwizzledTileCopy<Tiling::kQueryRows, kThreads>(rows.qkv_stride)
-        .copy(q_tile, rows.q_src, rows.first_query, rows.seq.query_rows);
+    SwizzledTileStream<Tiling::kQueryRows, kThreads>(rows.q_src, rows.qkv_stride, rows.first_query)
+        .copy_next(q_tile, rows.seq.query_rows);
 #pragma unroll
     for (int tile = 0; tile < kPrefetch; ++tile)
         load_kv_tile(tile);
 
     const int group = threadIdx.x / kWarpGroupThreads;
-    const int warp = threadIdx.x % kWarpGroupThreads / 32, lane = threadIdx.x % 32;
+    const int warp = threadIdx.x % kWarpGroupThreads / 32;
     const uint32_t q_desc = descriptor_low(q_tile + group * kWarpGroupRows * kSwizzleRowBytes);
     const uint32_t ring_desc = descriptor_low(kv_ring);
     const auto k_desc = [&](int tile) {
@@ -1035,35 +1080,8 @@ __global__ void __launch_bounds__(kWarpGroups * kWarpGroupThreads)
     cp_async_wait<0>();
     __syncthreads();
 
-    // Normalize and stage the warp's 16 rows through its own rows of the (swizzled) Q tile, then
-    // store whole 16-byte chunks of contiguous features.
-    unsigned char* stage = q_tile + (group * kWarpGroupRows + warp * 16) * kSwizzleRowBytes;
-#pragma unroll
-    for (int r = 0; r < 2; ++r)
-    {
-        float total = row_sum[r];
-        total += __shfl_xor_sync(0xffffffffu, total, 1);
-        total += __shfl_xor_sync(0xffffffffu, total, 2);
-        const float inv_total = total > 0.f ? 1.f / total : 0.f;
-        const int row = lane / 4 + 8 * r;  // within the warp's 16 (the swizzle uses row % 8)
-#pragma unroll
-        for (int fb = 0; fb < kWgmmaFeatureBlocks; ++fb)
-            *reinterpret_cast<uint32_t*>(stage + swizzled_offset(row, fb) + 4 * (lane % 4))
-                = pack_half2(out[fb][2 * r] * inv_total, out[fb][2 * r + 1] * inv_total);
-    }
-    __syncwarp();
-    __half* context = static_cast<__half*>(p.context);
-    constexpr int kChunks = kSwizzleRowBytes / 16;
-#pragma unroll
-    for (int i = lane; i < 16 * kChunks; i += 32)
-    {
-        const int row = i / kChunks, chunk = i % kChunks;
-        const int query = rows.first_query + group * kWarpGroupRows + warp * 16 + row;
-        if (query < rows.seq.query_rows)
-            *reinterpret_cast<uint4*>(context + (rows.seq.first_row + query) * rows.hidden
-                                      + head * kWgmmaHeadSize + chunk * 8)
-                = *reinterpret_cast<const uint4*>(stage + swizzled_offset(row, chunk));
-    }
+    store_context(out, row_sum, q_tile + (group * kWarpGroupRows + warp * 16) * kSwizzleRowBytes,
+                  rows, rows.first_query + group * kWarpGroupRows + warp * 16, head, p.context);
 #elif defined(__CUDA_ARCH__)
     // Reached only if the host's check was fooled (say, CUDA_FORCE_PTX_JIT=1 makes the driver JIT
     // the compute_90 PTX instead of loading the sm_90a code): fail loudly, never leave the output
@@ -1180,6 +1198,7 @@ extern "C" int bertQkvToContextVersion(int32_t version, const void* qkv, void* c
         // (warpgroups per block, K/V stages): 64 or 128 query rows per block, double buffered.
         return version == 5 ? launch_wgmma<1, 2>(p, batch, stream)
                             : launch_wgmma<2, 2>(p, batch, stream);
+
     default: return cudaErrorInvalidValue;
     }
 }

@@ -102,6 +102,27 @@ enum class ParamsLoad {
     kWithRow,            // v8, v9: with the row's loads, kept as stored until the output
 };
 
+// The row length and epsilon, as every kernel gets them. A mean is a sum times 1 / hidden (worked
+// out once, on the host) and one correction step, which gives the correctly rounded quotient (a
+// constant row's x - mean stays exactly 0): a division by a run-time value is ~8 dependent
+// instructions and a slow-path branch, twice a row in every version (SASS of LayerNorm v9).
+struct Normalization {
+    int32_t hidden;
+    float length;      // hidden as a float
+    float inv_length;  // 1 / hidden, rounded
+    float epsilon;
+
+    static Normalization of(int32_t hidden, float epsilon)
+    {
+        return {hidden, float(hidden), 1.0f / float(hidden), epsilon};
+    }
+    __device__ __forceinline__ float mean(float sum) const
+    {
+        const float quotient = sum * inv_length;
+        return fmaf(fmaf(-quotient, length, sum), inv_length, quotient);
+    }
+};
+
 constexpr int kScalarBlockThreads = 128;
 // v3: values of the row each thread keeps in registers. 32 fp32 registers of data is enough
 // bytes in flight per thread to saturate memory, and leaves room for 8 warps per SM or more.
@@ -133,18 +154,19 @@ __device__ __forceinline__ void load_row(const Row& row, int col, float (&x)[N])
 template <typename T, typename P, typename RowSource>
 __global__ void __launch_bounds__(kScalarBlockThreads)
 layernorm_rows_scalar(RowSource source, T* output, const P* gamma, const P* beta,
-                      int32_t hidden, float epsilon)
+                      Normalization norm)
 {
     const typename RowSource::Row row = source.row(blockIdx.x);
     if (row.out_row < 0) return;  // the whole block leaves together, so no barrier is skipped
 
     float sum = 0.0f;
+    const int32_t hidden = norm.hidden;
     for (int col = threadIdx.x; col < hidden; col += blockDim.x) {
         float x[1];
         load_row(row, col, x);
         sum += x[0];
     }
-    const float mean = block_sum(sum) / hidden;
+    const float mean = norm.mean(block_sum(sum));
 
     float squares = 0.0f;
     for (int col = threadIdx.x; col < hidden; col += blockDim.x) {
@@ -152,7 +174,7 @@ layernorm_rows_scalar(RowSource source, T* output, const P* gamma, const P* beta
         load_row(row, col, x);
         squares += (x[0] - mean) * (x[0] - mean);
     }
-    const float inv_std = rsqrtf(block_sum(squares) / hidden + epsilon);
+    const float inv_std = rsqrtf(norm.mean(block_sum(squares)) + norm.epsilon);
 
     T* out = output + row.out_row * hidden;
     for (int col = threadIdx.x; col < hidden; col += blockDim.x) {
@@ -185,12 +207,13 @@ __device__ __forceinline__ GroupLane group_and_lane(int threads_per_row)
 template <typename T, typename P, int kVecsPerThread, typename RowSource>
 __global__ void __launch_bounds__(max_block_threads(kVecsPerThread))
 layernorm_rows_registers(RowSource source, T* output, const P* gamma, const P* beta,
-                         int64_t rows, int32_t hidden, float epsilon, int threads_per_row)
+                         int64_t rows, Normalization norm, int threads_per_row)
 {
     constexpr int kVec = kElemsPer16Bytes<T>;
     const GroupLane place = group_and_lane(threads_per_row);
     const int64_t index = place.group;
     const int lane = place.lane;
+    const int32_t hidden = norm.hidden;
     const int vecs_per_row = hidden / kVec;
 
     // Threads past the last row (or on a row with nothing to write) still take part in every
@@ -213,7 +236,7 @@ layernorm_rows_registers(RowSource source, T* output, const P* gamma, const P* b
 #pragma unroll
         for (int i = 0; i < kVec; ++i) sum += x[v][i];
     }
-    const float mean = row_sum(sum, threads_per_row) / hidden;
+    const float mean = norm.mean(row_sum(sum, threads_per_row));
 
     // Second pass, over registers only: squared deviations from the now known mean.
     float squares = 0.0f;
@@ -224,7 +247,7 @@ layernorm_rows_registers(RowSource source, T* output, const P* gamma, const P* b
             for (int i = 0; i < kVec; ++i) squares += (x[v][i] - mean) * (x[v][i] - mean);
         }
     }
-    const float inv_std = rsqrtf(row_sum(squares, threads_per_row) / hidden + epsilon);
+    const float inv_std = rsqrtf(norm.mean(row_sum(squares, threads_per_row)) + norm.epsilon);
     if (!has_row) return;  // after the last reduction: nobody waits for us any more
 
     T* out = output + row.out_row * hidden;
@@ -248,13 +271,14 @@ layernorm_rows_registers(RowSource source, T* output, const P* gamma, const P* b
 template <typename T, typename P, int kVecsPerThread, int kRows, ParamsLoad kParams, typename RowSource>
 __global__ void __launch_bounds__(max_block_threads(kVecsPerThread))
 layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P* beta,
-                           int64_t rows, int32_t hidden, float epsilon, int threads_per_row)
+                           int64_t rows, Normalization norm, int threads_per_row)
 {
     constexpr int kVec = kElemsPer16Bytes<T>;
     using Row = typename RowSource::Row;
     const GroupLane place = group_and_lane(threads_per_row);
     const int64_t group = place.group;
     const int lane = place.lane;
+    const int32_t hidden = norm.hidden;
     const int vecs_per_row = hidden / kVec;
     // Used only where a group is wider than a warp (the block): one buffer per reduction, so
     // the second needs no barrier to wait until everyone has read the first.
@@ -330,7 +354,7 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
     row_sums(mean, threads_per_row, mean_partials);
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
-        mean[r] /= hidden;
+        mean[r] = norm.mean(mean[r]);
         squares[r] = 0.0f;
 #pragma unroll
         for (int v = 0; v < kVecsPerThread; ++v) {
@@ -346,7 +370,7 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
     // 5. Normalize and store, a vector (of every row) at a time.
     float inv_std[kRows];
 #pragma unroll
-    for (int r = 0; r < kRows; ++r) inv_std[r] = rsqrtf(squares[r] / hidden + epsilon);
+    for (int r = 0; r < kRows; ++r) inv_std[r] = rsqrtf(norm.mean(squares[r]) + norm.epsilon);
 #pragma unroll
     for (int v = 0; v < kVecsPerThread; ++v) {
         const int vec = v * threads_per_row + lane;
@@ -469,7 +493,7 @@ inline bool all_aligned16(std::initializer_list<const void*> pointers)
 template <typename T, typename P, typename RowSource, int kVecs = 1>
 cudaError_t launch_registers(int vecs_per_thread, dim3 grid, dim3 block, cudaStream_t stream,
                              const RowSource& source, T* output, const P* gamma,
-                             const P* beta, int64_t rows, int32_t hidden, float epsilon,
+                             const P* beta, int64_t rows, Normalization norm,
                              int threads_per_row)
 {
     if constexpr (kVecs * kElemsPer16Bytes<T> > kMaxFloatsPerThread) {
@@ -478,9 +502,9 @@ cudaError_t launch_registers(int vecs_per_thread, dim3 grid, dim3 block, cudaStr
         if (vecs_per_thread != kVecs)
             return launch_registers<T, P, RowSource, kVecs + 1>(vecs_per_thread, grid, block, stream,
                                                              source, output, gamma, beta, rows,
-                                                             hidden, epsilon, threads_per_row);
+                                                             norm, threads_per_row);
         layernorm_rows_registers<T, P, kVecs><<<grid, block, 0, stream>>>(
-            source, output, gamma, beta, rows, hidden, epsilon, threads_per_row);
+            source, output, gamma, beta, rows, norm, threads_per_row);
         return cudaGetLastError();
     }
 }
@@ -490,7 +514,7 @@ cudaError_t launch_registers(int vecs_per_thread, dim3 grid, dim3 block, cudaStr
 template <typename T, typename P, int kRows, ParamsLoad kParams, typename RowSource, int kVecs = 1>
 cudaError_t launch_loads_first(int vecs_per_thread, dim3 grid, dim3 block, cudaStream_t stream,
                             const RowSource& source, T* output, const P* gamma,
-                            const P* beta, int64_t rows, int32_t hidden, float epsilon,
+                            const P* beta, int64_t rows, Normalization norm,
                             int threads_per_row)
 {
     if constexpr (kVecs * kElemsPer16Bytes<T> > kMaxFloatsPerThread ||
@@ -499,10 +523,10 @@ cudaError_t launch_loads_first(int vecs_per_thread, dim3 grid, dim3 block, cudaS
     } else {
         if (vecs_per_thread != kVecs)
             return launch_loads_first<T, P, kRows, kParams, RowSource, kVecs + 1>(
-                vecs_per_thread, grid, block, stream, source, output, gamma, beta, rows, hidden,
-                epsilon, threads_per_row);
+                vecs_per_thread, grid, block, stream, source, output, gamma, beta, rows, norm,
+                threads_per_row);
         layernorm_rows_loads_first<T, P, kVecs, kRows, kParams><<<grid, block, 0, stream>>>(
-            source, output, gamma, beta, rows, hidden, epsilon, threads_per_row);
+            source, output, gamma, beta, rows, norm, threads_per_row);
         return cudaGetLastError();
     }
 }
@@ -551,6 +575,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
         return cudaErrorInvalidValue;
 
     constexpr int kVec = kElemsPer16Bytes<T>;
+    const Normalization norm = Normalization::of(hidden, epsilon);
     const int vecs_per_row = hidden / kVec;
     const bool vectorizable = sources_aligned && hidden % kVec == 0 && all_aligned16({output, gamma, beta});
     // The SM count steers both the default's choice and v4-v9's block sizes: asked at most once.
@@ -568,7 +593,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
         if (rows == 0) return cudaSuccess;
         if (rows > INT32_MAX) return cudaErrorNotSupported;  // one block per row
         layernorm_rows_scalar<T, P><<<dim3(unsigned(rows)), kScalarBlockThreads, 0, stream>>>(
-            source, output, gamma, beta, hidden, epsilon);
+            source, output, gamma, beta, norm);
         return cudaGetLastError();
     }
     if (!vectorizable) return cudaErrorNotSupported;
@@ -591,17 +616,15 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
         const int tpr = plan.split.threads_per_row, vecs = plan.split.vecs_per_thread;
         if (version == kLayerNormParamsEarly)
             return launch_loads_first<T, P, 1, ParamsLoad::kBeforeReductions>(
-                vecs, grid, block, stream, source, output, gamma, beta, rows, hidden, epsilon, tpr);
+                vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr);
         if (version == kLayerNormParamsWithRow || version == kLayerNormBlockLoadsFirst)
             return launch_loads_first<T, P, 1, ParamsLoad::kWithRow>(
-                vecs, grid, block, stream, source, output, gamma, beta, rows, hidden, epsilon, tpr);
+                vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr);
         return plan.rows_per_group == 2
                    ? launch_loads_first<T, P, 2, ParamsLoad::kInOutputLoop>(
-                         vecs, grid, block, stream, source, output, gamma, beta, rows, hidden,
-                         epsilon, tpr)
+                         vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr)
                    : launch_loads_first<T, P, 1, ParamsLoad::kInOutputLoop>(
-                         vecs, grid, block, stream, source, output, gamma, beta, rows, hidden,
-                         epsilon, tpr);
+                         vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr);
     }
     const RegisterPlan plan = version == kLayerNormBlockVector ? plan_block_vector(vecs_per_row)
                                                                : plan_sized(vecs_per_row, kVec);
@@ -611,7 +634,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     const int64_t blocks = (rows + block / plan.threads_per_row - 1) / (block / plan.threads_per_row);
     if (blocks > INT32_MAX) return cudaErrorNotSupported;
     return launch_registers<T, P>(plan.vecs_per_thread, dim3(unsigned(blocks)), dim3(block),
-                                  stream, source, output, gamma, beta, rows, hidden, epsilon,
+                                  stream, source, output, gamma, beta, rows, norm,
                                   plan.threads_per_row);
 }
 

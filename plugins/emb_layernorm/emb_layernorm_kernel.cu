@@ -84,7 +84,7 @@ struct EmbeddingRows {
     }
 
     // The default version at 128 .. 65536 slots (common/layernorm_rows.cuh, README).
-    static constexpr bert::MeasuredDefaults kDefaults = {{9, 5, 5, 7, 3}, {9, 9, 3, 3, 3}};
+    static constexpr bert::MeasuredDefaults kDefaults = {{9, 7, 5, 7, 7}, {9, 9, 3, 3, 3}};
 };
 
 template <typename T>
