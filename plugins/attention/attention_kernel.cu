@@ -19,13 +19,13 @@
 //   only and up to 60% slower on small grids, v4 is never faster.
 //   v5  Hopper only (sm_90a): the v2 algorithm on warpgroup MMA (wgmma), which multiplies 64
 //       query rows at a time straight out of (swizzled) shared memory, asynchronously; plus the
-//       softmax's "lazy rescaling" and copy addresses computed once. Head size 64.
+//       softmax's "lazy rescaling" and copy pointers stepped, not recomputed. Head size 64.
 //   v6  v5 with two warpgroups (128 query rows) per block.
-//   On H200 (README), v5 is 1.3-1.9x PyTorch's best SDPA (eager) at 8 of 9 BERT shapes and level
-//   with cuDNN at 32 x 384 (0.97-1.03x over three runs); v6 is slower than v5 at every shape. bertQkvToContext runs v5 where it can
-//   (fp16, head size 64, compute capability 9.0 with the library built for sm_90a, a positive
-//   scale), else v2 (fp16, head size 32/64/128), else v1; all tensor-core versions need 16-byte
-//   aligned buffers.
+//   On H200 (README), v5 is 1.3-1.8x PyTorch's best SDPA (eager) at 8 of 9 BERT shapes and
+//   1.01-1.05x of cuDNN at 32 x 384; v6 is slower than v5 at every shape. bertQkvToContext runs v5
+//   where it can (fp16, head size 64, compute capability 9.0 with the library built for sm_90a, a
+//   positive scale), else v2 (fp16, head size 32/64/128), else v1; all tensor-core versions need
+//   16-byte aligned buffers.
 #include "attention_kernel.h"
 #include "common/vector_io.cuh"
 
@@ -675,7 +675,8 @@ cudaError_t launch_tensor_core_for_head_size(const AttentionParams& p, int batch
 // H200 at batch 32 x 384 (README): wgmma alone, 74 -> 66 us; the K/V copy addresses computed
 // once instead of per chunk (they had been more instructions than the softmax), -> 48 us; lazy
 // rescaling, -> 46.6 us; each thread stepping its copy pointers (TileStream) instead of working
-// out each chunk's address, -> 42.6-45.1 us (cuDNN in the same runs: 43.6-44.3 us). Tried and
+// out each chunk's address, -> 42.6-45.1 us; descriptors in uniform registers, -> 42.0-43.3 us
+// (cuDNN in the same runs: 43.6-44.3 us). Tried and
 // dropped, no gain: 3-4 K/V stages, Q held in registers, FlashAttention-3's overlap of one tile's
 // softmax with the previous tile's P V; six blocks per SM (80 registers: ptxas spills the
 // accumulators and serializes the wgmma).
@@ -1040,7 +1041,10 @@ __global__ void __launch_bounds__(kWarpGroups * kWarpGroupThreads)
     for (int tile = 0; tile < kPrefetch; ++tile)
         load_kv_tile(tile);
 
-    const int group = threadIdx.x / kWarpGroupThreads;
+    // With one warpgroup the group is 0 by construction: said so, the descriptors below are
+    // warp-uniform values the compiler keeps in uniform registers (SASS: ~20 fewer instructions
+    // per tile than moving each one into them before its wgmma).
+    const int group = kWarpGroups == 1 ? 0 : threadIdx.x / kWarpGroupThreads;
     const int warp = threadIdx.x % kWarpGroupThreads / 32;
     const uint32_t q_desc = descriptor_low(q_tile + group * kWarpGroupRows * kSwizzleRowBytes);
     const uint32_t ring_desc = descriptor_low(kv_ring);
