@@ -1,4 +1,7 @@
-"""The LayerNorm family's default launcher must pick a version that takes the row. Version 0
+"""Host-side rules of the LayerNorm family's shared core (common/layernorm_rows.cuh), checked without
+a GPU by small host programs compiled with nvcc.
+
+The default launcher must pick a version that takes the row. Version 0
 looks up the measured choice for the element size and row count (kDefaults) and must fall back
 where that version's split cannot take the row: v7 was once the default at ~16K+ fp32 rows and
 refused hidden > 4096, which fp32 rows up to 8192 reach. No GPU needed: the choice is host code
@@ -65,6 +68,59 @@ def test_default_version_takes_every_vectorizable_row(tmp_path):
     source = tmp_path / "defaults.cu"
     source.write_text(PROGRAM)
     binary = tmp_path / "defaults"
+    build = subprocess.run(["nvcc", "-std=c++17", "-O1", f"-I{PLUGINS}", str(source), "-o", str(binary)],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-3000:]
+    run = subprocess.run([str(binary)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "failures 0" in run.stdout
+
+
+MEAN_PROGRAM = r"""
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include "common/layernorm_rows.cuh"
+
+// Normalization::mean replaces `sum / hidden` in every kernel by a multiplication and one fma
+// correction; it must give the correctly rounded quotient (what IEEE division gives), so that
+// outputs do not change and a constant row's x - mean is exactly 0.
+int main()
+{
+    uint32_t state = 12345u;
+    const auto next_float = [&] {  // spread over many magnitudes and both signs
+        state = state * 1664525u + 1013904223u;
+        const float unit = float(state >> 8) / float(1u << 24);
+        state = state * 1664525u + 1013904223u;
+        return (state & 1u ? -1.0f : 1.0f) * unit * std::ldexp(1.0f, int(state >> 27) - 8);
+    };
+    long long checked = 0, failures = 0;
+    for (int hidden = 1; hidden <= 8192; ++hidden) {
+        const bert::Normalization norm = bert::Normalization::of(hidden, 1e-12f);
+        for (int i = 0; i < 64; ++i) {
+            float sum = next_float() * float(hidden);
+            if (i % 2 == 0) {  // a constant row's exact sum: the mean must come back exactly
+                const float value = std::nearbyint(next_float() * 64.0f) / 64.0f;
+                sum = value * float(hidden);
+                if (double(sum) != double(value) * hidden) continue;  // not exact in fp32
+            }
+            ++checked;
+            if (norm.mean(sum) != sum / float(hidden) && ++failures <= 10)
+                std::printf("hidden %d, sum %.9g: %.9g, division %.9g\n", hidden, sum,
+                            norm.mean(sum), sum / float(hidden));
+        }
+    }
+    std::printf("checked %lld, failures %lld\n", checked, failures);
+    return failures == 0 ? 0 : 1;
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+def test_mean_is_the_correctly_rounded_division(tmp_path):
+    source = tmp_path / "mean.cu"
+    source.write_text(MEAN_PROGRAM)
+    binary = tmp_path / "mean"
     build = subprocess.run(["nvcc", "-std=c++17", "-O1", f"-I{PLUGINS}", str(source), "-o", str(binary)],
                            capture_output=True, text=True)
     assert build.returncode == 0, build.stderr[-3000:]

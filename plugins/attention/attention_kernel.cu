@@ -314,8 +314,9 @@ struct TensorCoreTiling
     static constexpr size_t kSharedBytes
         = sizeof(__half) * (static_cast<size_t>(kQueryRows) * kPitch + 4 * kTileHalves);
     // Registers: with one row tile (and head_size <= 64) the kernel is asked to fit 16 warps per
-    // SM, i.e. <= 128 registers a thread (it takes 134 unbounded; the 16 bytes spilled serve only
-    // the cp.async address code), so one warp's loads hide behind another's math. On H100 that
+    // SM, i.e. <= 128 registers a thread (it takes 134 unbounded; the 12 bytes spilled are reloaded
+    // once per key tile and in the epilogue, never in the mma/softmax code), so one warp's loads
+    // hide behind another's math. On H100 that
     // was 4-8% faster at seq 384, 10% slower at 32 x 128 and equal elsewhere than 12 warps per
     // SM. Two row tiles need ~250 registers and head size 128 ~210: no target.
     static constexpr int kMinBlocksPerSM = kRowTiles == 1 && kHeadSize <= 64 ? 16 / kWarps : 1;
@@ -328,11 +329,11 @@ struct TensorCoreTiling
 // The thread copies chunk threadIdx % kChunksPerRow of rows threadIdx / kChunksPerRow + i *
 // kRowStep of every tile (consecutive threads read consecutive bytes of a row: coalesced). That
 // share is the same for every tile, so the thread keeps a pointer to its first chunk of the next
-// tile and steps it along: a tile costs one add, one compare and one copy per chunk. (Each
-// chunk's address computed afresh from row and tile indices took ~110 instructions per K/V tile
-// pair in v5, as many as its softmax: README, "What made it fast".) Where a chunk lands in the
-// tile is the caller's layout: dst_offset is this thread's first chunk, kRowBytes the tile's row
-// pitch.
+// tile and steps it along: per chunk a 64-bit add, a compare and the copy. (Each chunk's address
+// computed afresh from row and tile indices, with a select of a safe address for zero-filled
+// rows, made the copy part of a v5 tile ~143 SASS instructions; it is ~77 now: README, "What made
+// it fast".) Where a chunk lands in the tile is the caller's layout: dst_offset is this thread's
+// first chunk, kRowBytes the tile's row pitch.
 template <int kRows, int kChunksPerRow, int kThreads, int kRowBytes>
 struct TileStream
 {
@@ -357,7 +358,9 @@ struct TileStream
     }
 
     // The next tile into `tile`. A copy of 0 source bytes reads nothing, so the address of a row
-    // past the valid ones may lie past the buffer.
+    // past the valid ones may lie past the buffer, as with CUTLASS's cp_async_zfill and Triton's
+    // masked copies. (On the H200, 0-byte copies from the first byte past an allocation, from 0x100
+    // and from an unmapped high address raised no error and zero-filled: run 6's review checks.)
     __device__ __forceinline__ void copy_next(void* tile, int valid_rows)
     {
         const int rows_left = valid_rows - rows_done;  // of this thread's rows
@@ -943,7 +946,7 @@ __device__ __forceinline__ void rescale(float (&out)[kWgmmaFeatureBlocks][4],
             out[fb][e] *= correction[e / 2];
 }
 
-// The epilogue of v5-v7: normalizes the warp's 16 rows of the context, stages them through 16 free
+// The epilogue of v5 and v6: normalizes the warp's 16 rows of the context, stages them through 16 free
 // swizzled rows of shared memory (`stage`: the warp's own rows of the Q tile, whose last reader
 // has passed a barrier), then stores whole 16-byte chunks of contiguous features, so each context
 // row is written in full 128-byte lines. first_query: the sequence's query row of the warp's row 0.

@@ -103,9 +103,12 @@ enum class ParamsLoad {
 };
 
 // The row length and epsilon, as every kernel gets them. A mean is a sum times 1 / hidden (worked
-// out once, on the host) and one correction step, which gives the correctly rounded quotient (a
-// constant row's x - mean stays exactly 0): a division by a run-time value is ~8 dependent
-// instructions and a slow-path branch, twice a row in every version (SASS of LayerNorm v9).
+// out once, on the host) and one correction step, which gives the correctly rounded quotient
+// wherever that is a normal float (a constant row's x - mean stays exactly 0; a CI test compares
+// it with IEEE division): a division by a run-time value is ~8 dependent instructions and a
+// slow-path branch, twice a row in every version (SASS of LayerNorm v9). An infinite sum (an fp32
+// sum of squares can overflow) keeps the plain quotient, inf, as the division gave, where the
+// correction would turn it into NaN (inf - inf).
 struct Normalization {
     int32_t hidden;
     float length;      // hidden as a float
@@ -116,10 +119,11 @@ struct Normalization {
     {
         return {hidden, float(hidden), 1.0f / float(hidden), epsilon};
     }
-    __device__ __forceinline__ float mean(float sum) const
+    __host__ __device__ __forceinline__ float mean(float sum) const
     {
         const float quotient = sum * inv_length;
-        return fmaf(fmaf(-quotient, length, sum), inv_length, quotient);
+        const float corrected = fmaf(fmaf(-quotient, length, sum), inv_length, quotient);
+        return isinf(quotient) ? quotient : corrected;
     }
 };
 
