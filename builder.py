@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bertrt import engine_config
-from bertrt.backend import select_backend
+from bertrt.backend import engine_metadata, select_backend
 from bertrt.common import ARTIFACTS_DIR, ONNX_PATH, OUTPUT_NAME, REFERENCE_PATH, UserError, run_main
 from bertrt.onnx_weights import BertWeights, EncoderLayer, Norm, load_weights
 from bertrt.report import load_reference, report
@@ -294,8 +294,7 @@ def main(argv=None) -> None:
         calibrator=make_calibrator(args, backend, f"hand-built:{fusions.label()}"), calibration_shape=(args.calib_batch_size, args.calib_seq),
         timing_cache=args.timing_cache if backend.name == "tensorrt" else None)
     engine_path = args.engine or default_engine_path(args.mode, fusions)
-    metadata = {"builder": "hand-built", "mode": args.mode, "fusions": asdict(fusions), "plugins": fusions.plugins,
-                "dims": json.loads(weights.dims.to_json()), "profile": asdict(shapes)}
+    metadata = engine_metadata("hand-built", args.mode, shapes, fusions, json.loads(weights.dims.to_json()))
     artifact, seconds = backend.build(builder, network, config, engine_path, metadata)
     if backend.name == "tensorrt":
         engine_config.save_timing_cache(config, args.timing_cache)

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bertrt import engine_config, precision
-from bertrt.backend import TensorRTBackend
+from bertrt.backend import TensorRTBackend, engine_metadata
 from bertrt.common import ARTIFACTS_DIR, ONNX_PATH, REFERENCE_PATH, UserError, run_main
 from bertrt.report import load_reference, report
 
@@ -64,7 +64,8 @@ def main(argv=None) -> None:
         calibrator=make_calibrator(args, backend, "onnx-parser"), calibration_shape=(args.calib_batch_size, args.calib_seq),
         timing_cache=args.timing_cache)
     engine_path = args.engine or ARTIFACTS_DIR / f"onnx_{args.mode}.engine"
-    metadata = {"builder": "onnx-parser", "mode": args.mode, "plugins": False, "profile": asdict(shapes)}
+    metadata = engine_metadata("onnx-parser", args.mode, shapes,
+                               dims=json.loads(dims.to_json()) if dims is not None else None)
     _, seconds = backend.build(builder, network, config, engine_path, metadata)
     engine_config.save_timing_cache(config, args.timing_cache)
     print(f"built {engine_path} from {args.onnx} in {seconds:.1f} s ({json.dumps(asdict(shapes))})")

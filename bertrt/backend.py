@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from bertrt.common import UserError, atomic_write_bytes
@@ -97,6 +98,19 @@ class ReferenceBackend:
 
 def metadata_path(engine_path: Path) -> Path:
     return Path(str(engine_path) + ".json")
+
+
+def engine_metadata(builder_kind: str, mode: str, profile, fusions=None, dims=None) -> dict:
+    """What an engine's .json says about how it was built, with the same keys whichever script
+    built it (TensorRTBackend.build adds the TensorRT version, the GPU, the build time and the
+    size): builder ("hand-built" or "onnx-parser"), mode (precision), fusions (builder.Fusions'
+    label; "none" for the ONNX parser), plugins (whether the plugin library must be loaded before
+    the engine deserializes: what TensorRTRunner reads), profile (the shape profile), dims (the
+    model's dimensions as a dict, or None where the builder did not read them)."""
+    return {"builder": builder_kind, "mode": mode,
+            "fusions": fusions.label() if fusions is not None else "none",
+            "plugins": bool(fusions is not None and fusions.plugins),
+            "profile": asdict(profile), "dims": dims}
 
 
 def select_backend(requested: str):

@@ -112,3 +112,21 @@ def test_fill_mask_demo_on_the_reference_backend(workdir):
     ranks = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
     assert ranks[-10:] == [f"{i}." for i in range(1, 11)]
     assert "no [MASK]" in one_line_error(run(ROOT / "fill_mask.py", "nothing to fill", cwd=workdir))
+
+
+def test_engine_metadata_has_the_same_keys_for_every_builder():
+    """builder.py, onnx2trt.py and the runner's engines record how an engine was built through one
+    function; TensorRTRunner reads `plugins` from it to load the plugin library first."""
+    from bertrt.backend import engine_metadata
+    from bertrt.engine_config import ProfileShapes
+    from builder import Fusions
+
+    profile = ProfileShapes()
+    parsed = engine_metadata("onnx-parser", "fp16", profile)
+    hand_built = engine_metadata("hand-built", "fp16", profile, Fusions.parse("all"), {"hidden": 768})
+    plain = engine_metadata("hand-built", "fp32", profile, Fusions.parse("none"))
+    assert parsed.keys() == hand_built.keys() == plain.keys()
+    assert (parsed["plugins"], hand_built["plugins"], plain["plugins"]) == (False, True, False)
+    assert (parsed["fusions"], plain["fusions"]) == ("none", "none")
+    assert hand_built["fusions"] == Fusions.parse("all").label() != "none"
+    assert parsed["profile"] == hand_built["profile"] and hand_built["dims"] == {"hidden": 768}

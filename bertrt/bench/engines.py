@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bertrt import engine_config, precision
+from bertrt.backend import engine_metadata
 from bertrt.bench.engine_cache import EngineKey, build_cached, file_sha256
 from bertrt.bench.model_source import Export
 from bertrt.bench.results import Row
@@ -113,8 +115,9 @@ def _build(variant: Variant, ctx: EngineContext, profile, calib_args, engine_pat
         calibrator=make_calibrator(calib_args, ctx.backend,
                                    "onnx-parser" if variant.kind == "onnx" else f"hand-built:{fusions.label()}"),
         calibration_shape=(calib_args.calib_batch_size, calib_args.calib_seq), timing_cache=timing_cache)
-    metadata = {"builder": "onnx-parser" if variant.kind == "onnx" else "hand-built", "mode": variant.precision,
-                "fusions": fusions.label(), "plugins": fusions.plugins, "profile": asdict(profile)}
+    hand_built = variant.kind != "onnx"  # the parser path reads no weights here: no dims to record
+    metadata = engine_metadata("hand-built" if hand_built else "onnx-parser", variant.precision, profile,
+                               fusions, json.loads(ctx.weights().dims.to_json()) if hand_built else None)
     artifact, seconds = ctx.backend.build(builder, network, config, engine_path, metadata)
     if timing_cache is not None:
         engine_config.save_timing_cache(config, timing_cache)
