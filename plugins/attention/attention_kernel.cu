@@ -297,6 +297,11 @@ __device__ __forceinline__ HeadRows head_rows(const AttentionParams& p, int head
 }
 #endif
 
+// v2-v4's shared rows are padded by 16 bytes: with a row pitch of head_size * 2 bytes (a multiple
+// of 128) the 8 rows an ldmatrix reads would all start in the same bank (8-way conflict); an
+// extra 16 bytes moves each row 4 banks on, so 8 rows cover all 32 banks exactly once.
+constexpr int padded_pitch(int head_size) { return head_size + 8; }  // in halves
+
 // kWarps warps per block, each owning kRowTiles 16-row mma tiles of queries.
 template <int kHeadSize, int kWarps, int kRowTiles>
 struct TensorCoreTiling
@@ -305,10 +310,7 @@ struct TensorCoreTiling
     static constexpr int kThreads = kWarps * 32;
     static constexpr int kWarpRows = kRowTiles * kMmaRows;
     static constexpr int kQueryRows = kWarps * kWarpRows;
-    // Shared rows are padded by 16 bytes: with a row pitch of kHeadSize * 2 bytes (a multiple of
-    // 128) the 8 rows an ldmatrix reads would all start in the same bank (8-way conflict); an
-    // extra 16 bytes moves each row 4 banks on, so 8 rows cover all 32 banks exactly once.
-    static constexpr int kPitch = kHeadSize + 8;  // in halves
+    static constexpr int kPitch = padded_pitch(kHeadSize);  // in halves
     static constexpr int kTileHalves = kKeysPerTile * kPitch;
     // Q tile, then two K tiles and two V tiles (double buffering).
     static constexpr size_t kSharedBytes
@@ -372,14 +374,14 @@ struct TileStream
     }
 };
 
-// v2-v4's tiles: rows of kHeadSize halves, padded to kPitch (see TensorCoreTiling).
+// v2-v4's tiles: rows of kHeadSize halves, padded (padded_pitch).
 template <int kRows, int kHeadSize, int kThreads>
-struct PaddedTileStream : TileStream<kRows, kHeadSize / 8, kThreads, (kHeadSize + 8) * 2>
+struct PaddedTileStream : TileStream<kRows, kHeadSize / 8, kThreads, padded_pitch(kHeadSize) * 2>
 {
-    using Base = TileStream<kRows, kHeadSize / 8, kThreads, (kHeadSize + 8) * 2>;
+    using Base = TileStream<kRows, kHeadSize / 8, kThreads, padded_pitch(kHeadSize) * 2>;
     __device__ PaddedTileStream(const __half* src, int64_t stride, int first)
         : Base(src, stride, first,
-               (Base::thread_row() * (kHeadSize + 8) + Base::thread_chunk() * 8) * 2)
+               (Base::thread_row() * padded_pitch(kHeadSize) + Base::thread_chunk() * 8) * 2)
     {
     }
 };
