@@ -12,8 +12,7 @@ module and the TensorRT layer. `--fusions` swaps blocks for our CUDA plugins one
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -294,7 +293,7 @@ def main(argv=None) -> None:
         calibrator=make_calibrator(args, backend, f"hand-built:{fusions.label()}"), calibration_shape=(args.calib_batch_size, args.calib_seq),
         timing_cache=args.timing_cache if backend.name == "tensorrt" else None)
     engine_path = args.engine or default_engine_path(args.mode, fusions)
-    metadata = engine_metadata("hand-built", args.mode, shapes, fusions, json.loads(weights.dims.to_json()))
+    metadata = engine_metadata("hand-built", args.mode, shapes, fusions, weights.dims)
     artifact, seconds = backend.build(builder, network, config, engine_path, metadata)
     if backend.name == "tensorrt":
         engine_config.save_timing_cache(config, args.timing_cache)

@@ -64,8 +64,7 @@ def main(argv=None) -> None:
         calibrator=make_calibrator(args, backend, "onnx-parser"), calibration_shape=(args.calib_batch_size, args.calib_seq),
         timing_cache=args.timing_cache)
     engine_path = args.engine or ARTIFACTS_DIR / f"onnx_{args.mode}.engine"
-    metadata = engine_metadata("onnx-parser", args.mode, shapes,
-                               dims=json.loads(dims.to_json()) if dims is not None else None)
+    metadata = engine_metadata("onnx-parser", args.mode, shapes, dims=dims)
     _, seconds = backend.build(builder, network, config, engine_path, metadata)
     engine_config.save_timing_cache(config, args.timing_cache)
     print(f"built {engine_path} from {args.onnx} in {seconds:.1f} s ({json.dumps(asdict(shapes))})")

@@ -106,11 +106,11 @@ def engine_metadata(builder_kind: str, mode: str, profile, fusions=None, dims=No
     size): builder ("hand-built" or "onnx-parser"), mode (precision), fusions (builder.Fusions'
     label; "none" for the ONNX parser), plugins (whether the plugin library must be loaded before
     the engine deserializes: what TensorRTRunner reads), profile (the shape profile), dims (the
-    model's dimensions as a dict, or None where the builder did not read them)."""
+    model's BertDims as a dict, or None where the builder did not read them)."""
     return {"builder": builder_kind, "mode": mode,
             "fusions": fusions.label() if fusions is not None else "none",
             "plugins": bool(fusions is not None and fusions.plugins),
-            "profile": asdict(profile), "dims": dims}
+            "profile": asdict(profile), "dims": asdict(dims) if dims is not None else None}
 
 
 def select_backend(requested: str):

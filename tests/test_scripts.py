@@ -117,16 +117,22 @@ def test_fill_mask_demo_on_the_reference_backend(workdir):
 def test_engine_metadata_has_the_same_keys_for_every_builder():
     """builder.py, onnx2trt.py and the runner's engines record how an engine was built through one
     function; TensorRTRunner reads `plugins` from it to load the plugin library first."""
+    import json
+
     from bertrt.backend import engine_metadata
+    from bertrt.common import BertDims
     from bertrt.engine_config import ProfileShapes
     from builder import Fusions
 
     profile = ProfileShapes()
     parsed = engine_metadata("onnx-parser", "fp16", profile)
-    hand_built = engine_metadata("hand-built", "fp16", profile, Fusions.parse("all"), {"hidden": 768})
+    dims = BertDims(vocab_size=8, hidden_size=768, num_layers=1, num_heads=12, intermediate_size=3072, max_position=16,
+                    type_vocab_size=2, layer_norm_eps=1e-12)
+    hand_built = engine_metadata("hand-built", "fp16", profile, Fusions.parse("all"), dims)
     plain = engine_metadata("hand-built", "fp32", profile, Fusions.parse("none"))
     assert parsed.keys() == hand_built.keys() == plain.keys()
     assert (parsed["plugins"], hand_built["plugins"], plain["plugins"]) == (False, True, False)
     assert (parsed["fusions"], plain["fusions"]) == ("none", "none")
     assert hand_built["fusions"] == Fusions.parse("all").label() != "none"
-    assert parsed["profile"] == hand_built["profile"] and hand_built["dims"] == {"hidden": 768}
+    assert parsed["profile"] == hand_built["profile"] and parsed["dims"] is None
+    assert hand_built["dims"] == json.loads(dims.to_json())  # the same dict the ONNX metadata holds

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -117,7 +116,7 @@ def _build(variant: Variant, ctx: EngineContext, profile, calib_args, engine_pat
         calibration_shape=(calib_args.calib_batch_size, calib_args.calib_seq), timing_cache=timing_cache)
     hand_built = variant.kind != "onnx"  # the parser path reads no weights here: no dims to record
     metadata = engine_metadata("hand-built" if hand_built else "onnx-parser", variant.precision, profile,
-                               fusions, json.loads(ctx.weights().dims.to_json()) if hand_built else None)
+                               fusions, ctx.weights().dims if hand_built else None)
     artifact, seconds = ctx.backend.build(builder, network, config, engine_path, metadata)
     if timing_cache is not None:
         engine_config.save_timing_cache(config, timing_cache)
