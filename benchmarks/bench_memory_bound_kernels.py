@@ -395,6 +395,7 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
 
 
 def main(argv=None):
+    global SEQ_LEN  # --seq-len: read by EmbLayerNorm's input sets and byte count
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     parser.add_argument("--out-dir", type=Path,
@@ -407,11 +408,18 @@ def main(argv=None):
                         help="time only these numbered versions (default: all; 'default' is always timed)")
     parser.add_argument("--compile-hidden", nargs="*", type=int, default=[768],
                         help="hidden sizes that get the torch.compile baseline (compiling is slow)")
+    parser.add_argument("--seq-len", type=int, default=SEQ_LEN,
+                        help=f"EmbLayerNorm's sequence length, 1..{MAX_POS} (default {SEQ_LEN}); "
+                             "token counts are batches of it")
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
         raise SystemExit("needs a CUDA GPU")
+    if not 1 <= args.seq_len <= MAX_POS:
+        raise SystemExit(f"--seq-len must be 1..{MAX_POS} (BERT's position table), got {args.seq_len}")
+    SEQ_LEN = args.seq_len
     if any(t % SEQ_LEN for t in args.tokens) and "EmbLayerNorm" in args.kernels:
-        raise SystemExit(f"token counts must be multiples of {SEQ_LEN} (EmbLayerNorm's sequences)")
+        raise SystemExit(f"token counts must be multiples of {SEQ_LEN} (EmbLayerNorm's sequences); "
+                         "pass --seq-len or other --tokens")
     torch._dynamo.config.cache_size_limit = 64
     torch._dynamo.config.automatic_dynamic_shapes = False  # only the token dimension is dynamic
 

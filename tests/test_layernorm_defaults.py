@@ -25,6 +25,12 @@ static bool launcher_takes(int version, int vecs_per_row, int elems_per_vec, lon
     if (version == kLayerNormScalar) return true;
     if (version == kLayerNormBlockVector) return plan_block_vector(vecs_per_row).threads_per_row > 0;
     if (version == kLayerNormSized) return plan_sized(vecs_per_row, elems_per_vec).threads_per_row > 0;
+    if (version == kLayerNormOneReduction)  // v9's split, in whole warps
+        return vecs_per_row % 32 == 0 && plan_block_per_row(vecs_per_row).split.threads_per_row > 0;
+    if (version == kLayerNormWarpOneReduction) {  // v8's split, in equal shares
+        const int threads = plan_loads_first(vecs_per_row, elems_per_vec, rows, sms, false).split.threads_per_row;
+        return threads > 0 && vecs_per_row % threads == 0;
+    }
     const LoadsFirstPlan plan =
         version == kLayerNormBlockLoadsFirst
             ? plan_block_per_row(vecs_per_row)
@@ -37,7 +43,7 @@ int main()
 {
     using namespace bert;
     int failures = 0, checked = 0;
-    for (int chosen = kLayerNormScalar; chosen <= kLayerNormBlockLoadsFirst; ++chosen) {
+    for (int chosen = kLayerNormScalar; chosen <= kLayerNormWarpOneReduction; ++chosen) {
         MeasuredDefaults table{};
         for (int i = 0; i < MeasuredDefaults::kPoints; ++i) table.fp32[i] = table.fp16[i] = chosen;
         for (int element_bytes : {4, 2}) {
@@ -131,3 +137,52 @@ def test_mean_is_the_correctly_rounded_division(tmp_path):
     output = build_and_run(tmp_path, "mean", MEAN_PROGRAM)
     checked = int(output.split("checked ")[1].split(",")[0])
     assert checked > 100_000, output  # the sweep really ran (~410,000 sums)
+
+
+DIVIDE_PROGRAM = r"""
+#include <cstdint>
+#include <cstdio>
+#include "common/fast_divide.cuh"
+
+// FastDivisor (EmbLayerNorm's slot -> sequence) must equal n / d for every n < 2^31: every
+// divisor up to 4096, powers of two and their neighbours, large and pseudo-random ones; each
+// against numerators at and around its multiples, near 2^31 and pseudo-random.
+int main()
+{
+    uint32_t state = 777u;
+    const auto next = [&] { state = state * 1664525u + 1013904223u; return state; };
+    long long checked = 0, failures = 0;
+    const auto check = [&](uint32_t d, uint32_t n) {
+        if (n >= (1u << 31)) return;
+        const bert::FastDivisor divisor = bert::FastDivisor::of(d);
+        ++checked;
+        if (divisor.quotient(n) != n / d && ++failures <= 10)
+            std::printf("%u / %u: %u, not %u\n", n, d, divisor.quotient(n), n / d);
+    };
+    const auto sweep = [&](uint32_t d) {
+        const uint32_t top = (1u << 31) - 1;
+        for (uint32_t n : {0u, 1u, d - 1, d, d + 1, 2 * d - 1, 2 * d, top, top - 1, top - d})
+            check(d, n);
+        const uint32_t last = top / d * d;  // the largest multiple below 2^31, and around it
+        for (uint32_t n : {last - 1, last, last + 1, last - d, last - d + 1}) check(d, n);
+        for (int i = 0; i < 200; ++i) check(d, next() >> 1);
+        for (int i = 0; i < 50; ++i) {
+            const uint32_t k = (next() >> 1) / d;
+            check(d, k * d - 1); check(d, k * d); check(d, k * d + d - 1);
+        }
+    };
+    for (uint32_t d = 1; d <= 4096; ++d) sweep(d);
+    for (int s = 12; s <= 31; ++s)
+        for (int delta = -1; delta <= 1; ++delta) sweep(uint32_t((uint64_t(1) << s) + delta));
+    for (int i = 0; i < 2000; ++i) sweep(1 + (next() >> (1 + next() % 31)));
+    std::printf("checked %lld, failures %lld\n", checked, failures);
+    return failures == 0 ? 0 : 1;
+}
+"""
+
+
+@needs_nvcc
+def test_fast_divisor_is_exact_below_2_to_the_31(tmp_path):
+    output = build_and_run(tmp_path, "divide", DIVIDE_PROGRAM)
+    checked = int(output.split("checked ")[1].split(",")[0])
+    assert checked > 1_000_000, output

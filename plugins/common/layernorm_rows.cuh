@@ -26,6 +26,8 @@
 // known: two passes, but over registers, so global memory is still read once. The one-pass
 // shortcut var = E[x^2] - mean^2 cancels catastrophically when |mean| >> std (fp32 keeps ~7
 // digits: mean 1000 and std 1 leave nothing of the variance), which real activations do have.
+// v10 and v11 get the same deviations in one reduction: each thread's values about their own
+// mean, merged pairwise with a correction for the gap between the means (reductions.cuh).
 #pragma once
 
 #include <initializer_list>
@@ -79,7 +81,21 @@ namespace bert {
 //      is torch.compile's layout too, whose Triton kernels spread a row over all the warps of a
 //      program; they also give a program 2 (fp32) or 4 (fp16) rows, each thread holding the
 //      same columns of each. That was measured here and not kept: slower at every row count
-//      (README, run 5).
+//      (README, run 5). Since run 7 its grid is known to hold exactly one block per row, so a
+//      thread takes its row from blockIdx: no group arithmetic and no bounds check (a run-time
+//      constant load) before its first load, 2-5% at 128 rows, up to 17% at 64K (fp16).
+//  10  as 9, with the mean and the variance from ONE block reduction instead of two in a row:
+//      each thread reduces its own values to (sum, squared deviations from their mean), and
+//      pairs of those merge exactly (Chan, Golub and LeVeque; reductions.cuh, "Moments"). Where
+//      the kernel is one chain of latencies (~128 rows), the second butterfly, barrier and
+//      shared-memory round trip were a third of it: 0.12-0.15 us of ~2.6 at 128 rows. Needs
+//      every thread to hold a vector (rows of whole warps of vectors: BERT's 384, 768, 1024;
+//      else the default falls back to v9). The default at ~128 and ~1K rows since run 7.
+//  11  as 8, with v10's one reduction (each thread's share of the row must be even: BERT rows
+//      split over a warp, 3 to 8 vectors a thread). Measured, kept as a step, a default
+//      nowhere: the warp per row with several vectors a thread is slower than v10's block per
+//      row at 128-1K rows (its longer per-thread chain costs more than the barrier it saves),
+//      and ties v8 above.
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -93,13 +109,21 @@ enum LayerNormVersion {
     kLayerNormSpread = 7,
     kLayerNormParamsWithRow = 8,
     kLayerNormBlockLoadsFirst = 9,
+    kLayerNormOneReduction = 10,
+    kLayerNormWarpOneReduction = 11,
 };
 
-// When v4-v9's kernel loads gamma and beta.
+// When v4-v11's kernel loads gamma and beta.
 enum class ParamsLoad {
     kInOutputLoop,       // v4, v6, v7: one vector at a time, between the stores
     kBeforeReductions,   // v5: once the row has arrived, converted to fp32 at once
-    kWithRow,            // v8, v9: with the row's loads, kept as stored until the output
+    kWithRow,            // v8-v10: with the row's loads, kept as stored until the output
+};
+
+// How v4-v10's kernel gets a row's mean and variance.
+enum class Statistics {
+    kTwoReductions,  // v4-v9: the mean, then the squared deviations from it
+    kOneReduction,   // v10, v11: each thread's (sum, squared deviations), merged in one reduction
 };
 
 // The row length and epsilon, as every kernel gets them. A mean is a sum times 1 / hidden (worked
@@ -269,32 +293,34 @@ layernorm_rows_registers(RowSource source, T* output, const P* gamma, const P* b
     }
 }
 
-// v4-v9: v3's layout (lane `lane` of a group of threads_per_row holds vectors lane,
+// v4-v10: v3's layout (lane `lane` of a group of threads_per_row holds vectors lane,
 // lane + threads_per_row, ...), kRows rows per group (v6: 2 for narrow rows), gamma and beta
-// loaded when kParams says. v9's group is the block.
-template <typename T, typename P, int kVecsPerThread, int kRows, ParamsLoad kParams, typename RowSource>
+// loaded when kParams says, the statistics as kStats says. v9's and v10's group is the block
+// (kBlockPerRow).
+template <typename T, typename P, int kVecsPerThread, int kRows, ParamsLoad kParams,
+          Statistics kStats, bool kBlockPerRow, typename RowSource>
 __global__ void __launch_bounds__(max_block_threads(kVecsPerThread))
 layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P* beta,
                            int64_t rows, Normalization norm, int threads_per_row)
 {
     constexpr int kVec = kElemsPer16Bytes<T>;
     using Row = typename RowSource::Row;
-    const GroupLane place = group_and_lane(threads_per_row);
+    // v9, v10: a block per row and a grid of exactly `rows` blocks (the launcher's), so blockIdx
+    // is the row: no run-time group size and no bounds check stand between the kernel's start and
+    // its first load.
+    const GroupLane place = kBlockPerRow ? GroupLane{blockIdx.x, int(threadIdx.x)}
+                                         : group_and_lane(threads_per_row);
     const int64_t group = place.group;
     const int lane = place.lane;
     const int32_t hidden = norm.hidden;
     const int vecs_per_row = hidden / kVec;
-    // Used only where a group is wider than a warp (the block): one buffer per reduction, so
-    // the second needs no barrier to wait until everyone has read the first.
-    __shared__ float mean_partials[kRows][kWarpSize], square_partials[kRows][kWarpSize];
-
     // As in v3, threads without a row still take part in every reduction (on zeros).
     Row row[kRows];
     bool has_any_row = false;
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
         const int64_t index = group * kRows + r;
-        if (index < rows) row[r] = source.row(index);
+        if (kBlockPerRow || index < rows) row[r] = source.row(index);
         has_any_row |= row[r].out_row >= 0;
     }
     const auto in_row = [&](int v, int r) {
@@ -324,7 +350,7 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
 
     // 2. Combine (this waits for the data) and sum for the mean.
     float x[kRows][kVecsPerThread][kVec];
-    float mean[kRows], squares[kRows];
+    float mean[kRows];  // the sum until step 4
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
         mean[r] = 0.0f;
@@ -354,27 +380,51 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
             if (v * threads_per_row + lane < vecs_per_row && has_any_row) load_params(v);
     }
 
-    // 4. Mean, then squared deviations from it, for the kRows rows side by side.
-    row_sums(mean, threads_per_row, mean_partials);
+    // 4. The mean and variance of each row, for the kRows rows side by side.
+    float variance[kRows];
+    if constexpr (kStats == Statistics::kOneReduction) {
+        // v10, v11: each thread's moments, merged in one reduction (reductions.cuh); the plan
+        // gives every thread of a group as many vectors of its row, as the merges' fixed counts
+        // assume (rows past the last hold zeros: moments 0, nothing stored).
+        __shared__ Moments moment_partials[kRows][kWarpSize];
+        Moments moments[kRows];
 #pragma unroll
-    for (int r = 0; r < kRows; ++r) {
-        mean[r] = norm.mean(mean[r]);
-        squares[r] = 0.0f;
+        for (int r = 0; r < kRows; ++r) moments[r] = thread_moments(x[r]);
+        row_merge<kVecsPerThread * kVec>(moments, threads_per_row, norm.inv_length, moment_partials);
 #pragma unroll
-        for (int v = 0; v < kVecsPerThread; ++v) {
-            if (v * threads_per_row + lane < vecs_per_row) {
+        for (int r = 0; r < kRows; ++r) {
+            mean[r] = norm.mean(moments[r].sum);
+            variance[r] = norm.mean(moments[r].squares);
+        }
+    } else {
+        // Mean, then squared deviations from it: two reductions, one after the other. The shared
+        // buffers serve groups wider than a warp (the block): one per reduction, so the second
+        // needs no barrier to wait until everyone has read the first.
+        __shared__ float mean_partials[kRows][kWarpSize], square_partials[kRows][kWarpSize];
+        float squares[kRows];
+        row_sums(mean, threads_per_row, mean_partials);
 #pragma unroll
-                for (int i = 0; i < kVec; ++i) squares[r] += (x[r][v][i] - mean[r]) * (x[r][v][i] - mean[r]);
+        for (int r = 0; r < kRows; ++r) {
+            mean[r] = norm.mean(mean[r]);
+            squares[r] = 0.0f;
+#pragma unroll
+            for (int v = 0; v < kVecsPerThread; ++v) {
+                if (v * threads_per_row + lane < vecs_per_row) {
+#pragma unroll
+                    for (int i = 0; i < kVec; ++i) squares[r] += (x[r][v][i] - mean[r]) * (x[r][v][i] - mean[r]);
+                }
             }
         }
+        row_sums(squares, threads_per_row, square_partials);
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) variance[r] = norm.mean(squares[r]);
     }
-    row_sums(squares, threads_per_row, square_partials);
     if (!has_any_row) return;  // after the last reduction: nobody waits for us any more
 
     // 5. Normalize and store, a vector (of every row) at a time.
     float inv_std[kRows];
 #pragma unroll
-    for (int r = 0; r < kRows; ++r) inv_std[r] = rsqrtf(norm.mean(squares[r]) + norm.epsilon);
+    for (int r = 0; r < kRows; ++r) inv_std[r] = rsqrtf(variance[r] + norm.epsilon);
 #pragma unroll
     for (int v = 0; v < kVecsPerThread; ++v) {
         const int vec = v * threads_per_row + lane;
@@ -462,12 +512,31 @@ inline LoadsFirstPlan plan_block_per_row(int vecs_per_row)
     return {split, 1, split.threads_per_row};
 }
 
+// v10: v9's split where it leaves no thread without a vector (rows of whole warps of vectors:
+// fp32 384, 768, 1024, fp16 768, 1024), as the merges' fixed counts assume.
+inline LoadsFirstPlan plan_block_merged(int vecs_per_row)
+{
+    if (vecs_per_row % kWarpSize != 0) return {{0, 0}, 1, 0};
+    return plan_block_per_row(vecs_per_row);
+}
+
+// v11: v8's plan where every thread of a group holds as many vectors (fp32 and fp16 768 and 1024:
+// a warp with 6, 3, 8 or 4 each).
+inline LoadsFirstPlan plan_warp_merged(int vecs_per_row, int elems_per_vec, int64_t rows, int sms)
+{
+    const LoadsFirstPlan plan = plan_loads_first(vecs_per_row, elems_per_vec, rows, sms, false);
+    if (plan.split.threads_per_row == 0 || vecs_per_row % plan.split.threads_per_row != 0)
+        return {{0, 0}, 1, 0};
+    return plan;
+}
+
 // The default version of a row source, as measured on an H200 (132 SMs) at hidden 768 and 128,
 // 1024, 4096, 16384, 65536 rows (README: benchmarks/results/nvidia-h200_memory_bound_kernels.txt):
 // at each, the fastest version, a difference under 2% (the spread between runs) counted as a tie
-// that goes to the version already chosen. No single version wins everywhere: with ~128 rows the
-// shortest chain per thread (v9) wins; in between, v5/v8 keep gamma/beta in registers, which pays
-// with few rows and costs occupancy with many, where v3/v4 (fp16) or v7 (fp32) win.
+// that goes to the version already chosen. No single version wins everywhere: with ~128-1K rows
+// the shortest chain of latencies (v10: a vector per thread, one reduction) wins; above, v5/v8
+// keep gamma/beta in registers, which pays with fewer rows and costs occupancy with many, where
+// v3/v4 (fp16) or v7 (fp32) win.
 struct MeasuredDefaults {
     static constexpr int kPoints = 5;
     int fp32[kPoints];
@@ -513,31 +582,35 @@ cudaError_t launch_registers(int vecs_per_thread, dim3 grid, dim3 block, cudaStr
     }
 }
 
-// v4-v9's instantiation for the plan's vectors per thread; kRows = 2 only exists where the plan
-// can ask for it (rows of fewer than kMinRowBytesPerThread bytes per thread).
-template <typename T, typename P, int kRows, ParamsLoad kParams, typename RowSource, int kVecs = 1>
+// v4-v11's instantiation for the plan's vectors per thread; kRows = 2 only exists where the plan
+// can ask for it (rows of fewer than kMinRowBytesPerThread bytes per thread). kBlockPerRow: v9 and
+// v10, whose grid has one block per row. (Telling v4-v8 and v11 the same where their plan gives a
+// block one row was measured and not kept: from 0.82x to 1.33x by version and shape, README.)
+template <typename T, typename P, int kRows, ParamsLoad kParams,
+          Statistics kStats = Statistics::kTwoReductions, bool kBlockPerRow = false,
+          typename RowSource, int kVecs = 1>
 cudaError_t launch_loads_first(int vecs_per_thread, dim3 grid, dim3 block, cudaStream_t stream,
-                            const RowSource& source, T* output, const P* gamma,
-                            const P* beta, int64_t rows, Normalization norm,
-                            int threads_per_row)
+                               const RowSource& source, T* output, const P* gamma, const P* beta,
+                               int64_t rows, Normalization norm, int threads_per_row)
 {
     if constexpr (kVecs * kElemsPer16Bytes<T> > kMaxFloatsPerThread ||
                   (kRows > 1 && kVecs * 16 >= kMinRowBytesPerThread)) {
         return cudaErrorNotSupported;
     } else {
         if (vecs_per_thread != kVecs)
-            return launch_loads_first<T, P, kRows, kParams, RowSource, kVecs + 1>(
+            return launch_loads_first<T, P, kRows, kParams, kStats, kBlockPerRow, RowSource, kVecs + 1>(
                 vecs_per_thread, grid, block, stream, source, output, gamma, beta, rows, norm,
                 threads_per_row);
-        layernorm_rows_loads_first<T, P, kVecs, kRows, kParams><<<grid, block, 0, stream>>>(
-            source, output, gamma, beta, rows, norm, threads_per_row);
+        layernorm_rows_loads_first<T, P, kVecs, kRows, kParams, kStats, kBlockPerRow>
+            <<<grid, block, 0, stream>>>(source, output, gamma, beta, rows, norm, threads_per_row);
         return cudaGetLastError();
     }
 }
 
 // Whether `version`'s split takes a row of vecs_per_row 16-byte vectors: the same plans the
 // launcher below makes (v1 takes any row; v2 and v9 one vector per thread, up to 1024 threads;
-// v7 up to 16 values per thread; the others up to 32).
+// v10 as v9, in whole warps; v7 up to 16 values per thread; the others up to 32, v11 in equal
+// shares).
 inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
 {
     switch (version) {
@@ -546,6 +619,10 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
         case kLayerNormBlockVector:
         case kLayerNormBlockLoadsFirst:
             return plan_block_vector(vecs_per_row).threads_per_row > 0;
+        case kLayerNormOneReduction:
+            return plan_block_merged(vecs_per_row).split.threads_per_row > 0;
+        case kLayerNormWarpOneReduction:  // the split does not depend on the row count
+            return plan_warp_merged(vecs_per_row, elems_per_vec, 1, 1).split.threads_per_row > 0;
         case kLayerNormSpread:
             return plan_sized(vecs_per_row, elems_per_vec, kSpreadFloatsPerThread).threads_per_row > 0;
         default:
@@ -553,15 +630,20 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
     }
 }
 
-// Version 0 resolved: the measured choice where its split takes the row, else v5 (which takes
-// every row that any vector version takes: up to 256 threads x 32 floats), else the scalar v1.
+// Version 0 resolved: the measured choice where its split takes the row, else v9 for v10 (the same
+// kernel with two reductions), else v5 (which takes every row that any vector version takes: up
+// to 256 threads x 32 floats), else the scalar v1.
 inline int default_version(const MeasuredDefaults& measured, int element_bytes, bool vectorizable,
                            int vecs_per_row, int elems_per_vec, int64_t rows, int sms)
 {
     if (!vectorizable || !split_fits(kLayerNormParamsEarly, vecs_per_row, elems_per_vec))
         return kLayerNormScalar;
     const int point = measured_point(rows, sms);
-    const int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
+    int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
+    if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10, v11: their two-reduction twins
+        if (chosen == kLayerNormOneReduction) chosen = kLayerNormBlockLoadsFirst;
+        if (chosen == kLayerNormWarpOneReduction) chosen = kLayerNormParamsWithRow;
+    }
     return split_fits(chosen, vecs_per_row, elems_per_vec) ? chosen : kLayerNormParamsEarly;
 }
 
@@ -573,7 +655,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
                                   T* output, const P* gamma, const P* beta, int64_t rows,
                                   int32_t hidden, float epsilon, cudaStream_t stream)
 {
-    if (rows < 0 || hidden <= 0 || version < kLayerNormDefault || version > kLayerNormBlockLoadsFirst)
+    if (rows < 0 || hidden <= 0 || version < kLayerNormDefault || version > kLayerNormWarpOneReduction)
         return cudaErrorInvalidValue;
     if (rows > 0 && (output == nullptr || gamma == nullptr || beta == nullptr))
         return cudaErrorInvalidValue;
@@ -601,12 +683,13 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
         return cudaGetLastError();
     }
     if (!vectorizable) return cudaErrorNotSupported;
-    if (version >= kLayerNormLoadsFirst) {  // v4-v9
+    if (version >= kLayerNormLoadsFirst) {  // v4-v11
         const cudaError_t status = count_sms();
         if (status != cudaSuccess) return status;
         const LoadsFirstPlan plan =
-            version == kLayerNormBlockLoadsFirst
-                ? plan_block_per_row(vecs_per_row)
+            version == kLayerNormBlockLoadsFirst ? plan_block_per_row(vecs_per_row)
+            : version == kLayerNormOneReduction ? plan_block_merged(vecs_per_row)
+            : version == kLayerNormWarpOneReduction ? plan_warp_merged(vecs_per_row, kVec, rows, sms)
                 : plan_loads_first(vecs_per_row, kVec, rows, sms, version == kLayerNormRowPairs,
                                    version == kLayerNormSpread ? kSpreadFloatsPerThread
                                                                : kMaxFloatsPerThread);
@@ -618,17 +701,29 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
         if (blocks > INT32_MAX) return cudaErrorNotSupported;
         const dim3 grid{unsigned(blocks)}, block{unsigned(plan.block_threads)};
         const int tpr = plan.split.threads_per_row, vecs = plan.split.vecs_per_thread;
-        if (version == kLayerNormParamsEarly)
-            return launch_loads_first<T, P, 1, ParamsLoad::kBeforeReductions>(
-                vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr);
-        if (version == kLayerNormParamsWithRow || version == kLayerNormBlockLoadsFirst)
-            return launch_loads_first<T, P, 1, ParamsLoad::kWithRow>(
-                vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr);
-        return plan.rows_per_group == 2
-                   ? launch_loads_first<T, P, 2, ParamsLoad::kInOutputLoop>(
-                         vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr)
-                   : launch_loads_first<T, P, 1, ParamsLoad::kInOutputLoop>(
-                         vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr);
+        switch (version) {
+            case kLayerNormParamsEarly:
+                return launch_loads_first<T, P, 1, ParamsLoad::kBeforeReductions>(
+                    vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr);
+            case kLayerNormParamsWithRow:
+                return launch_loads_first<T, P, 1, ParamsLoad::kWithRow>(
+                    vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr);
+            case kLayerNormBlockLoadsFirst:
+                return launch_loads_first<T, P, 1, ParamsLoad::kWithRow, Statistics::kTwoReductions, true>(
+                    vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr);
+            case kLayerNormOneReduction:
+                return launch_loads_first<T, P, 1, ParamsLoad::kWithRow, Statistics::kOneReduction, true>(
+                    vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr);
+            case kLayerNormWarpOneReduction:
+                return launch_loads_first<T, P, 1, ParamsLoad::kWithRow, Statistics::kOneReduction>(
+                    vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr);
+            default:  // v4, v6, v7
+                if (plan.rows_per_group == 2)
+                    return launch_loads_first<T, P, 2, ParamsLoad::kInOutputLoop>(
+                        vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr);
+                return launch_loads_first<T, P, 1, ParamsLoad::kInOutputLoop>(
+                    vecs, grid, block, stream, source, output, gamma, beta, rows, norm, tpr);
+        }
     }
     const RegisterPlan plan = version == kLayerNormBlockVector ? plan_block_vector(vecs_per_row)
                                                                : plan_sized(vecs_per_row, kVec);

@@ -117,4 +117,118 @@ __device__ __forceinline__ void row_sums(V (&values)[kRows], int threads_per_row
     }
 }
 
+// ---- Moments: a mean and a variance in one reduction (v10 of the LayerNorm family) ----------
+// A group's moments are the sum of its values and the sum of their squared deviations from the
+// group's own mean ("M2"). Two groups of n values each merge exactly (Chan, Golub and LeVeque,
+// 1979):  sum = sum_a + sum_b,  M2 = M2_a + M2_b + (sum_a - sum_b)^2 / (2n).
+// So one butterfly gives both statistics, where mean-then-deviations needs two reductions one
+// after the other (at ~128 rows a LayerNorm is that chain of latencies). Every term is a deviation
+// from a nearby mean, never a difference of large squares, so a row with a large mean keeps its
+// variance (the one-pass E[x^2] - mean^2 loses all of it in fp32 at mean 1000, std 1). Both
+// lanes of a pair compute the same expressions of the same operands (a - b and b - a are exact
+// negations, and their squares equal), so every lane ends with the same bits, as sums do.
+struct Moments {
+    float sum;
+    float squares;  // the sum of squared deviations from the group's mean
+};
+
+// The sum of N values as a balanced tree: log2(N) dependent additions instead of N - 1.
+template <int N>
+__device__ __forceinline__ float tree_sum(const float* values)
+{
+    if constexpr (N == 1) {
+        return values[0];
+    } else {
+        return tree_sum<N / 2>(values) + tree_sum<N - N / 2>(values + N / 2);
+    }
+}
+
+// Moments of the kA x kB values one thread holds: the deviations from their own mean. Both sums
+// are trees: at the start of the reduction chain, a thread's 24 values (v11) added one by one
+// were ~50 dependent instructions.
+template <int kA, int kB>
+__device__ __forceinline__ Moments thread_moments(const float (&x)[kA][kB])
+{
+    constexpr int kCount = kA * kB;
+    const float* values = &x[0][0];
+    const float sum = tree_sum<kCount>(values);
+    const float mean = sum * (1.0f / kCount);
+    float squares[kCount];
+#pragma unroll
+    for (int i = 0; i < kCount; ++i) squares[i] = (values[i] - mean) * (values[i] - mean);
+    return {sum, tree_sum<kCount>(squares)};
+}
+
+// group_sums for moments: merges over aligned groups of `group_size` lanes (a power of two <= 32)
+// where every lane starts with the moments of kCount values. Going up from offset 1, the two
+// sides of offset o hold o * kCount values each, a constant of the unrolled step.
+template <int kCount, int kRows>
+__device__ __forceinline__ void group_merge(Moments (&m)[kRows], int group_size)
+{
+#pragma unroll
+    for (int offset = 1; offset < kWarpSize; offset *= 2) {
+        if (offset >= group_size) continue;
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) {
+            const float other_sum = __shfl_xor_sync(kFullWarp, m[r].sum, offset);
+            const float other_squares = __shfl_xor_sync(kFullWarp, m[r].squares, offset);
+            const float gap = m[r].sum - other_sum;
+            m[r].squares = fmaf(gap * (0.5f / (offset * kCount)), gap, m[r].squares + other_squares);
+            m[r].sum += other_sum;
+        }
+    }
+}
+
+// block_sums for moments, every warp of the block holding 32 * kCount values. Each warp merges in
+// registers and its lane 0 leaves the warp's moments in `partials`; after one barrier every warp
+// merges the partials itself. There the groups can be unequal (6 warps: 4 + 2), so instead of
+// pairwise merges, two plain sums over the butterfly of add_warp_partials: with warp 0's mean K
+// as a shift, M2 = sum_j [M2_j + n (mean_j - K)^2] - N (mean - K)^2 for warps of n values and a row
+// of N. K is within a few standard deviations of the row's mean, so the subtraction cancels
+// nothing. `inv_total` is 1 / N. Same barrier rule as block_sums: one buffer per call.
+template <int kCount, int kRows>
+__device__ __forceinline__ void block_merge(Moments (&m)[kRows], float inv_total,
+                                            Moments (&partials)[kRows][kWarpSize])
+{
+    group_merge<kCount>(m, kWarpSize);
+    if (threadIdx.x % kWarpSize == 0) {
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) partials[r][threadIdx.x / kWarpSize] = m[r];
+    }
+    __syncthreads();
+    constexpr float kWarpCount = kWarpSize * kCount;
+    const int warps = blockDim.x / kWarpSize;
+    const int span = 1 << (32 - __clz(warps - 1));
+    const int index = threadIdx.x & (span - 1);
+    float sums[2 * kRows];  // [r]: the sum; [kRows + r]: the shifted squares
+    float first[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+        first[r] = partials[r][0].sum;
+        const Moments mine = index < warps ? partials[r][index] : Moments{0.0f, 0.0f};
+        const float gap = mine.sum - first[r];
+        sums[r] = mine.sum;
+        sums[kRows + r] = index < warps ? fmaf(gap * (1.0f / kWarpCount), gap, mine.squares) : 0.0f;
+    }
+    group_sums(sums, span);
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+        const float drift = fmaf(-float(warps), first[r], sums[r]);  // N (mean - K)
+        m[r].sum = sums[r];
+        m[r].squares = fmaxf(fmaf(-drift * inv_total, drift, sums[kRows + r]), 0.0f);
+    }
+}
+
+// row_sums for moments: within a sub-warp group, or over the block (inv_total: 1 / the row's count).
+template <int kCount, int kRows>
+__device__ __forceinline__ void row_merge(Moments (&m)[kRows], int threads_per_row, float inv_total,
+                                          Moments (&partials)[kRows][kWarpSize])
+{
+    if (threads_per_row <= kWarpSize) {
+        group_merge<kCount>(m, threads_per_row);
+    } else {
+        block_merge<kCount>(m, inv_total, partials);
+    }
+}
+
 }  // namespace bert

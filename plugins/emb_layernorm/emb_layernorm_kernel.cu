@@ -3,9 +3,29 @@
 // The normalization is common/layernorm_rows.cuh; this file maps tokens to table rows.
 #include "emb_layernorm_kernel.h"
 
+#include "../common/fast_divide.cuh"
 #include "../common/layernorm_rows.cuh"
 
 namespace {
+
+// bert::load_raw for table rows, as global loads: where a row pointer comes from (a table, or null
+// for a bad id) hides its address space from the compiler, which then emits generic loads (LD,
+// not LDG; __builtin_assume(__isGlobal(p)) did not change that). The tables are read-only while
+// the kernel runs, so the read-only path (__ldg) is safe.
+template <int N>
+__device__ __forceinline__ void load_table(const float* source, float (&out)[N])
+{
+    if constexpr (N % 4 == 0) {
+#pragma unroll
+        for (int p = 0; p < N / 4; ++p) {
+            const float4 pack = __ldg(reinterpret_cast<const float4*>(source) + p);
+            out[4 * p] = pack.x, out[4 * p + 1] = pack.y, out[4 * p + 2] = pack.z, out[4 * p + 3] = pack.w;
+        }
+    } else {
+#pragma unroll
+        for (int i = 0; i < N; ++i) out[i] = __ldg(source + i);
+    }
+}
 
 // Rows are (sequence b, position s) slots, b < batch, s < seq_len, in that order. Padded: slot ==
 // token. Packed: slot (b, s) is token cu_seqlens[b] + s if s < that sequence's length, else a
@@ -15,7 +35,7 @@ struct EmbeddingRows {
     const int32_t* input_ids;
     const int32_t* token_type_ids;
     const int32_t* cu_seqlens;  // null: padded
-    int32_t seq_len;
+    bert::FastDivisor seq_len;  // slots < 2^31 (the launcher checks)
     const float* word_emb;
     const float* pos_emb;
     const float* type_emb;
@@ -25,9 +45,10 @@ struct EmbeddingRows {
     int32_t type_vocab;
 
     struct Row {
-        const float* word = nullptr;  // null on a row with an id out of range: a NaN row
+        const float* word = nullptr;
         const float* position = nullptr;
         const float* type = nullptr;
+        bool in_range = false;  // false: an id out of its table, a NaN row (the pointers: row 0)
         int64_t out_row = -1;
 
         template <int N>
@@ -40,16 +61,16 @@ struct EmbeddingRows {
         template <int N>
         __device__ void fetch(int col, Raw<N>& raw) const
         {
-            if (word == nullptr) return;  // combine writes the NaN row
-            bert::load_raw(word + col, raw.word);
-            bert::load_raw(type + col, raw.type);
-            bert::load_raw(position + col, raw.position);
+            if (!in_range) return;  // combine writes the NaN row
+            load_table(word + col, raw.word);
+            load_table(type + col, raw.type);
+            load_table(position + col, raw.position);
         }
 
         template <int N>
         __device__ void combine(const Raw<N>& raw, float (&x)[N]) const
         {
-            if (word == nullptr) {
+            if (!in_range) {
 #pragma unroll
                 for (int i = 0; i < N; ++i) x[i] = __int_as_float(0x7fc00000);  // quiet NaN
                 return;
@@ -62,8 +83,8 @@ struct EmbeddingRows {
 
     __device__ Row row(int64_t slot) const
     {
-        const int64_t sequence = slot / seq_len;
-        const int32_t position = int32_t(slot - sequence * seq_len);
+        const int32_t sequence = int32_t(seq_len.quotient(uint32_t(slot)));
+        const int32_t position = int32_t(slot) - sequence * int32_t(seq_len.divisor);
         int64_t token = slot;
         if (cu_seqlens != nullptr) {
             const int32_t start = cu_seqlens[sequence];
@@ -72,19 +93,22 @@ struct EmbeddingRows {
         }
         const int32_t word_id = input_ids[token];
         const int32_t type_id = token_type_ids[token];
+        // The addresses are formed whatever the ids (row 0 for one out of range) rather than in a
+        // branch on them: then only a multiply-add waits for the ids, while the table pointers
+        // and the row length load from constant memory before they arrive. In a branch, ptxas
+        // loaded those only after the ids had come and the range checks had run (SASS, v10).
         Row row;
         row.out_row = token;
-        if (0 <= word_id && word_id < vocab && 0 <= type_id && type_id < type_vocab &&
-            position < max_pos) {
-            row.word = word_emb + int64_t(word_id) * hidden;
-            row.type = type_emb + int64_t(type_id) * hidden;
-            row.position = pos_emb + int64_t(position) * hidden;
-        }
+        row.in_range = uint32_t(word_id) < uint32_t(vocab) && uint32_t(type_id) < uint32_t(type_vocab) &&
+                       position < max_pos;
+        row.word = word_emb + int64_t(row.in_range ? word_id : 0) * hidden;
+        row.type = type_emb + int64_t(row.in_range ? type_id : 0) * hidden;
+        row.position = pos_emb + int64_t(row.in_range ? position : 0) * hidden;
         return row;
     }
 
     // The default version at 128 .. 65536 slots (common/layernorm_rows.cuh, README).
-    static constexpr bert::MeasuredDefaults kDefaults = {{9, 7, 5, 7, 7}, {9, 9, 3, 3, 3}};
+    static constexpr bert::MeasuredDefaults kDefaults = {{10, 10, 5, 7, 7}, {10, 10, 3, 3, 3}};
 };
 
 template <typename T>
@@ -123,10 +147,11 @@ extern "C" int bertEmbLayerNormVersion(int version, const int32_t* input_ids,
 {
     if (batch < 0 || seq_len < 0) return cudaErrorInvalidValue;
     const int64_t slots = int64_t(batch) * seq_len;
+    if (slots > INT32_MAX) return cudaErrorNotSupported;  // tokens are int32 (cu_seqlens)
     if (slots > 0 && (input_ids == nullptr || token_type_ids == nullptr || word_emb == nullptr ||
                       pos_emb == nullptr || type_emb == nullptr))
         return cudaErrorInvalidValue;
-    const EmbeddingRows source{input_ids, token_type_ids, cu_seqlens, seq_len, word_emb, pos_emb,
+    const EmbeddingRows source{input_ids, token_type_ids, cu_seqlens, bert::FastDivisor::of(uint32_t(seq_len)), word_emb, pos_emb,
                                type_emb, hidden, vocab, max_pos, type_vocab};
     switch (dtype) {
         case BERT_FP32:

@@ -17,7 +17,8 @@ extern "C" {
 //    longer sequence would not be written.
 // tables (fp32): word_emb [vocab, hidden], pos_emb [max_pos, hidden], type_emb [type_vocab, hidden].
 // output: [tokens, hidden] of `dtype`. An id outside its table writes a NaN row (never reads out
-// of bounds), so a bad input is visible instead of silently wrong.
+// of bounds), so a bad input is visible instead of silently wrong. batch * seq_len must stay below
+// 2^31 (token indices are int32, as cu_seqlens is): cudaErrorNotSupported otherwise.
 int bertEmbLayerNorm(const int32_t* input_ids, const int32_t* token_type_ids,
                      const int32_t* cu_seqlens, int32_t batch, int32_t seq_len,
                      const float* word_emb, const float* pos_emb, const float* type_emb,
@@ -25,7 +26,7 @@ int bertEmbLayerNorm(const int32_t* input_ids, const int32_t* token_type_ids,
                      int32_t vocab, int32_t max_pos, int32_t type_vocab, float epsilon,
                      BertDType dtype, cudaStream_t stream);
 
-// bertEmbLayerNorm with an explicit kernel version (1 to 9; 0 = default), for tests and
+// bertEmbLayerNorm with an explicit kernel version (1 to 11; 0 = default), for tests and
 // benchmarks; the versions are those of bertLayerNormVersion (layernorm_kernel.h), and so is
 // cudaErrorNotSupported for a version that cannot take the shape.
 int bertEmbLayerNormVersion(int version, const int32_t* input_ids, const int32_t* token_type_ids,

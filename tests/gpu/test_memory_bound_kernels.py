@@ -73,16 +73,39 @@ def poisoned(shape, dtype, value=math.nan):
     return torch.full(shape, value, dtype=dtype, device=DEVICE)
 
 
-def run_version(version, width, dtype, launch):
-    """launch(); a vector version on rows that are not whole 16-byte vectors must refuse.
-    Returns whether it ran. In both families (LayerNorm, BiasGelu) every numbered version but 1
-    is a vector version."""
-    if version not in (None, 1) and not vectorizable(width, dtype):
+def uneven_split(version, vecs_per_row, elems_per_vec):
+    """Whether LayerNorm-family version 10 or 11 refuses a row of vecs_per_row 16-byte vectors: their
+    merges count on every thread of a row holding as many vectors (common/layernorm_rows.cuh,
+    restated): v10 one each, in whole warps; v11 v3's split (the fewest threads, a power of two,
+    with at most 32 values each) into equal shares."""
+    if version == 10:
+        return vecs_per_row % 32 != 0
+    if version == 11:
+        threads = 1
+        while threads * (32 // elems_per_vec) < vecs_per_row:
+            threads *= 2
+        return vecs_per_row % threads != 0
+    return False
+
+
+def run_version(version, width, dtype, launch, norm_family=False):
+    """launch(); a vector version on rows that are not whole 16-byte vectors must refuse, and so
+    must LayerNorm-family v10/v11 on rows they cannot split evenly. Returns whether it ran. In both
+    families (LayerNorm, BiasGelu) every numbered version but 1 is a vector version."""
+    vec = 16 // torch.empty((), dtype=dtype).element_size()
+    refuses = version not in (None, 1) and not vectorizable(width, dtype) \
+        or norm_family and uneven_split(version, width // vec, vec)
+    if refuses:
         with pytest.raises(RuntimeError, match="not supported"):
             launch()
         return False
     launch()
     return True
+
+
+def run_norm_version(version, width, dtype, launch):
+    """run_version for the LayerNorm family (LayerNorm, SkipLayerNorm, EmbLayerNorm)."""
+    return run_version(version, width, dtype, launch, norm_family=True)
 
 
 def assert_matches(actual, expected, dtype, what, atol=None):
@@ -118,7 +141,7 @@ def check_layer_norm(dtype, hidden, rows, seed_name, scale=2.0, offset=0.5):
     expected = reference_layer_norm(x, gamma, beta)
     for version in ALL_VERSIONS:
         out = poisoned(x.shape, dtype)
-        if run_version(version, hidden, dtype,
+        if run_norm_version(version, hidden, dtype,
                        lambda: layer_norm(x, gamma, beta, EPSILON, version=version, out=out)):
             assert_matches(out, expected, dtype, f"LayerNorm v{version} {rows}x{hidden}")
 
@@ -151,7 +174,7 @@ def test_layer_norm_adversarial_rows(dtype, version):
         names = ("|x| ~ 1e3", "mean 1000, small spread", "constant rows")
         for name, x in zip(names, adversarial_rows(33, hidden, dtype, g)):
             out = poisoned(x.shape, dtype)
-            if not run_version(version, hidden, dtype,
+            if not run_norm_version(version, hidden, dtype,
                                lambda: layer_norm(x, gamma, beta, EPSILON, version=version, out=out)):
                 break
             atol = LARGE_MEAN_FP32_ATOL if name.startswith("mean") and dtype == torch.float32 else None
@@ -253,7 +276,7 @@ def test_skip_layer_norm(dtype, hidden, with_bias):
         expected = reference_skip_layer_norm(x, skip, bias, gamma, beta)
         for version in ALL_VERSIONS:
             out = poisoned(x.shape, dtype)
-            if run_version(version, hidden, dtype, lambda: skip_layer_norm(
+            if run_norm_version(version, hidden, dtype, lambda: skip_layer_norm(
                     x, skip, gamma, beta, EPSILON, bias=bias, version=version, out=out)):
                 assert_matches(out, expected, dtype,
                                f"SkipLayerNorm v{version} {rows}x{hidden} bias={with_bias}")
@@ -273,7 +296,7 @@ def test_skip_layer_norm_adversarial_rows(dtype, version):
             other = (x.float() - half.float()).to(dtype)
             row_bias = None if name == "constant rows" else bias  # constant rows stay constant
             out = poisoned(x.shape, dtype)
-            if not run_version(version, hidden, dtype, lambda: skip_layer_norm(
+            if not run_norm_version(version, hidden, dtype, lambda: skip_layer_norm(
                     half, other, gamma, beta, EPSILON, bias=row_bias, version=version, out=out)):
                 break
             atol = LARGE_MEAN_FP32_ATOL if name.startswith("mean") and dtype == torch.float32 else None
@@ -338,7 +361,7 @@ def test_emb_layer_norm_padded(dtype, hidden):
         expected = reference_embeddings(ids, types, positions, tables)
         for version in ALL_VERSIONS:
             out = poisoned((batch, seq_len, hidden), dtype)
-            if run_version(version, hidden, dtype, lambda: emb_layer_norm(
+            if run_norm_version(version, hidden, dtype, lambda: emb_layer_norm(
                     ids, types, *tables, EPSILON, dtype=dtype, version=version, out=out)):
                 assert_matches(out, expected, dtype,
                                f"EmbLayerNorm padded v{version} {batch}x{seq_len}x{hidden}")
@@ -355,7 +378,7 @@ def check_emb_layer_norm_packed(dtype, hidden, lengths, g, label):
     expected = reference_embeddings(ids, types, positions, tables)
     for version in ALL_VERSIONS:
         out = poisoned((tokens, hidden), dtype)
-        if run_version(version, hidden, dtype, lambda: emb_layer_norm(
+        if run_norm_version(version, hidden, dtype, lambda: emb_layer_norm(
                 ids, types, *tables, EPSILON, cu_seqlens=cu_seqlens, dtype=dtype,
                 version=version, out=out)):
             assert_matches(out, expected, dtype, f"EmbLayerNorm packed v{version} {label}")
