@@ -12,7 +12,7 @@
 //   __device__ Row row(int64_t index) const;  // the index-th of `rows` rows
 //   static constexpr MeasuredDefaults kDefaults;  // what version 0 runs (below)
 // fetch and combine are separate so that a kernel can issue every load of a row before anything
-// waits for one (v4-v9, below); load_row does both at once.
+// waits for one (v4-v11, below); load_row does both at once.
 //
 // Parameters: gamma and beta are of type P, either fp32 or the activation type T (as NVIDIA's
 // BERT plugins convert them to the layer's type). Every row reads all of them again (from L1/L2):
@@ -89,10 +89,12 @@ namespace bert {
 //      pairs of those merge exactly (Chan, Golub and LeVeque; reductions.cuh, "Moments"). Where
 //      the kernel is one chain of latencies (~128 rows), the second butterfly, barrier and
 //      shared-memory round trip were a third of it: 0.12-0.15 us of ~2.6 at 128 rows. Needs
-//      every thread to hold a vector (rows of whole warps of vectors: BERT's 384, 768, 1024;
-//      else the default falls back to v9). The default at ~128 and ~1K rows since run 7.
-//  11  as 8, with v10's one reduction (each thread's share of the row must be even: BERT rows
-//      split over a warp, 3 to 8 vectors a thread). Measured, kept as a step, a default
+//      every thread to hold a vector (rows of whole warps of vectors: fp32 384, 768, 1024, fp16
+//      768, 1024; else the default falls back to v9). Since run 7 the default of every kernel
+//      at ~128 and ~1K rows, and of SkipLayerNorm up to ~16K (fp32) and ~4K (fp16) rows.
+//  11  as 8, with v10's one reduction (every thread of a group holds as many vectors: BERT rows
+//      split into equal shares, a warp with 3 to 8 vectors a thread, h384 16 lanes with 3 or
+//      6). Measured, kept as a step, a default
 //      nowhere: the warp per row with several vectors a thread is slower than v10's block per
 //      row at 128-1K rows (its longer per-thread chain costs more than the barrier it saves),
 //      and ties v8 above.
@@ -117,10 +119,10 @@ enum LayerNormVersion {
 enum class ParamsLoad {
     kInOutputLoop,       // v4, v6, v7: one vector at a time, between the stores
     kBeforeReductions,   // v5: once the row has arrived, converted to fp32 at once
-    kWithRow,            // v8-v10: with the row's loads, kept as stored until the output
+    kWithRow,            // v8-v11: with the row's loads, kept as stored until the output
 };
 
-// How v4-v10's kernel gets a row's mean and variance.
+// How v4-v11's kernel gets a row's mean and variance.
 enum class Statistics {
     kTwoReductions,  // v4-v9: the mean, then the squared deviations from it
     kOneReduction,   // v10, v11: each thread's (sum, squared deviations), merged in one reduction
@@ -293,7 +295,7 @@ layernorm_rows_registers(RowSource source, T* output, const P* gamma, const P* b
     }
 }
 
-// v4-v10: v3's layout (lane `lane` of a group of threads_per_row holds vectors lane,
+// v4-v11: v3's layout (lane `lane` of a group of threads_per_row holds vectors lane,
 // lane + threads_per_row, ...), kRows rows per group (v6: 2 for narrow rows), gamma and beta
 // loaded when kParams says, the statistics as kStats says. v9's and v10's group is the block
 // (kBlockPerRow).
@@ -327,7 +329,7 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
         return v * threads_per_row + lane < vecs_per_row && row[r].out_row >= 0;
     };
 
-    // 1. Fetch: every load of the rows (v8, v9: and of gamma and beta), and no instruction that
+    // 1. Fetch: every load of the rows (v8-v11: and of gamma and beta), and no instruction that
     // waits for one.
     typename Row::template Raw<kVec> raw[kRows][kVecsPerThread];
 #pragma unroll
@@ -335,7 +337,7 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
 #pragma unroll
         for (int r = 0; r < kRows; ++r)
             if (in_row(v, r)) row[r].fetch((v * threads_per_row + lane) * kVec, raw[r][v]);
-    // v8 and v9 only. The bounds check here and in step 3 is spelled out on purpose: written as a
+    // v8-v11 only. The bounds check here and in step 3 is spelled out on purpose: written as a
     // lambda, ptxas interleaved these loads with the row's and v5 fp32 lost 11% (README).
     P raw_scale[kVecsPerThread][kVec], raw_shift[kVecsPerThread][kVec];
     if constexpr (kParams == ParamsLoad::kWithRow) {
@@ -388,12 +390,17 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
         // assume (rows past the last hold zeros: moments 0, nothing stored).
         __shared__ Moments moment_partials[kRows][kWarpSize];
         Moments moments[kRows];
+        const int shift_width = threads_per_row < kWarpSize ? threads_per_row : kWarpSize;
 #pragma unroll
-        for (int r = 0; r < kRows; ++r) moments[r] = thread_moments(x[r]);
+        for (int r = 0; r < kRows; ++r) {
+            // The group's (past a warp: the warp's) first value, the shift of its sums.
+            const float shift = __shfl_sync(kFullWarp, x[r][0][0], 0, shift_width);
+            moments[r] = thread_moments(x[r], shift);
+        }
         row_merge<kVecsPerThread * kVec>(moments, threads_per_row, norm.inv_length, moment_partials);
 #pragma unroll
         for (int r = 0; r < kRows; ++r) {
-            mean[r] = norm.mean(moments[r].sum);
+            mean[r] = moments[r].shift + norm.mean(moments[r].sum);
             variance[r] = norm.mean(moments[r].squares);
         }
     } else {
@@ -474,7 +481,7 @@ inline RegisterPlan plan_sized(int vecs_per_row, int elems_per_vec,
     return {threads, ceil_div(vecs_per_row, threads)};
 }
 
-// v4-v8: v3's split of the row, rows per group, and a block size.
+// v4-v8 and v11: v3's split of the row, rows per group, and a block size.
 struct LoadsFirstPlan {
     RegisterPlan split;  // threads_per_row == 0: does not fit
     int rows_per_group;
@@ -521,7 +528,7 @@ inline LoadsFirstPlan plan_block_merged(int vecs_per_row)
 }
 
 // v11: v8's plan where every thread of a group holds as many vectors (fp32 and fp16 768 and 1024:
-// a warp with 6, 3, 8 or 4 each).
+// a warp with 6, 3, 8 or 4 each; h384 16 lanes with 6 or 3).
 inline LoadsFirstPlan plan_warp_merged(int vecs_per_row, int elems_per_vec, int64_t rows, int sms)
 {
     const LoadsFirstPlan plan = plan_loads_first(vecs_per_row, elems_per_vec, rows, sms, false);
@@ -534,9 +541,9 @@ inline LoadsFirstPlan plan_warp_merged(int vecs_per_row, int elems_per_vec, int6
 // 1024, 4096, 16384, 65536 rows (README: benchmarks/results/nvidia-h200_memory_bound_kernels.txt):
 // at each, the fastest version, a difference under 2% (the spread between runs) counted as a tie
 // that goes to the version already chosen. No single version wins everywhere: with ~128-1K rows
-// the shortest chain of latencies (v10: a vector per thread, one reduction) wins; above, v5/v8
-// keep gamma/beta in registers, which pays with fewer rows and costs occupancy with many, where
-// v3/v4 (fp16) or v7 (fp32) win.
+// the shortest chain of latencies (v10: a vector per thread, one reduction) wins, and for
+// SkipLayerNorm up to ~4K-16K rows; above, v5/v8 keep gamma/beta in registers, which pays with
+// fewer rows and costs occupancy with many, where v3/v4 (fp16) or v7 (fp32) win.
 struct MeasuredDefaults {
     static constexpr int kPoints = 5;
     int fp32[kPoints];
@@ -664,7 +671,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     const Normalization norm = Normalization::of(hidden, epsilon);
     const int vecs_per_row = hidden / kVec;
     const bool vectorizable = sources_aligned && hidden % kVec == 0 && all_aligned16({output, gamma, beta});
-    // The SM count steers both the default's choice and v4-v9's block sizes: asked at most once.
+    // The SM count steers both the default's choice and v4-v11's block sizes: asked at most once.
     int sms = 0;
     const auto count_sms = [&] { return sms > 0 ? cudaSuccess : multiprocessor_count(&sms); };
     if (version == kLayerNormDefault) {

@@ -117,17 +117,19 @@ __device__ __forceinline__ void row_sums(V (&values)[kRows], int threads_per_row
     }
 }
 
-// ---- Moments: a mean and a variance in one reduction (v10 of the LayerNorm family) ----------
+// ---- Moments: a mean and a variance in one reduction (v10, v11 of the LayerNorm family) -----
 // A group's moments are the sum of its values and the sum of their squared deviations from the
 // group's own mean ("M2"). Two groups of n values each merge exactly (Chan, Golub and LeVeque,
 // 1979):  sum = sum_a + sum_b,  M2 = M2_a + M2_b + (sum_a - sum_b)^2 / (2n).
 // So one butterfly gives both statistics, where mean-then-deviations needs two reductions one
-// after the other (at ~128 rows a LayerNorm is that chain of latencies). Every term is a deviation
-// from a nearby mean, never a difference of large squares, so a row with a large mean keeps its
-// variance (the one-pass E[x^2] - mean^2 loses all of it in fp32 at mean 1000, std 1). Both
-// lanes of a pair compute the same expressions of the same operands (a - b and b - a are exact
-// negations, and their squares equal), so every lane ends with the same bits, as sums do.
-struct Moments {
+// after the other (at ~128 rows a LayerNorm is that chain of latencies).
+// The sums are of x - shift, one shift per warp (its lane 0's first value, one shuffle): sum_a -
+// sum_b of raw values cancels like the mean itself (a row with mean 1000 and std 1: relative
+// variance error ~3e-5 in fp32, where two passes give ~1e-7), of shifted values it does not.
+// Both lanes of a pair compute the same expressions of the same operands (a - b and b - a are
+// exact negations, and their squares equal), so every lane ends with the same bits, as sums do.
+struct alignas(16) Moments {  // 16 bytes: one shared-memory store and load a warp partial
+    float shift;    // sum is of x - shift (the same for every lane of a warp)
     float sum;
     float squares;  // the sum of squared deviations from the group's mean
 };
@@ -143,25 +145,32 @@ __device__ __forceinline__ float tree_sum(const float* values)
     }
 }
 
-// Moments of the kA x kB values one thread holds: the deviations from their own mean. Both sums
-// are trees: at the start of the reduction chain, a thread's 24 values (v11) added one by one
-// were ~50 dependent instructions.
+// Moments of the kA x kB values one thread holds, shifted by `shift`: the deviations from their
+// own mean. Both sums are trees: a thread's 24 values (v11) added one by one were ~50 dependent
+// instructions at the start of the reduction chain. The deviations are taken from x itself (the
+// shifted values, kept until then, cost v11 fp16 36 registers more: 64 -> 100).
 template <int kA, int kB>
-__device__ __forceinline__ Moments thread_moments(const float (&x)[kA][kB])
+__device__ __forceinline__ Moments thread_moments(const float (&x)[kA][kB], float shift)
 {
     constexpr int kCount = kA * kB;
-    const float* values = &x[0][0];
-    const float sum = tree_sum<kCount>(values);
-    const float mean = sum * (1.0f / kCount);
-    float squares[kCount];
+    float terms[kCount];
 #pragma unroll
-    for (int i = 0; i < kCount; ++i) squares[i] = (values[i] - mean) * (values[i] - mean);
-    return {sum, tree_sum<kCount>(squares)};
+    for (int a = 0; a < kA; ++a)
+#pragma unroll
+        for (int b = 0; b < kB; ++b) terms[a * kB + b] = x[a][b] - shift;
+    const float sum = tree_sum<kCount>(terms);
+    const float mean = shift + sum * (1.0f / kCount);
+#pragma unroll
+    for (int a = 0; a < kA; ++a)
+#pragma unroll
+        for (int b = 0; b < kB; ++b) terms[a * kB + b] = (x[a][b] - mean) * (x[a][b] - mean);
+    return {shift, sum, tree_sum<kCount>(terms)};
 }
 
 // group_sums for moments: merges over aligned groups of `group_size` lanes (a power of two <= 32)
-// where every lane starts with the moments of kCount values. Going up from offset 1, the two
-// sides of offset o hold o * kCount values each, a constant of the unrolled step.
+// where every lane starts with the moments of kCount values, all with one shift per group.
+// Going up from offset 1, the two sides of offset o hold o * kCount values each, a constant of
+// the unrolled step. Every lane of the warp must call it (full mask).
 template <int kCount, int kRows>
 __device__ __forceinline__ void group_merge(Moments (&m)[kRows], int group_size)
 {
@@ -182,10 +191,13 @@ __device__ __forceinline__ void group_merge(Moments (&m)[kRows], int group_size)
 // block_sums for moments, every warp of the block holding 32 * kCount values. Each warp merges in
 // registers and its lane 0 leaves the warp's moments in `partials`; after one barrier every warp
 // merges the partials itself. There the groups can be unequal (6 warps: 4 + 2), so instead of
-// pairwise merges, two plain sums over the butterfly of add_warp_partials: with warp 0's mean K
-// as a shift, M2 = sum_j [M2_j + n (mean_j - K)^2] - N (mean - K)^2 for warps of n values and a row
-// of N. K is within a few standard deviations of the row's mean, so the subtraction cancels
-// nothing. `inv_total` is 1 / N. Same barrier rule as block_sums: one buffer per call.
+// pairwise merges, two plain sums over the butterfly of add_warp_partials, with every warp's sum
+// moved to warp 0's shift K (T_j = S_j + n (K_j - K): K_j - K is exact for nearby shifts) and
+// warp 0's mean as the reference: M2 = sum_j [M2_j + (T_j - T_0)^2 / n] - (T - W T_0)^2 / N for
+// W warps of n values and a row of N. The subtracted term is N (mean - mean_0)^2, which the sum
+// holds at most W times over: it cancels a factor W at worst, not the one-pass formula's
+// mean^2 / variance. `inv_total` is 1 / N. The result's shift is K. Same barrier rule as
+// block_sums: one buffer per call; every thread must call it.
 template <int kCount, int kRows>
 __device__ __forceinline__ void block_merge(Moments (&m)[kRows], float inv_total,
                                             Moments (&partials)[kRows][kWarpSize])
@@ -198,28 +210,32 @@ __device__ __forceinline__ void block_merge(Moments (&m)[kRows], float inv_total
     __syncthreads();
     constexpr float kWarpCount = kWarpSize * kCount;
     const int warps = blockDim.x / kWarpSize;
-    const int span = 1 << (32 - __clz(warps - 1));
+    const int span = 1 << (32 - __clz(warps - 1));  // as in add_warp_partials
     const int index = threadIdx.x & (span - 1);
-    float sums[2 * kRows];  // [r]: the sum; [kRows + r]: the shifted squares
-    float first[kRows];
+    float sums[2 * kRows];  // [r]: T_j; [kRows + r]: M2_j + (T_j - T_0)^2 / n
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
-        first[r] = partials[r][0].sum;
-        const Moments mine = index < warps ? partials[r][index] : Moments{0.0f, 0.0f};
-        const float gap = mine.sum - first[r];
-        sums[r] = mine.sum;
+        const Moments first = partials[r][0];
+        const Moments mine = index < warps ? partials[r][index] : first;
+        const float rebased = fmaf(kWarpCount, mine.shift - first.shift, mine.sum);
+        const float gap = rebased - first.sum;
+        sums[r] = index < warps ? rebased : 0.0f;
         sums[kRows + r] = index < warps ? fmaf(gap * (1.0f / kWarpCount), gap, mine.squares) : 0.0f;
+        m[r].shift = first.shift;
+        m[r].squares = first.sum;  // T_0 until the sums are in
     }
     group_sums(sums, span);
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
-        const float drift = fmaf(-float(warps), first[r], sums[r]);  // N (mean - K)
+        const float drift = fmaf(-float(warps), m[r].squares, sums[r]);  // N (mean - mean_0)
+        const float squares = fmaf(-drift * inv_total, drift, sums[kRows + r]);
         m[r].sum = sums[r];
-        m[r].squares = fmaxf(fmaf(-drift * inv_total, drift, sums[kRows + r]), 0.0f);
+        m[r].squares = squares < 0.0f ? 0.0f : squares;  // rounding; a NaN stays NaN
     }
 }
 
-// row_sums for moments: within a sub-warp group, or over the block (inv_total: 1 / the row's count).
+// row_sums for moments: within a sub-warp group, or over the block (inv_total: 1 / the row's
+// count). Every thread of the block must call it.
 template <int kCount, int kRows>
 __device__ __forceinline__ void row_merge(Moments (&m)[kRows], int threads_per_row, float inv_total,
                                           Moments (&partials)[kRows][kWarpSize])

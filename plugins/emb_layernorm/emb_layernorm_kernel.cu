@@ -9,8 +9,8 @@
 namespace {
 
 // bert::load_raw for table rows, as global loads: where a row pointer comes from (a table, or null
-// for a bad id) hides its address space from the compiler, which then emits generic loads (LD,
-// not LDG; __builtin_assume(__isGlobal(p)) did not change that). The tables are read-only while
+// on a padding slot) hides its address space from the compiler, which then emits generic loads
+// (LD, not LDG; __builtin_assume(__isGlobal(p)) did not change that). The tables are read-only while
 // the kernel runs, so the read-only path (__ldg) is safe.
 template <int N>
 __device__ __forceinline__ void load_table(const float* source, float (&out)[N])
@@ -48,7 +48,8 @@ struct EmbeddingRows {
         const float* word = nullptr;
         const float* position = nullptr;
         const float* type = nullptr;
-        bool in_range = false;  // false: an id out of its table, a NaN row (the pointers: row 0)
+        bool in_range = false;  // false: an id out of its table (a NaN row; pointers at row 0),
+                                // or a padding slot (out_row < 0; null pointers, never read)
         int64_t out_row = -1;
 
         template <int N>
@@ -151,7 +152,8 @@ extern "C" int bertEmbLayerNormVersion(int version, const int32_t* input_ids,
     if (slots > 0 && (input_ids == nullptr || token_type_ids == nullptr || word_emb == nullptr ||
                       pos_emb == nullptr || type_emb == nullptr))
         return cudaErrorInvalidValue;
-    const EmbeddingRows source{input_ids, token_type_ids, cu_seqlens, bert::FastDivisor::of(uint32_t(seq_len)), word_emb, pos_emb,
+    const EmbeddingRows source{input_ids, token_type_ids, cu_seqlens,
+                               bert::FastDivisor::of(uint32_t(seq_len)), word_emb, pos_emb,
                                type_emb, hidden, vocab, max_pos, type_vocab};
     switch (dtype) {
         case BERT_FP32:

@@ -93,8 +93,8 @@ def run_version(version, width, dtype, launch, norm_family=False):
     must LayerNorm-family v10/v11 on rows they cannot split evenly. Returns whether it ran. In both
     families (LayerNorm, BiasGelu) every numbered version but 1 is a vector version."""
     vec = 16 // torch.empty((), dtype=dtype).element_size()
-    refuses = version not in (None, 1) and not vectorizable(width, dtype) \
-        or norm_family and uneven_split(version, width // vec, vec)
+    refuses = (version not in (None, 1) and not vectorizable(width, dtype)) \
+        or (norm_family and uneven_split(version, width // vec, vec))
     if refuses:
         with pytest.raises(RuntimeError, match="not supported"):
             launch()
@@ -184,6 +184,26 @@ def test_layer_norm_adversarial_rows(dtype, version):
                 assert torch.equal(out, beta.to(dtype).expand_as(out)), "constant row != beta"
 
 
+@pytest.mark.parametrize("version", (9, 10, 11), ids=lambda v: f"v{v}")
+def test_layer_norm_variance_of_rows_with_a_large_mean(version):
+    """The variance alone, at mean 1e4 and std 1 in fp32: with gamma 1 and beta 0 the output's mean
+    square is var / var_computed, whatever the mean's rounding (which moves every output by the
+    same amount). v10 and v11 get the variance from merged per-thread sums; unshifted, those sums
+    cancel like the mean does (~2e-4 here, where two passes, v9, give ~1e-6); shifted by a value
+    of the row, they do not."""
+    g = generator("large_mean_variance", version)
+    for hidden in (768, 1024, 384, 4096):
+        x = randn((64, hidden), g, scale=1.0, offset=1e4)
+        ones, zeros = torch.ones(hidden, device=DEVICE), torch.zeros(hidden, device=DEVICE)
+        out = poisoned(x.shape, torch.float32)
+        if not run_norm_version(version, hidden, torch.float32,
+                                lambda: layer_norm(x, ones, zeros, 1e-12, version=version, out=out)):
+            continue
+        mean_square = out.double().square().mean(-1)
+        worst = (mean_square - 1.0).abs().max().item()
+        assert worst < 1e-5, f"LayerNorm v{version} h{hidden}: output mean square off 1 by {worst:.2e}"
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_layer_norm_many_tokens(dtype):
     for hidden in (768, 1024):
@@ -223,7 +243,7 @@ def test_layer_norm_default_takes_wide_rows_at_every_measured_point(dtype):
     """The default picks a measured version per row count (rows per SM, five points); where that
     version's split cannot take the row it must fall back, not refuse: v7, the fp32 default from
     ~16K rows, takes at most 4096 values a row (tests/test_layernorm_defaults.py checks the rule on
-    the host). One row count per point, hidden 6144 (wider than v7 and v2/v9 take in fp32)."""
+    the host). One row count per point, hidden 6144 (wider than v7 and v2/v9/v10 take in fp32)."""
     sms = torch.cuda.get_device_properties(DEVICE).multi_processor_count
     hidden = 6144
     g = generator("layer_norm_wide_default", dtype_name(dtype))
