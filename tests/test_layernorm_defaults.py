@@ -72,9 +72,10 @@ int main()
 needs_nvcc = pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
 
 
-def build_and_run(tmp_path, name: str, program: str) -> str:
+def build_and_run(tmp_path, name: str, program: str, min_checked: int = 0) -> str:
     """Compiles a host program against plugins/ with nvcc, runs it, returns its output; it must
-    exit 0 and report no failures."""
+    exit 0, report no failures and (min_checked) have checked at least that many cases: proof
+    that its sweep really ran."""
     source = tmp_path / f"{name}.cu"
     source.write_text(program)
     binary = tmp_path / name
@@ -84,6 +85,8 @@ def build_and_run(tmp_path, name: str, program: str) -> str:
     run = subprocess.run([str(binary)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "failures 0" in run.stdout
+    checked = int(run.stdout.split("checked ")[1].split(",")[0])
+    assert checked >= min_checked, run.stdout
     return run.stdout
 
 
@@ -134,9 +137,7 @@ int main()
 
 @needs_nvcc
 def test_mean_is_the_correctly_rounded_division(tmp_path):
-    output = build_and_run(tmp_path, "mean", MEAN_PROGRAM)
-    checked = int(output.split("checked ")[1].split(",")[0])
-    assert checked > 100_000, output  # the sweep really ran (~410,000 sums)
+    build_and_run(tmp_path, "mean", MEAN_PROGRAM, min_checked=100_000)  # ~410,000 sums
 
 
 DIVIDE_PROGRAM = r"""
@@ -183,6 +184,4 @@ int main()
 
 @needs_nvcc
 def test_fast_divisor_is_exact_below_2_to_the_31(tmp_path):
-    output = build_and_run(tmp_path, "divide", DIVIDE_PROGRAM)
-    checked = int(output.split("checked ")[1].split(",")[0])
-    assert checked > 1_000_000, output
+    build_and_run(tmp_path, "divide", DIVIDE_PROGRAM, min_checked=1_000_000)
