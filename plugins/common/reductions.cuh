@@ -48,15 +48,26 @@ __device__ __forceinline__ V warp_sum(V value)
 // them and ends with the total. A loop over the partials with a run-time trip count was ~30
 // instructions a reduction, an eighth of a one-vector-per-thread row's (SASS of LayerNorm v9).
 // Reads of one word by several lanes are broadcast: no bank conflicts.
-template <int kRows, typename V>
-__device__ __forceinline__ void add_warp_partials(V (&values)[kRows], const V (&partials)[kRows][kWarpSize])
+struct WarpSlots {
+    int warps;  // in the block
+    int span;   // warps rounded up to a power of two
+    int index;  // the slot this lane reads: lane % span
+};
+__device__ __forceinline__ WarpSlots warp_slots()
 {
     const int warps = blockDim.x / kWarpSize;
     const int span = 1 << (32 - __clz(warps - 1));  // __clz(0) = 32: one warp, span 1
-    const int index = threadIdx.x & (span - 1);
+    return {warps, span, int(threadIdx.x) & (span - 1)};
+}
+
+template <int kRows, typename V>
+__device__ __forceinline__ void add_warp_partials(V (&values)[kRows], const V (&partials)[kRows][kWarpSize])
+{
+    const WarpSlots slots = warp_slots();
 #pragma unroll
-    for (int r = 0; r < kRows; ++r) values[r] = index < warps ? partials[r][index] : V(0);
-    group_sums(values, span);
+    for (int r = 0; r < kRows; ++r)
+        values[r] = slots.index < slots.warps ? partials[r][slots.index] : V(0);
+    group_sums(values, slots.span);
 }
 
 // Sum over the whole block (blockDim.x a multiple of 32, at most 1024); every thread gets it.
@@ -209,25 +220,25 @@ __device__ __forceinline__ void block_merge(Moments (&m)[kRows], float inv_total
     }
     __syncthreads();
     constexpr float kWarpCount = kWarpSize * kCount;
-    const int warps = blockDim.x / kWarpSize;
-    const int span = 1 << (32 - __clz(warps - 1));  // as in add_warp_partials
-    const int index = threadIdx.x & (span - 1);
+    const WarpSlots slots = warp_slots();
+    const bool has_warp = slots.index < slots.warps;
     float sums[2 * kRows];  // [r]: T_j; [kRows + r]: M2_j + (T_j - T_0)^2 / n
+    float first_sum[kRows];  // T_0
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
         const Moments first = partials[r][0];
-        const Moments mine = index < warps ? partials[r][index] : first;
+        const Moments mine = has_warp ? partials[r][slots.index] : first;
         const float rebased = fmaf(kWarpCount, mine.shift - first.shift, mine.sum);
         const float gap = rebased - first.sum;
-        sums[r] = index < warps ? rebased : 0.0f;
-        sums[kRows + r] = index < warps ? fmaf(gap * (1.0f / kWarpCount), gap, mine.squares) : 0.0f;
+        sums[r] = has_warp ? rebased : 0.0f;
+        sums[kRows + r] = has_warp ? fmaf(gap * (1.0f / kWarpCount), gap, mine.squares) : 0.0f;
+        first_sum[r] = first.sum;
         m[r].shift = first.shift;
-        m[r].squares = first.sum;  // T_0 until the sums are in
     }
-    group_sums(sums, span);
+    group_sums(sums, slots.span);
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
-        const float drift = fmaf(-float(warps), m[r].squares, sums[r]);  // N (mean - mean_0)
+        const float drift = fmaf(-float(slots.warps), first_sum[r], sums[r]);  // N (mean - mean_0)
         const float squares = fmaf(-drift * inv_total, drift, sums[kRows + r]);
         m[r].sum = sums[r];
         m[r].squares = squares < 0.0f ? 0.0f : squares;  // rounding; a NaN stays NaN
