@@ -41,13 +41,8 @@ __device__ __forceinline__ V warp_sum(V value)
     return group_sum(value, kWarpSize);
 }
 
-// The block's total of kRows values that each warp has summed and left in partials[r][warp]
-// (visible to every thread: after a barrier), in every thread. Each warp adds the partials itself
-// with a butterfly over `span` lanes, the warp count rounded up to a power of two: lane l takes
-// partial l % span (zero past the last warp), so every aligned group of span lanes holds all of
-// them and ends with the total. A loop over the partials with a run-time trip count was ~30
-// instructions a reduction, an eighth of a one-vector-per-thread row's (SASS of LayerNorm v9).
-// Reads of one word by several lanes are broadcast: no bank conflicts.
+// Which of a block's warp partials this lane reads when the warps add them by a butterfly
+// (add_warp_partials, block_merge).
 struct WarpSlots {
     int warps;  // in the block
     int span;   // warps rounded up to a power of two
@@ -60,6 +55,13 @@ __device__ __forceinline__ WarpSlots warp_slots()
     return {warps, span, int(threadIdx.x) & (span - 1)};
 }
 
+// The block's total of kRows values that each warp has summed and left in partials[r][warp]
+// (visible to every thread: after a barrier), in every thread. Each warp adds the partials itself
+// with a butterfly over `span` lanes, the warp count rounded up to a power of two: lane l takes
+// partial l % span (zero past the last warp), so every aligned group of span lanes holds all of
+// them and ends with the total. A loop over the partials with a run-time trip count was ~30
+// instructions a reduction, an eighth of a one-vector-per-thread row's (SASS of LayerNorm v9).
+// Reads of one word by several lanes are broadcast: no bank conflicts.
 template <int kRows, typename V>
 __device__ __forceinline__ void add_warp_partials(V (&values)[kRows], const V (&partials)[kRows][kWarpSize])
 {
