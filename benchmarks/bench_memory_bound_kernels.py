@@ -27,7 +27,10 @@ Parameters: gamma/beta/bias in the activation dtype, for our LayerNorm and SkipL
 (their contract) and for torch (what an fp16 PyTorch model holds: PyTorch at its best); fp32 for
 both in EmbLayerNorm (its tables' dtype; torch casts its output) and for our BiasGelu's bias.
 torch.compile is built once per (kernel, dtype, hidden), from a reset dynamo state, with only
-the token dimension dynamic; its first call (which autotunes) is at the largest token count. Compiling is slow, so by default only hidden 768 gets that baseline.
+the token dimension dynamic; its first call (which autotunes) is at the largest token count, and
+its pick serves every count. --compile-static compiles afresh for every token count with static
+shapes instead (autotuned there, as a fixed-shape model is; it can be faster at small counts).
+Compiling is slow, so by default only hidden 768 gets that baseline.
 Before anything is timed the GPU is kept busy for a second so its clocks leave idle, and the copy
 peak is the better of a copy timed before and one timed after the kernels.
 """
@@ -328,20 +331,29 @@ def check(output, expected, dtype, label):
         raise SystemExit(f"MISMATCH {label}: max |error| {worst:.3g} > {tol}")
 
 
+def compile_torch_fn(workload):
+    return torch.compile(workload.torch_fn, mode="max-autotune-no-cudagraphs")
+
+
 def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_enabled, log,
-                versions=None):
+                versions=None, static_compile=False):
     """All rows of one (kernel, dtype, hidden), largest token count first; `versions`: the
-    numbered versions to time (None: all of the workload's)."""
+    numbered versions to time (None: all of the workload's). torch.compile: once for the group
+    with the token dimension dynamic (autotuned at the largest count), or with static_compile
+    afresh for every token count (autotuned there: what a fixed-shape model gets)."""
     dtype = DTYPES[dtype_name]
     width = workload.width_of(hidden)
     compiled = None
-    if compile_enabled:
-        compiled = torch.compile(workload.torch_fn, mode="max-autotune-no-cudagraphs")
+    if compile_enabled and not static_compile:
+        compiled = compile_torch_fn(workload)
     rows = []
     # A fresh dynamo state per group: otherwise, having seen several hidden sizes and dtypes for
     # the same torch function, dynamo would make those dimensions dynamic too (slower kernels).
     torch._dynamo.reset()
     for tokens in sorted(token_counts, reverse=True):
+        if compile_enabled and static_compile:
+            torch._dynamo.reset()
+            compiled = compile_torch_fn(workload)
         torch.manual_seed(tokens * 7919 + width)
         shared = workload.make_shared(tokens, width, dtype, l2_bytes)
         element = torch.empty((), dtype=dtype).element_size()
@@ -349,10 +361,11 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
         sets = max(1, math.ceil(WORKING_SET_OVER_L2 * l2_bytes / nbytes))
         common = {name: value for name, value in shared.items() if not name.startswith("_")}
         inputs = [{**common, **workload.make_set(tokens, width, dtype, shared, i)} for i in range(sets)]
-        for one in inputs:
-            for name in workload.dynamic:
-                if one[name].shape[0] > 1:  # dynamo specializes sizes 0 and 1 anyway
-                    torch._dynamo.mark_dynamic(one[name], 0)
+        if not static_compile:
+            for one in inputs:
+                for name in workload.dynamic:
+                    if one[name].shape[0] > 1:  # dynamo specializes sizes 0 and 1 anyway
+                        torch._dynamo.mark_dynamic(one[name], 0)
         shape = f"{tokens} x {width}"
 
         contenders = {}  # label -> call(i)
@@ -415,6 +428,10 @@ def main(argv=None):
                         help="time only these numbered versions (default: all; 'default' is always timed)")
     parser.add_argument("--compile-hidden", nargs="*", type=int, default=[768],
                         help="hidden sizes that get the torch.compile baseline (compiling is slow)")
+    parser.add_argument("--compile-static", action="store_true",
+                        help="compile torch.compile's baseline afresh for every token count with static "
+                             "shapes (autotuned at that count) instead of once with the token "
+                             "dimension dynamic (autotuned at the largest count); slower")
     parser.add_argument("--seq-len", type=int, default=SEQ_LEN,
                         help=f"EmbLayerNorm's sequence length, 1..{MAX_POS} (default {SEQ_LEN}); "
                              "token counts are batches of it")
@@ -464,7 +481,7 @@ def main(argv=None):
             for hidden in args.hidden:
                 rows += bench_group(WORKLOADS[name], dtype_name, hidden, args.tokens,
                                     props.L2_cache_size, hidden in args.compile_hidden, log,
-                                    args.versions)
+                                    args.versions, args.compile_static)
                 for path in outputs:  # what is done so far survives a run cut short
                     path.write_text("\n".join(head + ["", format_rows(rows), "(partial)"]) + "\n")
     copy_after = copy_bandwidths()
@@ -486,7 +503,10 @@ def main(argv=None):
              "on the inputs it was timed on before timing.",
              "'default' is the launcher the TensorRT plugins call (bertLayerNorm, ...). "
              "vs torch: torch's time / ours (> 1: ours faster).",
-             f"torch.compile baseline only for hidden {args.compile_hidden} (compiling takes ~10 s each). "
+             f"torch.compile baseline only for hidden {args.compile_hidden} (compiling takes ~10 s each), "
+             + ("compiled per token count with static shapes. " if args.compile_static else
+                "compiled once per kernel, dtype and hidden with the token dimension dynamic, "
+                "autotuned at the largest token count. ") +
              f"BiasGelu runs on [tokens, 4 * hidden] (the FFN intermediate). "
              f"EmbLayerNorm: sequences of {SEQ_LEN}, vocab {VOCAB}, fp32 tables.",
              f"total {time.time() - started:.0f} s"]
