@@ -601,7 +601,8 @@ cudaError_t launch_loads_first(int vecs_per_thread, dim3 grid, dim3 block, cudaS
                                int64_t rows, Normalization norm, int threads_per_row)
 {
     if constexpr (kVecs * kElemsPer16Bytes<T> > kMaxFloatsPerThread ||
-                  (kRows > 1 && kVecs * 16 >= kMinRowBytesPerThread)) {
+                  (kRows > 1 && kVecs * 16 >= kMinRowBytesPerThread) ||
+                  (kBlockPerRow && kVecs > 1)) {  // v9's and v10's plan: one vector a thread
         return cudaErrorNotSupported;
     } else {
         if (vecs_per_thread != kVecs)
