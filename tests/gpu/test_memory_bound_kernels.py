@@ -63,10 +63,15 @@ def randn(shape, g, scale=1.0, offset=0.0):
     return torch.randn(shape, generator=g, device=DEVICE) * scale + offset
 
 
+def elems_per_vector(dtype):
+    """How many values of `dtype` one 16-byte vector holds."""
+    return 16 // torch.empty((), dtype=dtype).element_size()
+
+
 def vectorizable(width, dtype):
     """Whether the vector versions apply: rows of whole 16-byte vectors (torch's own allocations
     are aligned)."""
-    return width % (16 // torch.empty((), dtype=dtype).element_size()) == 0
+    return width % elems_per_vector(dtype) == 0
 
 
 def poisoned(shape, dtype, value=math.nan):
@@ -92,7 +97,7 @@ def run_version(version, width, dtype, launch, norm_family=False):
     """launch(); a vector version on rows that are not whole 16-byte vectors must refuse, and so
     must LayerNorm-family v10/v11 on rows they cannot split evenly. Returns whether it ran. In both
     families (LayerNorm, BiasGelu) every numbered version but 1 is a vector version."""
-    vec = 16 // torch.empty((), dtype=dtype).element_size()
+    vec = elems_per_vector(dtype)
     refuses = (version not in (None, 1) and not vectorizable(width, dtype)) \
         or (norm_family and uneven_split(version, width // vec, vec))
     if refuses:
@@ -142,7 +147,7 @@ def check_layer_norm(dtype, hidden, rows, seed_name, scale=2.0, offset=0.5):
     for version in ALL_VERSIONS:
         out = poisoned(x.shape, dtype)
         if run_norm_version(version, hidden, dtype,
-                       lambda: layer_norm(x, gamma, beta, EPSILON, version=version, out=out)):
+                            lambda: layer_norm(x, gamma, beta, EPSILON, version=version, out=out)):
             assert_matches(out, expected, dtype, f"LayerNorm v{version} {rows}x{hidden}")
 
 
@@ -175,7 +180,8 @@ def test_layer_norm_adversarial_rows(dtype, version):
         for name, x in zip(names, adversarial_rows(33, hidden, dtype, g)):
             out = poisoned(x.shape, dtype)
             if not run_norm_version(version, hidden, dtype,
-                               lambda: layer_norm(x, gamma, beta, EPSILON, version=version, out=out)):
+                                    lambda: layer_norm(x, gamma, beta, EPSILON, version=version,
+                                                       out=out)):
                 break
             atol = LARGE_MEAN_FP32_ATOL if name.startswith("mean") and dtype == torch.float32 else None
             assert_matches(out, reference_layer_norm(x, gamma, beta), dtype,
