@@ -3,7 +3,8 @@
     python3 benchmarks/bench_attention.py [--out benchmarks/results/<gpu>_attention.txt]
 
 First a correctness re-check of every kernel version against float64 attention (the benchmark
-refuses to time wrong kernels), then one table at BERT-base shapes (12 heads x 64, fp16):
+refuses to time wrong kernels), then one table at BERT-base shapes (12 heads x 64, fp16, then
+fp32 where our default is v7 on CUDA cores and PyTorch's is its fp32 SDPA, TF32 off):
   - "full" rows: every sequence full length. Our kernel in padded mode without seq_lens;
     SDPA without a mask, so its flash backend applies.
   - a ragged batch (mixed lengths): our kernel padded (seq_lens) and packed (cu_seqlens), SDPA
@@ -44,7 +45,7 @@ HIDDEN = NUM_HEADS * HEAD_SIZE
 SCALE = 1.0 / math.sqrt(HEAD_SIZE)
 BATCHES, SEQS = (1, 8, 32), (64, 128, 384)
 BACKENDS = {"flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION,
-            "cudnn": SDPBackend.CUDNN_ATTENTION}
+            "cudnn": SDPBackend.CUDNN_ATTENTION, "math": SDPBackend.MATH}
 DEVICE = torch.device("cuda")
 
 
@@ -295,7 +296,7 @@ def main():
     shapes = [(b, s) for b in BATCHES for s in SEQS]
     bench_full_length(table, torch.float16, shapes, compile_sdpa)
     if not args.quick:
-        bench_full_length(table, torch.float32, [(8, 128)], compile_sdpa)
+        bench_full_length(table, torch.float32, shapes, compile_sdpa)
         bench_ragged(32, 384, compile_sdpa, log)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

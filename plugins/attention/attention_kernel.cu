@@ -21,11 +21,13 @@
 //       query rows at a time straight out of (swizzled) shared memory, asynchronously; plus the
 //       softmax's "lazy rescaling" and copy pointers stepped, not recomputed. Head size 64.
 //   v6  v5 with two warpgroups (128 query rows) per block.
+//   v7  fp32: v2's algorithm on CUDA cores (register-tiled SIMT products), head size 64 or 128.
+//   v8  v7 with 128 threads of 4 rows x 8 keys each: half v7's shared-memory wavefronts.
 //   On H200 (README), v5 is 1.3-1.8x PyTorch's best SDPA (eager) at 8 of 9 BERT shapes and
 //   1.01-1.05x of cuDNN at 32 x 384; v6 is slower than v5 at every shape. bertQkvToContext runs v5
 //   where it can (fp16, head size 64, compute capability 9.0 with the library built for sm_90a, a
-//   positive scale), else v2 (fp16, head size 32/64/128), else v1; all tensor-core versions need
-//   16-byte aligned buffers.
+//   positive scale), else v2 (fp16, head size 32/64/128), else v7 (fp32, head size 64/128), else
+//   v1; v2-v7 need 16-byte aligned buffers.
 #include "attention_kernel.h"
 #include "common/vector_io.cuh"
 
@@ -1107,6 +1109,273 @@ cudaError_t launch_wgmma(const AttentionParams& p, int batch, cudaStream_t strea
         attention_wgmma_kernel<kWarpGroups, kStages>, p, batch, stream);
 }
 
+// ------------------------------------------------------------------------------------------------
+// v7: fp32 on CUDA cores, flash-attention style. fp32 calls had only v1, whose dot products loop
+// over global memory (30x behind PyTorch's fp32 SDPA). Tensor cores are no way out for fp32: TF32
+// rounds the inputs to 10 mantissa bits, which is not fp32 attention. So v7 is v2's algorithm
+// (64 query rows a block, 64-key tiles, online softmax) with both products done as register-tiled
+// SIMT matrix products:
+//   - 256 threads form a 16 x 16 grid; thread (ty, tx) scores query rows ty + 16i against keys
+//     tx + 16j (i, j < 4). Per 4 features it reads 4 query and 4 key float4s from shared memory
+//     for 64 FMAs.
+//   - The 16 threads that share a row are one half-warp: its softmax max and sum are shuffles.
+//   - P goes through shared memory (in K's space: K is dead once the scores exist, after one more
+//     barrier) to be the left operand of P V, where the thread owns 4 consecutive features (per 64
+//     of the head) of its 4 rows: a warp's V reads are 256 contiguous bytes.
+//   v8  v7 with a 16 x 8 grid of 128 threads, each scoring 4 rows x 8 keys (tx + 8j) and owning 8
+//       features of its rows' context. Nsight had v7 waiting on shared memory (short scoreboard and
+//       MIO throttle stalls): a warp of v7 reads 16 K rows per float4 load, two wavefronts, where
+//       v8's reads 8, one; and every value v8 loads feeds twice the FMAs.
+// ------------------------------------------------------------------------------------------------
+template <int kHeadSize, int kKeyThreads>
+struct SimtTiling
+{
+    static constexpr int kQueryRows = 64;
+    static constexpr int kKeysPerTile = 64;
+    static constexpr int kRowThreads = 16;             // the thread grid is kRowThreads x kKeyThreads
+    static constexpr int kThreads = kRowThreads * kKeyThreads;
+    // Register caps and unrolling, as measured best on H200 (head size 64): v7 at 2 blocks an SM
+    // (<= 128 registers) with both products fully unrolled; v8 at 3 (<= 168 registers) with 4
+    // steps unrolled (fully unrolled, its twice-as-long steps stalled on instruction fetch in
+    // Nsight, and its small shapes ran 1.3-1.6x longer). Head size 128 would spill under a cap.
+    static constexpr int kMinBlocks = kHeadSize != 64 ? 1 : kKeyThreads == 8 ? 3 : 2;
+    static constexpr int kScoreUnroll = kKeyThreads == 8 ? 4 : kHeadSize / 4;
+    static constexpr int kContextUnroll = kKeyThreads == 8 ? 4 : kKeysPerTile / 4;
+    static constexpr int kRowsPerThread = kQueryRows / kRowThreads;
+    static constexpr int kKeysPerThread = kKeysPerTile / kKeyThreads;
+    static constexpr int kFeatureGroups = kHeadSize / (4 * kKeyThreads);  // float4s of context
+    static_assert(kHeadSize % (4 * kKeyThreads) == 0, "the context's float4s split evenly");
+    static_assert(32 % kKeyThreads == 0, "a row's threads are lanes of one warp");
+    // Pitches in floats. A warp reads float4s of 16 (v7) or 8 (v8) different K rows at once: with
+    // rows head_size + 4 floats apart, 8 consecutive rows start on 8 different groups of 4 banks
+    // (the fewest wavefronts possible). P (kKeysPerTile wide) takes K's place and pitch: its writes
+    // then cost two wavefronts instead of one, a few percent of the loads.
+    static constexpr int kQkPitch = kHeadSize + 4;
+    static constexpr int kVPitch = kHeadSize;          // read along rows: conflict-free as is
+    static constexpr int kQOffset = 0, kKOffset = kQueryRows * kQkPitch;  // floats; P in K's
+    static constexpr int kVOffset = kKOffset + kKeysPerTile * kQkPitch;
+    static constexpr size_t kSharedBytes = sizeof(float) * (kVOffset + kKeysPerTile * kVPitch);
+};
+
+// Rows [0, valid) of a kRows x kHeadSize fp32 tile (row r at src + r * stride) times `scale` into
+// shared memory `pitch` floats a row. Rows from `valid` on become zeros: their memory may belong to
+// the next sequence or lie past the tensor, and a zero value row keeps a masked key's 0 weight from
+// meeting a NaN there (0 x NaN = NaN).
+template <int kRows, int kHeadSize, int kThreads>
+__device__ __forceinline__ void load_fp32_tile(float* tile, int pitch, const float* src,
+                                               int64_t stride, int valid, float scale = 1.f)
+{
+    constexpr int kChunks = kHeadSize / 4;  // float4s a row
+    static_assert(kRows * kChunks % kThreads == 0, "every thread copies the same number of chunks");
+#pragma unroll
+    for (int n = 0; n < kRows * kChunks / kThreads; ++n)
+    {
+        const int index = threadIdx.x + n * kThreads;
+        const int row = index / kChunks, chunk = index % kChunks;
+        float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
+        if (row < valid)
+        {
+            x = __ldg(reinterpret_cast<const float4*>(src + row * stride) + chunk);
+            x = make_float4(x.x * scale, x.y * scale, x.z * scale, x.w * scale);
+        }
+        *reinterpret_cast<float4*>(tile + row * pitch + chunk * 4) = x;
+    }
+}
+
+// Max and sum over groups of kLanes consecutive lanes (the threads of one query row).
+template <int kLanes>
+__device__ __forceinline__ float lane_group_max(float x)
+{
+    for (int offset = kLanes / 2; offset > 0; offset /= 2)
+        x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
+    return x;
+}
+
+template <int kLanes>
+__device__ __forceinline__ float lane_group_sum(float x)
+{
+    for (int offset = kLanes / 2; offset > 0; offset /= 2)
+        x += __shfl_xor_sync(0xffffffffu, x, offset);
+    return x;
+}
+
+__device__ __forceinline__ float dot4(float4 a, float4 b, float acc)
+{
+    return fmaf(a.w, b.w, fmaf(a.z, b.z, fmaf(a.y, b.y, fmaf(a.x, b.x, acc))));
+}
+
+__device__ __forceinline__ float component(float4 v, int i)
+{
+    return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;  // i is a constant after unrolling
+}
+
+template <int kHeadSize, int kKeyThreads>
+__global__ void __launch_bounds__(SimtTiling<kHeadSize, kKeyThreads>::kThreads, SimtTiling<kHeadSize, kKeyThreads>::kMinBlocks)
+    attention_simt_kernel(AttentionParams p)
+{
+    using Tiling = SimtTiling<kHeadSize, kKeyThreads>;
+    constexpr int kRowThreads = Tiling::kRowThreads, kRows = Tiling::kRowsPerThread;
+    constexpr int kKeys = Tiling::kKeysPerThread, kGroups = Tiling::kFeatureGroups;
+    constexpr int kQkPitch = Tiling::kQkPitch, kVPitch = Tiling::kVPitch;
+    extern __shared__ float4 simt_shared[];  // float4: every tile row 16-byte aligned
+    float* const shared = reinterpret_cast<float*>(simt_shared);
+    float* const q_tile = shared + Tiling::kQOffset;
+    float* const k_tile = shared + Tiling::kKOffset;
+    float* const v_tile = shared + Tiling::kVOffset;
+    float* const p_tile = k_tile;  // P takes K's place once the scores exist
+
+    const SequenceSpan seq = sequence_span(p, blockIdx.z);
+    const int first_query = blockIdx.x * Tiling::kQueryRows;
+    if (first_query >= seq.query_rows)
+        return;
+    const int hidden = p.num_heads * kHeadSize;
+    const int64_t stride = 3 * static_cast<int64_t>(hidden);
+    const float* qkv = static_cast<const float*>(p.qkv);
+    const float* k_src = qkv + seq.first_row * stride + hidden + blockIdx.y * kHeadSize;
+    const float* v_src = k_src + hidden;
+    const int tx = threadIdx.x % kKeyThreads, ty = threadIdx.x / kKeyThreads;
+
+    // scale x log2(e) goes into Q once: scores come out of the product in the log2 domain, where
+    // exp(x) = 2^(x log2 e) is exp2f, a single MUFU.EX2 and a few fix-ups instead of expf's range
+    // reduction.
+    load_fp32_tile<Tiling::kQueryRows, kHeadSize, Tiling::kThreads>(
+        q_tile, kQkPitch, qkv + (seq.first_row + first_query) * stride + blockIdx.y * kHeadSize,
+        stride, seq.query_rows - first_query, p.scale * 1.4426950408889634f);
+
+    float out[kRows][kGroups][4] = {};
+    float row_max[kRows], row_sum[kRows];  // max: log2 domain; sum: this thread's keys, till the end
+#pragma unroll
+    for (int i = 0; i < kRows; ++i)
+        row_max[i] = -INFINITY, row_sum[i] = 0.f;
+
+    for (int first_key = 0; first_key < seq.key_rows; first_key += Tiling::kKeysPerTile)
+    {
+        const int keys = min(Tiling::kKeysPerTile, seq.key_rows - first_key);
+        __syncthreads();  // the previous tile's P V is done with P and V
+        load_fp32_tile<Tiling::kKeysPerTile, kHeadSize, Tiling::kThreads>(
+            k_tile, kQkPitch, k_src + first_key * stride, stride, keys);
+        load_fp32_tile<Tiling::kKeysPerTile, kHeadSize, Tiling::kThreads>(
+            v_tile, kVPitch, v_src + first_key * stride, stride, keys);
+        __syncthreads();
+
+        float score[kRows][kKeys] = {};
+#pragma unroll Tiling::kScoreUnroll
+        for (int d = 0; d < kHeadSize; d += 4)
+        {
+            float4 q[kRows], k[kKeys];
+#pragma unroll
+            for (int i = 0; i < kRows; ++i)
+                q[i] = *reinterpret_cast<const float4*>(q_tile + (ty + kRowThreads * i) * kQkPitch + d);
+#pragma unroll
+            for (int j = 0; j < kKeys; ++j)
+                k[j] = *reinterpret_cast<const float4*>(k_tile + (tx + kKeyThreads * j) * kQkPitch + d);
+#pragma unroll
+            for (int i = 0; i < kRows; ++i)
+#pragma unroll
+                for (int j = 0; j < kKeys; ++j)
+                    score[i][j] = dot4(q[i], k[j], score[i][j]);
+        }
+
+        // Online softmax. Key 0 of every tile is valid, so each row's tile max is finite and the
+        // first tile's correction is 2^-inf = 0, never 2^(-inf - -inf).
+#pragma unroll
+        for (int i = 0; i < kRows; ++i)
+        {
+            float tile_max = -INFINITY;
+#pragma unroll
+            for (int j = 0; j < kKeys; ++j)
+            {
+                if (tx + kKeyThreads * j >= keys)
+                    score[i][j] = -INFINITY;  // padding: weight 2^-inf = 0
+                tile_max = fmaxf(tile_max, score[i][j]);
+            }
+            const float new_max = fmaxf(row_max[i], lane_group_max<kKeyThreads>(tile_max));
+            const float correction = exp2f(row_max[i] - new_max);
+            row_max[i] = new_max;
+            float sum = 0.f;
+#pragma unroll
+            for (int j = 0; j < kKeys; ++j)
+            {
+                score[i][j] = exp2f(score[i][j] - new_max);
+                sum += score[i][j];
+            }
+            row_sum[i] = row_sum[i] * correction + sum;
+#pragma unroll
+            for (int g = 0; g < kGroups; ++g)
+#pragma unroll
+                for (int e = 0; e < 4; ++e)
+                    out[i][g][e] *= correction;
+        }
+        __syncthreads();  // every thread's scores are done with K: P may take its place
+#pragma unroll
+        for (int i = 0; i < kRows; ++i)
+#pragma unroll
+            for (int j = 0; j < kKeys; ++j)
+                p_tile[(ty + kRowThreads * i) * kQkPitch + tx + kKeyThreads * j] = score[i][j];
+        __syncthreads();
+
+        // out += P V over the tile's keys (P and V are zero past `keys`).
+#pragma unroll Tiling::kContextUnroll
+        for (int key = 0; key < Tiling::kKeysPerTile; key += 4)
+        {
+            float4 weights[kRows];
+#pragma unroll
+            for (int i = 0; i < kRows; ++i)
+                weights[i] = *reinterpret_cast<const float4*>(
+                    p_tile + (ty + kRowThreads * i) * kQkPitch + key);
+#pragma unroll
+            for (int step = 0; step < 4; ++step)
+#pragma unroll
+                for (int g = 0; g < kGroups; ++g)
+                {
+                    const float4 v = *reinterpret_cast<const float4*>(
+                        v_tile + (key + step) * kVPitch + g * 4 * kKeyThreads + tx * 4);
+#pragma unroll
+                    for (int i = 0; i < kRows; ++i)
+                    {
+                        const float w = component(weights[i], step);
+                        out[i][g][0] = fmaf(w, v.x, out[i][g][0]);
+                        out[i][g][1] = fmaf(w, v.y, out[i][g][1]);
+                        out[i][g][2] = fmaf(w, v.z, out[i][g][2]);
+                        out[i][g][3] = fmaf(w, v.w, out[i][g][3]);
+                    }
+                }
+        }
+    }
+
+    // A sequence with no valid key never entered the loop: its sums are 0 and its context zeros.
+    float* context = static_cast<float*>(p.context);
+#pragma unroll
+    for (int i = 0; i < kRows; ++i)
+    {
+        const float total = lane_group_sum<kKeyThreads>(row_sum[i]);
+        const float inverse = total > 0.f ? 1.f / total : 0.f;
+        const int row = first_query + ty + kRowThreads * i;
+        if (row >= seq.query_rows)
+            continue;
+        float* dst = context + (seq.first_row + row) * hidden + blockIdx.y * kHeadSize + tx * 4;
+#pragma unroll
+        for (int g = 0; g < kGroups; ++g)
+            *reinterpret_cast<float4*>(dst + g * 4 * kKeyThreads)
+                = make_float4(out[i][g][0] * inverse, out[i][g][1] * inverse,
+                              out[i][g][2] * inverse, out[i][g][3] * inverse);
+    }
+}
+
+template <int kHeadSize, int kKeyThreads>
+cudaError_t launch_simt(const AttentionParams& p, int batch, cudaStream_t stream)
+{
+    return launch_tiled<SimtTiling<kHeadSize, kKeyThreads>>(
+        attention_simt_kernel<kHeadSize, kKeyThreads>, p, batch, stream);
+}
+
+template <int kKeyThreads>
+cudaError_t launch_simt_for_head_size(const AttentionParams& p, int batch, cudaStream_t stream)
+{
+    return p.head_size == 64 ? launch_simt<64, kKeyThreads>(p, batch, stream)
+                             : launch_simt<128, kKeyThreads>(p, batch, stream);
+}
+
 // The current device's compute capability as major * 10 + minor (0 if it cannot be read). Two
 // attribute queries: cheap, and legal while a stream is being captured.
 int compute_capability()
@@ -1133,8 +1402,30 @@ bool device_runs_wgmma()
 
 bool is_aligned_16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
 
-// 16-byte cp.async / stores need fp16, a compiled head size and 16-byte aligned buffers (rows
-// and head offsets are then aligned too, since head_size * 2 bytes is a multiple of 16).
+// The most shared memory one block may opt into on the current device (0 if it cannot be read).
+size_t max_shared_bytes_per_block()
+{
+    int device = 0, bytes = 0;
+    const bool known = cudaGetDevice(&device) == cudaSuccess
+                       && cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin,
+                                                 device)
+                              == cudaSuccess;
+    return known ? static_cast<size_t>(bytes) : 0;
+}
+
+// v7's and v8's tiles for head size 64 take 50 KB (every GPU since Turing has it), for 128 98 KB
+// (not Turing's 64 KB, nor Volta's 96).
+bool simt_fits(int32_t head_size)
+{
+    const size_t bytes = head_size == 64    ? SimtTiling<64, 16>::kSharedBytes
+                         : head_size == 128 ? SimtTiling<128, 16>::kSharedBytes
+                                            : 0;
+    return bytes != 0 && bytes <= max_shared_bytes_per_block();
+}
+
+// v2-v7 move 16 bytes per instruction (cp.async, float4): besides a compiled head size and dtype
+// they need 16-byte aligned buffers (rows and head offsets then are too: head_size x element size
+// is a multiple of 16 for every compiled head size).
 bool tensor_core_supports(int version, const AttentionParams& p, BertDType dtype)
 {
     return bertQkvToContextVersionSupported(version, p.head_size, dtype) && is_aligned_16(p.qkv)
@@ -1164,6 +1455,8 @@ extern "C" int bertQkvToContextVersionSupported(int32_t version, int32_t head_si
                && compute_capability() >= 80;
     case 5:
     case 6: return dtype == BERT_FP16 && head_size == kWgmmaHeadSize && device_runs_wgmma();
+    case 7:
+    case 8: return dtype == BERT_FP32 && simt_fits(head_size);
     default: return 0;
     }
 }
@@ -1188,7 +1481,7 @@ extern "C" int bertQkvToContextVersion(int32_t version, const void* qkv, void* c
         return v >= 5 ? wgmma_supports(v, p, dtype) : tensor_core_supports(v, p, dtype);
     };
     if (version == 0)
-        version = supports(5) ? 5 : supports(2) ? 2 : 1;
+        version = supports(5) ? 5 : supports(2) ? 2 : supports(8) ? 8 : 1;
     else if (version >= 2 && !supports(version))
         return cudaErrorInvalidValue;
     switch (version)
@@ -1208,6 +1501,8 @@ extern "C" int bertQkvToContextVersion(int32_t version, const void* qkv, void* c
         // (warpgroups per block, K/V stages): 64 or 128 query rows per block, double buffered.
         return version == 5 ? launch_wgmma<1, 2>(p, batch, stream)
                             : launch_wgmma<2, 2>(p, batch, stream);
+    case 7: return launch_simt_for_head_size<16>(p, batch, stream);
+    case 8: return launch_simt_for_head_size<8>(p, batch, stream);
 
     default: return cudaErrorInvalidValue;
     }

@@ -15,7 +15,7 @@ import ctypes
 from plugins import kernels
 
 # Version numbers accepted by bertQkvToContextVersion; 0 is the launcher's own choice.
-VERSIONS = (1, 2, 3, 4, 5, 6)
+VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
 
 _PTR, _I32 = ctypes.c_void_p, ctypes.c_int32
 # bertQkvToContext, see attention_kernel.h

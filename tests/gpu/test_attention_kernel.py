@@ -214,6 +214,39 @@ def test_default_picks_a_tensor_core_version_for_fp16():
         assert not torch.equal(default, run(qkv, 1, num_heads, head_size, seq_lens=lengths))
 
 
+def test_default_picks_v8_for_fp32():
+    """fp32 has no tensor-core version: the default is v8 (CUDA cores) wherever its shared memory
+    fits (head sizes 64 and 128), bitwise, and v1 for other head sizes."""
+    for (num_heads, head_size), seq in [(BERT_BASE, 200), ((4, 128), 77), ((3, 48), 77)]:
+        qkv, lengths = padded_batch(4, seq, num_heads, head_size, torch.float32,
+                                    generator("default fp32", head_size, seq))
+        default = run(qkv, None, num_heads, head_size, seq_lens=lengths)
+        if version_supported(8, head_size, torch.float32):
+            assert torch.equal(default, run(qkv, 8, num_heads, head_size, seq_lens=lengths))
+            assert not torch.equal(default, run(qkv, 1, num_heads, head_size, seq_lens=lengths))
+        else:
+            assert head_size not in (64, 128), "v8 should run BERT's head sizes on any GPU here"
+            assert torch.equal(default, run(qkv, 1, num_heads, head_size, seq_lens=lengths))
+
+
+def test_unaligned_fp32_buffers_fall_back_to_v1():
+    """v7 and v8 read float4s: a buffer 4 bytes off 16-byte alignment makes them refuse, the
+    default then runs v1 and stays correct."""
+    num_heads, head_size = BERT_BASE
+    hidden = num_heads * head_size
+    qkv, lengths = padded_batch(2, 100, num_heads, head_size, torch.float32,
+                                generator("unaligned fp32"))
+    storage = torch.empty(qkv.numel() + 1, dtype=torch.float32, device=DEVICE)
+    shifted = storage[1:].view(2, 100, 3 * hidden)
+    shifted.copy_(qkv)
+    out = run(shifted, None, num_heads, head_size, seq_lens=lengths)
+    assert_matches(out, reference(qkv, lengths, num_heads, head_size, 1 / math.sqrt(head_size)),
+                   torch.float32)
+    for version in (7, 8):
+        with pytest.raises(RuntimeError, match=f"version {version}"):
+            run(shifted, version, num_heads, head_size, seq_lens=lengths)
+
+
 def test_unaligned_buffers_fall_back_to_v1():
     """Tensor-core versions need 16-byte aligned buffers: they refuse others, the default uses v1."""
     num_heads, head_size = BERT_BASE
@@ -235,6 +268,9 @@ def test_unsupported_version_raises():
     for version in (2, 3, 4, 5, 6, 99):
         with pytest.raises(RuntimeError):
             run(qkv, version, 12, 64)
+    for version in (7, 8):  # fp32 only
+        with pytest.raises(RuntimeError):
+            run(qkv.half(), version, 12, 64)
 
 
 def test_non_positive_scale_skips_the_wgmma_versions():
