@@ -1125,7 +1125,8 @@ cudaError_t launch_wgmma(const AttentionParams& p, int batch, cudaStream_t strea
 //   v8  v7 with a 16 x 8 grid of 128 threads, each scoring 4 rows x 8 keys (tx + 8j) and owning 8
 //       features of its rows' context. Nsight had v7 waiting on shared memory (short scoreboard and
 //       MIO throttle stalls): a warp of v7 reads 16 K rows per float4 load, two wavefronts, where
-//       v8's reads 8, one; and every value v8 loads feeds twice the FMAs.
+//       v8's reads 8, one. Per 4 features a warp's loads then take 12 wavefronts for 128 FMAs a
+//       thread instead of 12 for 64.
 // ------------------------------------------------------------------------------------------------
 template <int kHeadSize, int kKeyThreads>
 struct SimtTiling
