@@ -37,6 +37,7 @@ class Fusions:
     attention: bool = False       # BertQkvToContext: scores, mask, softmax, context in one kernel
     bias_gelu: bool = False       # bias + exact GELU after the FFN up-projection
     packed: bool = False          # variable sequence length: no padding tokens at all
+    int8_residual: bool = False   # INT8 engines: SkipLayerNorm with INT8 input, skip and output
 
     @classmethod
     def parse(cls, text: str) -> "Fusions":
@@ -44,8 +45,9 @@ class Fusions:
         if text in ("", "none"):
             return cls()
         chosen = [t.strip().replace("-", "_") for t in text.split(",") if t.strip()]
-        if "all" in chosen:  # every fusion but packed, which changes the engine's inputs
-            chosen = [n for n in names if n != "packed"] + [c for c in chosen if c != "all"]
+        if "all" in chosen:  # every fusion but packed (other engine inputs) and int8_residual (numerics)
+            opt_in = ("packed", "int8_residual")
+            chosen = [n for n in names if n not in opt_in] + [c for c in chosen if c != "all"]
         unknown = [c for c in chosen if c not in names]
         if unknown:
             raise UserError(f"unknown fusion(s) {unknown}: choose from {', '.join(names)}, 'all' or 'none'")
@@ -57,6 +59,9 @@ class Fusions:
         if self.packed and not (self.emb_layernorm and self.attention):
             raise UserError("packed needs emb_layernorm and attention (positions and sequence bounds come "
                             "from cu_seqlens): use --fusions all,packed or add them")
+        if self.int8_residual and not self.skip_layernorm:
+            raise UserError("int8_residual is SkipLayerNorm's INT8 I/O: add skip_layernorm "
+                            "(--fusions all,int8_residual)")
 
     @property
     def plugins(self) -> bool:
@@ -111,6 +116,7 @@ class BertNetworkBuilder:
             return self.h.plugin(name, P.SKIP_LAYER_NORM, [
                 product, residual, self.h.constant(f"{name}.weight", norm.weight),
                 self.h.constant(f"{name}.bias", norm.bias), self.h.constant(f"{dense_name}.bias", dense_bias)],
+                role="residual_norm_int8" if self.fusions.int8_residual else "residual_norm",
                 epsilon=norm.eps, hidden_size=self.dims.hidden_size)[0]
         dense = self.h.linear(dense_name, x, dense_weight, dense_bias)
         return self.layer_norm(name, self.h.add(f"{name}.residual", dense, residual), norm)
@@ -280,6 +286,9 @@ def main(argv=None) -> None:
     if fusions.packed and args.mode == "int8":
         raise UserError("INT8 calibration feeds padded batches: build packed engines in fp32/fp16, "
                         "or drop 'packed' for INT8")
+    if fusions.int8_residual and args.mode != "int8":
+        raise UserError("int8_residual quantizes the residual stream of INT8 engines: add --mode int8 "
+                        "or drop int8_residual")
     shapes = engine_config.profile_from_args(args)
     weights = load_weights(args.onnx, args.num_heads)
     shapes.check_model(weights.dims.max_position)

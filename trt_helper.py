@@ -191,8 +191,10 @@ class NetworkHelper:
         return self.matmul(f"{name}.context", probs, v, role="attention")
 
     # --- plugins -----------------------------------------------------------------------------
-    def plugin(self, name: str, spec: plugin_fields.PluginSpec, inputs: list, **fields):
-        """Create one of our plugins from its fields (plugins/plugin_fields.py) and add it."""
+    def plugin(self, name: str, spec: plugin_fields.PluginSpec, inputs: list, role: str = "plugin", **fields):
+        """Create one of our plugins from its fields (plugins/plugin_fields.py) and add it, its
+        precision pinned as the policy says for `role` (plugins are unpinned by default: their
+        kernels keep fp32 statistics whatever their I/O type)."""
         if self.plugin_registry is None:
             raise RuntimeError("this network was created without a plugin registry")
         creator = self.plugin_registry.get_creator(spec.name, plugin_fields.PLUGIN_VERSION,
@@ -214,4 +216,5 @@ class NetworkHelper:
         layer.name = name
         for index in range(layer.num_outputs):
             layer.get_output(index).name = name if index == 0 else f"{name}.{spec.outputs[index]}"
+        precision.apply(layer, role, self.mode, trt)
         return [layer.get_output(i) for i in range(layer.num_outputs)]

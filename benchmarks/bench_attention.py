@@ -4,7 +4,7 @@
 
 First a correctness re-check of every kernel version against float64 attention (the benchmark
 refuses to time wrong kernels), then one table at BERT-base shapes (12 heads x 64, fp16, then
-fp32 where our default is v7 on CUDA cores and PyTorch's is its fp32 SDPA, TF32 off):
+fp32 where our default is v8 on CUDA cores and PyTorch's is its fp32 SDPA, TF32 off):
   - "full" rows: every sequence full length. Our kernel in padded mode without seq_lens;
     SDPA without a mask, so its flash backend applies.
   - a ragged batch (mixed lengths): our kernel padded (seq_lens) and packed (cu_seqlens), SDPA

@@ -1,4 +1,5 @@
-"""Benchmark of the memory-bound kernels (LayerNorm, SkipLayerNorm, EmbLayerNorm, BiasGelu), llm.c
+"""Benchmark of the memory-bound kernels (LayerNorm, SkipLayerNorm, EmbLayerNorm, BiasGelu, and
+SkipLayerNorm with INT8 I/O: --dtypes int8, its only dtype), llm.c
 dev/cuda style: every kernel version is first checked against a float64 reference on the very
 inputs it is timed on, then timed next to PyTorch computing the same function, eagerly and
 through torch.compile(mode="max-autotune-no-cudagraphs").
@@ -56,12 +57,14 @@ import torch.nn.functional as F  # noqa: E402
 from plugins.bias_gelu.ops import VERSIONS as GELU_VERSIONS, bias_gelu  # noqa: E402
 from plugins.emb_layernorm.ops import emb_layer_norm  # noqa: E402
 from plugins.layernorm.ops import VERSIONS as NORM_VERSIONS, layer_norm  # noqa: E402
-from plugins.skip_layernorm.ops import skip_layer_norm  # noqa: E402
+from plugins.skip_layernorm.ops import skip_layer_norm, skip_layer_norm_int8  # noqa: E402
 
 EPSILON = 1e-12
 TOLERANCE = {torch.float32: 1e-5, torch.float16: 1e-2}  # atol = rtol, against float64
+INT8_STEPS = 1.0  # int8 outputs: within one quantization step of float64 (ties may round either way)
 VOCAB, MAX_POS, TYPE_VOCAB, SEQ_LEN = 30522, 512, 2, 128  # BERT-base embeddings, sequences of 128
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "int8": torch.int8}
+INT8_SCALES = (0.05, 0.04, 8 / 127)  # SkipLayerNormInt8's input, skip and output scales
 WORKING_SET_OVER_L2 = 3  # bytes moved by one pass over the rotating sets, in L2 sizes
 WORD_TABLES_OVER_L2 = 8  # EmbLayerNorm: all word-table copies together, in L2 sizes
 
@@ -180,6 +183,7 @@ class Workload:
     min_bytes: Callable  # (tokens, width, element size) -> int
     dynamic: tuple  # names of the inputs whose dim 0 grows with the token count
     width_of: Callable = lambda hidden: hidden  # BiasGelu runs on the FFN width, 4 * hidden
+    dtypes: tuple = ("fp32", "fp16")  # the activation types it runs in
 
 
 def norm_weights(width, dtype):
@@ -270,6 +274,39 @@ EMB_LAYER_NORM = Workload(
     dynamic=("ids", "types"))
 
 
+def _skip_int8_shared(t, h, dt, l2_bytes):
+    return {**norm_weights(h, torch.float32), "bias": 0.5 * torch.randn(h, device="cuda")}
+
+
+def _skip_int8_set(t, h, dt, shared, index):
+    return {name: torch.randint(-128, 128, (t, h), device="cuda", dtype=torch.int8)
+            for name in ("x", "skip")}
+
+
+def _quantized_skip_layer_norm(x, skip, bias, gamma, beta, float_type):
+    """TensorRT's INT8 semantics in torch: dequantize, (x + skip) + bias, LayerNorm, quantize."""
+    x_scale, skip_scale, out_scale = INT8_SCALES
+    summed = x.to(float_type) * x_scale + skip.to(float_type) * skip_scale + bias.to(float_type)
+    y = F.layer_norm(summed, (x.shape[-1],), gamma.to(float_type), beta.to(float_type), EPSILON)
+    return torch.clamp(torch.round(y / out_scale), -128, 127)
+
+
+SKIP_LAYER_NORM_INT8 = Workload(
+    "SkipLayerNormInt8", (),
+    make_shared=_skip_int8_shared,
+    make_set=_skip_int8_set,
+    ours=lambda i, v, dt: skip_layer_norm_int8(i["x"], INT8_SCALES[0], i["skip"], INT8_SCALES[1],
+                                               i["gamma"], i["beta"], INT8_SCALES[2], EPSILON,
+                                               bias=i["bias"]),
+    torch_fn=lambda x, skip, bias, gamma, beta, **_: _quantized_skip_layer_norm(
+        x, skip, bias, gamma, beta, torch.float32).to(torch.int8),
+    reference=lambda i: _quantized_skip_layer_norm(i["x"], i["skip"], i["bias"], i["gamma"], i["beta"],
+                                                   torch.float64),
+    min_bytes=lambda t, h, e: 3 * t * h * e + 3 * h * 4,
+    dynamic=("x", "skip"),
+    dtypes=("int8",))
+
+
 def _gelu_shared(t, n, dt, l2_bytes):
     bias = torch.randn(n, device="cuda")
     return {"bias": bias, "bias_t": bias.to(dt)}
@@ -286,7 +323,8 @@ BIAS_GELU = Workload(
     dynamic=("x",),
     width_of=lambda hidden: 4 * hidden)
 
-WORKLOADS = {w.name: w for w in (LAYER_NORM, SKIP_LAYER_NORM, EMB_LAYER_NORM, BIAS_GELU)}
+WORKLOADS = {w.name: w for w in (LAYER_NORM, SKIP_LAYER_NORM, EMB_LAYER_NORM, BIAS_GELU,
+                                  SKIP_LAYER_NORM_INT8)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,8 +363,9 @@ def format_rows(rows: list[Row]) -> str:
 def check(output, expected, dtype, label):
     """llm.c's validate_result: stop before timing anything wrong."""
     expected = expected.reshape(output.shape)
-    tol = TOLERANCE[dtype]
-    if output.isnan().any() or not torch.allclose(output.double(), expected, atol=tol, rtol=tol):
+    tol = INT8_STEPS if dtype == torch.int8 else TOLERANCE[dtype]
+    rtol = 0.0 if dtype == torch.int8 else tol
+    if output.double().isnan().any() or not torch.allclose(output.double(), expected, atol=tol, rtol=rtol):
         worst = (output.double() - expected).abs().nan_to_num(math.inf).max().item()
         raise SystemExit(f"MISMATCH {label}: max |error| {worst:.3g} > {tol}")
 
@@ -477,7 +516,7 @@ def main(argv=None):
     log(f"copy before the kernels: {copy_before.line()}")
     rows = []
     for name in args.kernels:
-        for dtype_name in args.dtypes:
+        for dtype_name in (d for d in args.dtypes if d in WORKLOADS[name].dtypes):
             for hidden in args.hidden:
                 rows += bench_group(WORKLOADS[name], dtype_name, hidden, args.tokens,
                                     props.L2_cache_size, hidden in args.compile_hidden, log,
@@ -499,8 +538,8 @@ def main(argv=None):
     for row in rows:
         row.peak_pct = 100 * row.gbs / peak
     table = format_rows(rows)
-    notes = ["", "Every version was checked against float64 (atol = rtol = 1e-5 fp32, 1e-2 fp16) "
-             "on the inputs it was timed on before timing.",
+    notes = ["", "Every version was checked against float64 (atol = rtol = 1e-5 fp32, 1e-2 fp16; int8: "
+             "within one quantization step) on the inputs it was timed on before timing.",
              "'default' is the launcher the TensorRT plugins call (bertLayerNorm, ...). "
              "vs torch: torch's time / ours (> 1: ours faster).",
              f"torch.compile baseline only for hidden {args.compile_hidden} (compiling takes ~10 s each), "
@@ -508,6 +547,8 @@ def main(argv=None):
                 "compiled once per kernel, dtype and hidden with the token dimension dynamic, "
                 "autotuned at the largest token count. ") +
              f"BiasGelu runs on [tokens, 4 * hidden] (the FFN intermediate). "
+             f"SkipLayerNormInt8: int8 input, skip and output (scales {', '.join(f'{x:.4g}' for x in INT8_SCALES)}), "
+             "fp32 bias/gamma/beta; torch dequantizes, adds, normalizes and quantizes (eager: several kernels). "
              f"EmbLayerNorm: sequences of {SEQ_LEN}, vocab {VOCAB}, fp32 tables.",
              f"total {time.time() - started:.0f} s"]
     report = "\n".join(head + ["", table] + notes) + "\n"

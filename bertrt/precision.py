@@ -16,6 +16,11 @@ Why these pins:
   1/127 steps, which flattens attention; they stay fp16.
 - decoder (the vocabulary projection): its logits are the answer; int8 there flips top-1 on
   near-ties, so it stays in fp16, and it writes fp32 logits.
+- residual_norm (the SkipLayerNorm plugin, fusion skip_layernorm): its input, skip and output are
+  the residual stream, which the plugin could take and give in INT8 (NVIDIA's demo does, a third
+  of fp16's bytes); pinned to fp16 I/O in INT8 engines, like the adds it replaces, unless the
+  int8_residual fusion asks for INT8 (role residual_norm_int8: the residual stream quantized with
+  calibrated per-tensor scales; its cost on the reference backend: tests/test_precision_policy.py).
 """
 from __future__ import annotations
 
@@ -35,12 +40,14 @@ PINNED = {
     "elementwise": {"int8": "HALF"},
     "activation": {"int8": "HALF"},
     "embedding": {"int8": "HALF"},
+    "residual_norm": {"int8": "HALF"},
+    "residual_norm_int8": {"int8": "INT8"},
 }
 # role -> output type for every mode (network outputs stay fp32 whatever runs inside).
 OUTPUT_TYPES = {"decoder": "FLOAT"}
 
 ROLES = ("gemm", "attention", "decoder", "norm", "softmax", "elementwise", "activation", "embedding",
-         "shape", "plugin")
+         "shape", "plugin", "residual_norm", "residual_norm_int8")
 
 
 def check_mode(mode: str) -> str:

@@ -70,6 +70,35 @@ def test_int8_costs_accuracy_but_keeps_the_predictions(tiny_models, tmp_path):
     assert topk_agreement(ours, reference, 5, valid) >= 0.9
 
 
+def test_int8_residual_runs_skip_layernorm_in_int8_and_costs_little(tiny_models, tmp_path):
+    """skip_layernorm in an INT8 engine keeps the residual stream fp16 (the plugin pinned HALF);
+    int8_residual pins it to INT8: input, skip and output quantized with calibrated ranges. That
+    costs accuracy (the logits move), but the predictions stay."""
+    tiny = tiny_models("legacy", **CONFIG)
+    names = [f"bert.encoder.layer.{i}.{block}.LayerNorm" for i in range(CONFIG["layers"])
+             for block in ("attention.output", "output")]
+    half, _ = build(tiny, "int8", "skip_layernorm", cache=tmp_path / "half.cache")
+    assert {half.precisions[n] for n in names} == {"HALF"}
+    int8, _ = build(tiny, "int8", "skip_layernorm,int8_residual", cache=tmp_path / "int8.cache")
+    assert {int8.precisions[n] for n in names} == {"INT8"}
+    layers = {layer.name: layer for layer in int8.network._layers}
+    for name in names:  # what TensorRT needs scales for: input, skip and output (not gamma/beta/bias)
+        layer = layers[name]
+        assert layer.get_input(0).dynamic_range and layer.get_input(1).dynamic_range, name
+        assert layer.get_output(0).dynamic_range, name
+    reference = tiny.hf_logits(tiny.batch)
+    valid = tiny.batch["attention_mask"].astype(bool)
+    ours, fp16_residual = logits(int8, tiny), logits(half, tiny)
+    assert np.abs(ours - fp16_residual)[valid].max() > 1e-3, "the residual stream was not quantized"
+    assert topk_agreement(ours, reference, 5, valid) >= 0.9
+
+
+def test_int8_residual_needs_skip_layernorm():
+    with pytest.raises(Exception, match="add skip_layernorm"):
+        Fusions.parse("int8_residual")
+    assert not Fusions.parse("all").int8_residual  # opt-in, like packed
+
+
 def test_the_policy_beats_quantizing_every_matrix_product(tiny_models, tmp_path, monkeypatch):
     """Why attention products and the decoder stay fp16: quantizing them too is measurably worse."""
     tiny = tiny_models("legacy", **CONFIG)

@@ -92,6 +92,8 @@ def test_a_wrong_onnx_file(workdir, tmp_path):
 def test_an_unknown_fusion_and_int8_packed(workdir):
     assert "unknown fusion" in one_line_error(run(ROOT / "builder.py", "--fusions", "flash", cwd=workdir))
     assert "packed" in one_line_error(run(ROOT / "builder.py", "--fusions", "all,packed", "--int8", cwd=workdir))
+    assert "--mode int8" in one_line_error(run(ROOT / "builder.py", "--fusions", "all,int8_residual", "--fp16",
+                                               cwd=workdir))
 
 
 def test_a_model_that_cannot_be_loaded_writes_nothing(tmp_path):

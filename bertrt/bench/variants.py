@@ -42,7 +42,11 @@ def _all_variants() -> tuple[Variant, ...]:
                  for f in SINGLE_FUSIONS]
     variants += [Variant("hand-fp16-all", "hand", "fp16", "all", about="hand-built fp16, every fusion"),
                  Variant("hand-fp16-all-packed", "hand", "fp16", "all,packed",
-                         about="hand-built fp16, every fusion, packed (no padding tokens)")]
+                         about="hand-built fp16, every fusion, packed (no padding tokens)"),
+                 Variant("hand-int8-all", "hand", "int8", "all",
+                         about="hand-built INT8, every fusion but packed, residual stream fp16"),
+                 Variant("hand-int8-all-int8-residual", "hand", "int8", "all,int8_residual",
+                         about="hand-built INT8, every fusion, SkipLayerNorm with INT8 I/O")]
     variants += [
         Variant("torch-fp32-eager", "torch", "fp32", recipe="eager", about="PyTorch fp32, eager attention"),
         Variant("torch-fp16-sdpa", "torch", "fp16", recipe="sdpa", about="PyTorch fp16, SDPA attention"),

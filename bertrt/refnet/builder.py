@@ -11,7 +11,10 @@ emulated:
            not rounded, so this slightly under-states fp16 error).
   - INT8:  (layers pinned to INT8: the linear layers) every input fake-quantized per tensor
            with its dynamic range (amax / 127): calibrated for activations, the largest weight
-           for weights (bertrt/precision.py sets those); float32 accumulation.
+           for weights (bertrt/precision.py sets those); float32 accumulation. A plugin pinned to
+           INT8 (SkipLayerNorm's int8_residual) quantizes only the inputs and outputs its formats
+           make INT8 (RefPlugin.int8_inputs/int8_outputs), with their calibrated ranges; its
+           kernel's arithmetic is fp32.
 """
 from __future__ import annotations
 
@@ -145,12 +148,21 @@ def _layer_precision(layer, flags: set[str]) -> str:
         if wanted == "INT8":
             if "INT8" not in flags:
                 raise RefNetworkError(f"layer {layer.name!r} is constrained to INT8 but BuilderFlag.INT8 is off")
-            unscaled = [t.name for t in layer._inputs if t._dynamic_range is None
+            unscaled = [t.name for t in _int8_tensors(layer) if t._dynamic_range is None
                         and not isinstance(t._producer, refnetwork.RefConstantLayer)]
             if unscaled:  # TensorRT falls back to a float precision too (with a warning)
                 return "HALF" if "FP16" in flags else "FLOAT"
         return wanted
     return "HALF" if "FP16" in flags else "FLOAT"
+
+
+def _int8_tensors(layer) -> list:
+    """The tensors an INT8 layer needs scales for: every input, or for a plugin the inputs and
+    outputs its formats make INT8."""
+    if isinstance(layer, refnetwork.RefPluginV3Layer):
+        plugin = layer._plugin
+        return [layer._inputs[i] for i in plugin.int8_inputs] + [layer._outputs[o] for o in plugin.int8_outputs]
+    return list(layer._inputs)
 
 
 def _topological_order(network: RefNetwork) -> list:
@@ -216,7 +228,11 @@ class RefEngine:
         for layer in self.order:
             precision = self.precisions[layer.name]
             inputs = [values[id(t)] if t is not None else None for t in layer._inputs]
-            if precision == "INT8":
+            int8_plugin = precision == "INT8" and isinstance(layer, refnetwork.RefPluginV3Layer)
+            if int8_plugin:
+                inputs = [_fake_quantize(v, _amax(layer._inputs[i])) if i in layer._plugin.int8_inputs else v
+                          for i, v in enumerate(inputs)]
+            elif precision == "INT8":
                 inputs = self._quantize_inputs(layer, inputs)
             elif precision == "HALF":
                 inputs = [_round(v, "HALF") if v is not None else None for v in inputs]
@@ -227,7 +243,9 @@ class RefEngine:
             output_precision = "HALF" if precision == "HALF" or (
                 precision == "INT8" and "FP16" in self.flags) else "FLOAT"
             for index, (tensor, value) in enumerate(zip(layer._outputs, outputs)):
-                if is_float(tensor.dtype):
+                if int8_plugin and index in layer._plugin.int8_outputs:
+                    value = _fake_quantize(np.asarray(value, dtype=np.float32), _amax(tensor))
+                elif is_float(tensor.dtype):
                     value = _round(np.asarray(value, dtype=np.float32), output_precision)
                     if index in layer._output_types:
                         value = _round(value, enum_name(layer._output_types[index]))
@@ -256,6 +274,11 @@ class RefEngine:
             else:
                 raise RefNetworkError(f"layer {layer.name!r} runs INT8 but {tensor.name!r} has no dynamic range")
         return quantized
+
+
+def _amax(tensor) -> float:
+    low, high = tensor._dynamic_range
+    return max(abs(low), abs(high))
 
 
 def _read_host_buffer(pointer: int, shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -298,9 +321,11 @@ def _apply_int8_scales(network: RefNetwork, config: RefBuilderConfig, trt) -> No
         if missing:
             raise RefNetworkError(f"calibration profile has no shapes for input(s) {missing}")
         collector = entropy.HistogramCollector()
-        # Histograms only of what gets quantized: the inputs of matrix multiplies.
+        # Histograms only of what gets quantized: the inputs of matrix multiplies, and the INT8
+        # inputs and outputs of plugins that have them.
         watched = {t.name for layer in network._layers
-                   if isinstance(layer, refnetwork.RefMatrixMultiplyLayer) for t in layer._inputs
+                   if isinstance(layer, (refnetwork.RefMatrixMultiplyLayer, refnetwork.RefPluginV3Layer))
+                   for t in _int8_tensors(layer)
                    if not isinstance(t._producer, refnetwork.RefConstantLayer)}
         fp32_engine = RefEngine(network, _fp32_config(profile))
         while (pointers := calibrator.get_batch(names)) is not None:

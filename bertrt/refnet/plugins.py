@@ -47,6 +47,10 @@ class RefPlugin:
         self.fields = fields
 
     num_outputs = 1
+    # Positions a TensorRT engine may run in INT8 when the layer's precision is INT8 (the plugin's
+    # IoKind::kQuantizable, plugin_base.h); none: the plugin takes floats only.
+    int8_inputs: tuple = ()
+    int8_outputs: tuple = ()
 
     def _float_inputs(self, inputs, positions, fail):
         for i in positions:
@@ -75,6 +79,8 @@ class LayerNormPlugin(RefPlugin):
 
 
 class SkipLayerNormPlugin(LayerNormPlugin):
+    int8_inputs, int8_outputs = (0, 1), (0,)  # input, skip; output (gamma/beta/bias stay FLOAT)
+
     def check_inputs(self, inputs, fail):
         if len(inputs) not in (4, 5):
             fail("BertSkipLayerNorm takes input, skip, gamma, beta[, bias]")

@@ -26,8 +26,8 @@
 //   On H200 (README), v5 is 1.3-1.8x PyTorch's best SDPA (eager) at 8 of 9 BERT shapes and
 //   1.01-1.05x of cuDNN at 32 x 384; v6 is slower than v5 at every shape. bertQkvToContext runs v5
 //   where it can (fp16, head size 64, compute capability 9.0 with the library built for sm_90a, a
-//   positive scale), else v2 (fp16, head size 32/64/128), else v7 (fp32, head size 64/128), else
-//   v1; v2-v7 need 16-byte aligned buffers.
+//   positive scale), else v2 (fp16, head size 32/64/128), else v8 (fp32, head size 64/128), else
+//   v1; v2-v8 need 16-byte aligned buffers.
 #include "attention_kernel.h"
 #include "common/vector_io.cuh"
 
@@ -1123,7 +1123,7 @@ cudaError_t launch_wgmma(const AttentionParams& p, int batch, cudaStream_t strea
 //     barrier) to be the left operand of P V, where the thread owns 4 consecutive features (per 64
 //     of the head) of its 4 rows: a warp's V reads are 256 contiguous bytes.
 //   v8  v7 with a 16 x 8 grid of 128 threads, each scoring 4 rows x 8 keys (tx + 8j) and owning 8
-//       features of its rows' context. Nsight had v7 waiting on shared memory (short scoreboard and
+//       of every 64 features of its rows' context. Nsight had v7 waiting on shared memory (short scoreboard and
 //       MIO throttle stalls): a warp of v7 reads 16 K rows per float4 load, two wavefronts, where
 //       v8's reads 8, one. Per 4 features a warp's loads then take 12 wavefronts for 128 FMAs a
 //       thread instead of 12 for 64.
@@ -1424,7 +1424,7 @@ bool simt_fits(int32_t head_size)
     return bytes != 0 && bytes <= max_shared_bytes_per_block();
 }
 
-// v2-v7 move 16 bytes per instruction (cp.async, float4): besides a compiled head size and dtype
+// v2-v8 move 16 bytes per instruction (cp.async, float4): besides a compiled head size and dtype
 // they need 16-byte aligned buffers (rows and head offsets then are too: head_size x element size
 // is a multiple of 16 for every compiled head size).
 bool tensor_core_supports(int version, const AttentionParams& p, BertDType dtype)
@@ -1479,7 +1479,7 @@ extern "C" int bertQkvToContextVersion(int32_t version, const void* qkv, void* c
     // One check per call: an explicit version's here; the default takes the first that passes
     // it (see the versions at the top). v1 takes every call that got this far.
     const auto supports = [&](int v) {
-        return v >= 5 ? wgmma_supports(v, p, dtype) : tensor_core_supports(v, p, dtype);
+        return v == 5 || v == 6 ? wgmma_supports(v, p, dtype) : tensor_core_supports(v, p, dtype);
     };
     if (version == 0)
         version = supports(5) ? 5 : supports(2) ? 2 : supports(8) ? 8 : 1;

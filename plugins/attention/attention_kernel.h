@@ -27,8 +27,8 @@ int bertQkvToContext(const void* qkv, void* context, const int32_t* seq_lens,
 //
 // For tests and benchmarks: the same computation by one numbered kernel version of
 // attention_kernel.cu (0 = what bertQkvToContext picks, 1 = plain fp32/fp16, 2, 3 and 4 =
-// fp16 mma.sync variants, 5 and 6 = fp16 Hopper wgmma variants, 7 = fp32 on CUDA cores, see the
-// .cu). A version that cannot run the call (wrong dtype, head size not compiled, no Hopper GPU or
+// fp16 mma.sync variants, 5 and 6 = fp16 Hopper wgmma variants, 7 and 8 = fp32 on CUDA cores, see
+// the .cu). A version that cannot run the call (wrong dtype, head size not compiled, no Hopper GPU or
 // sm_90a code, too little shared memory, unaligned buffers, a scale <= 0 for 5 and 6) returns
 // cudaErrorInvalidValue.
 int bertQkvToContextVersion(int32_t version, const void* qkv, void* context,

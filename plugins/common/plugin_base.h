@@ -43,6 +43,9 @@ enum class IoKind
     kFloat,      // FLOAT only: weights (biases read once per thread, embedding tables)
     kHalf,       // HALF only (the embedding output when the output_fp16 field is set)
     kInt32,      // INT32 only: token ids, masks, sequence lengths and offsets
+    kQuantizable, // as kActivation, or INT8 (TensorRT's implicit INT8, per-tensor scales): then
+                  // every kQuantizable position is INT8 and every kParams FLOAT (SkipLayerNorm's
+                  // residual stream between INT8 GEMMs)
 };
 
 template <typename Plugin, typename PluginParams>
@@ -116,20 +119,28 @@ public:
             case IoKind::kHalf: return desc.type == nvinfer1::DataType::kHALF;
             case IoKind::kInt32: return desc.type == nvinfer1::DataType::kINT32;
             case IoKind::kActivation:
-            case IoKind::kParams: break;
+            case IoKind::kParams:
+            case IoKind::kQuantizable: break;
             }
-            if (desc.type != nvinfer1::DataType::kFLOAT && desc.type != nvinfer1::DataType::kHALF)
+            bool const isFloat = desc.type == nvinfer1::DataType::kFLOAT || desc.type == nvinfer1::DataType::kHALF;
+            bool const isInt8 = desc.type == nvinfer1::DataType::kINT8;
+            // The first activation-like position (inputs come first) fixes the type of the rest.
+            for (int32_t earlier = 0; earlier < pos; ++earlier)
             {
-                return false;
-            }
-            for (int32_t earlier = 0; earlier < pos; ++earlier) // all of them share one type
-            {
-                if (kinds[earlier] == IoKind::kActivation || kinds[earlier] == IoKind::kParams)
+                if (kinds[earlier] == IoKind::kActivation || kinds[earlier] == IoKind::kParams
+                    || kinds[earlier] == IoKind::kQuantizable)
                 {
-                    return desc.type == inOut[earlier].desc.type;
+                    nvinfer1::DataType const first = inOut[earlier].desc.type;
+                    if (first == nvinfer1::DataType::kINT8)
+                    {
+                        return kinds[pos] == IoKind::kQuantizable ? isInt8
+                            : kinds[pos] == IoKind::kParams       ? desc.type == nvinfer1::DataType::kFLOAT
+                                                                  : false;
+                    }
+                    return desc.type == first;
                 }
             }
-            return true;
+            return isFloat || (isInt8 && kinds[pos] == IoKind::kQuantizable);
         }
         catch (std::exception const&)
         {

@@ -6,8 +6,10 @@
 //
 // manifest.txt (written by make_cases.py):
 //   case <label> <fields file, relative to dir>
-//   input  f32|f16|i32 <file> <dims...>     raw little-endian values of that type
-//   output f32|f16|i32 <file> <dims...>     expected values: f32 for f32/f16 outputs, i32 for i32
+//   input  f32|f16|i32|i8 <file> <dims...> [scale <s>]   raw little-endian values of that type;
+//                                               an i8 tensor's per-tensor scale (PluginTensorDesc::scale)
+//   output f32|f16|i32|i8 <file> <dims...> [scale <s>]   expected values: i32 for i32, else f32
+//                                               (for i8 the int8 values TensorRT's rounding gives)
 //   end
 #include "harness.h"
 
@@ -34,7 +36,10 @@ struct Tolerance
 };
 Tolerance toleranceFor(DataType type)
 {
-    return type == DataType::kHALF ? Tolerance{1e-2, 1e-2} : Tolerance{1e-4, 1e-4};
+    // INT8: one quantization step (a value within rounding error of a tie may go either way).
+    return type == DataType::kHALF ? Tolerance{1e-2, 1e-2}
+        : type == DataType::kINT8  ? Tolerance{1.0, 0.0}
+                                   : Tolerance{1e-4, 1e-4};
 }
 
 struct TensorFile
@@ -42,6 +47,7 @@ struct TensorFile
     DataType type;
     std::string path;
     Dims dims;
+    float scale{-1.F}; // INT8 only: what TensorRT passes in PluginTensorDesc::scale (-1: none)
 
     int64_t count() const
     {
@@ -54,7 +60,7 @@ struct TensorFile
     }
     size_t bytes() const
     {
-        return static_cast<size_t>(count()) * (type == DataType::kHALF ? 2 : 4);
+        return static_cast<size_t>(count()) * (type == DataType::kHALF ? 2 : type == DataType::kINT8 ? 1 : 4);
     }
 };
 
@@ -77,6 +83,10 @@ DataType parseType(std::string const& word)
     if (word == "i32")
     {
         return DataType::kINT32;
+    }
+    if (word == "i8")
+    {
+        return DataType::kINT8;
     }
     throw std::runtime_error("manifest: unknown type " + word);
 }
@@ -110,11 +120,19 @@ std::vector<EnqueueCase> readManifest(std::string const& dir)
             std::string type, file;
             words >> type >> file;
             std::vector<int64_t> shape;
-            for (int64_t d; words >> d;)
+            float scale = -1.F;
+            for (std::string word; words >> word;)
             {
-                shape.push_back(d);
+                if (word == "scale")
+                {
+                    words >> scale;
+                }
+                else
+                {
+                    shape.push_back(std::stoll(word));
+                }
             }
-            TensorFile t{parseType(type), dir + "/" + file, dims(shape)};
+            TensorFile t{parseType(type), dir + "/" + file, dims(shape), scale};
             (tag == "input" ? cases.back().inputs : cases.back().outputs).push_back(t);
         }
         else if (!tag.empty() && tag != "end")
@@ -201,6 +219,13 @@ std::string compareOutput(TensorFile const& expected, std::vector<char> const& g
             g = gi;
             e = ei;
         }
+        else if (expected.type == DataType::kINT8)
+        {
+            float ef;
+            std::memcpy(&ef, want.data() + i * 4, 4);
+            e = ef;
+            g = static_cast<int8_t>(got[i]);
+        }
         else
         {
             float ef;
@@ -277,13 +302,13 @@ void runCase(EnqueueCase const& c, Creators const& creators, RecordingLogger& lo
     std::vector<DataType> inputTypes;
     for (int32_t i = 0; i < nbInputs; ++i)
     {
-        inDesc[i] = {c.inputs[i].dims, c.inputs[i].type, nvinfer1::TensorFormat::kLINEAR, -1.F};
+        inDesc[i] = {c.inputs[i].dims, c.inputs[i].type, nvinfer1::TensorFormat::kLINEAR, c.inputs[i].scale};
         in[i] = {inDesc[i], c.inputs[i].dims, c.inputs[i].dims, c.inputs[i].dims};
         inputTypes.push_back(c.inputs[i].type);
     }
     for (int32_t o = 0; o < nbOutputs; ++o)
     {
-        outDesc[o] = {c.outputs[o].dims, c.outputs[o].type, nvinfer1::TensorFormat::kLINEAR, -1.F};
+        outDesc[o] = {c.outputs[o].dims, c.outputs[o].type, nvinfer1::TensorFormat::kLINEAR, c.outputs[o].scale};
         out[o] = {outDesc[o], c.outputs[o].dims, c.outputs[o].dims, c.outputs[o].dims};
     }
     std::vector<DataType> outputTypes(nbOutputs);

@@ -161,18 +161,36 @@ namespace
 int32_t const kNbDataTypes = nvinfer1::EnumMax<DataType>();
 int32_t const kNbFormats = nvinfer1::EnumMax<TensorFormat>();
 
-// The type a position gets when every activation is `activation` (the one valid choice).
+// The type a position gets when every activation is `activation` (the one valid choice; INT8
+// activations are kQuantizable positions, whose parameters are then FLOAT).
 DataType validType(Accepts accepts, DataType activation)
 {
     switch (accepts)
     {
     case Accepts::kActivation:
-    case Accepts::kParams: return activation;
+    case Accepts::kQuantizable: return activation;
+    case Accepts::kParams: return activation == DataType::kINT8 ? DataType::kFLOAT : activation;
     case Accepts::kFloat: return DataType::kFLOAT;
     case Accepts::kHalf: return DataType::kHALF;
     case Accepts::kInt32: return DataType::kINT32;
     }
     return DataType::kFLOAT;
+}
+
+bool isActivationLike(Accepts accepts)
+{
+    return accepts == Accepts::kActivation || accepts == Accepts::kParams || accepts == Accepts::kQuantizable;
+}
+
+// The activation types a plugin takes: FLOAT and HALF, and INT8 where a position is kQuantizable.
+std::vector<DataType> activationTypes(std::vector<Accepts> const& accepts)
+{
+    bool const quantizable = std::find(accepts.begin(), accepts.end(), Accepts::kQuantizable) != accepts.end();
+    if (quantizable)
+    {
+        return {DataType::kFLOAT, DataType::kHALF, DataType::kINT8};
+    }
+    return {DataType::kFLOAT, DataType::kHALF};
 }
 
 bool contains(std::vector<int32_t> const& values, int32_t v)
@@ -254,7 +272,7 @@ void checkOutputTypes(PluginUnderTest& t, nvinfer1::IPluginV3OneBuild* build)
     for (int32_t nbInputs : t.rules.inputCounts)
     {
         std::vector<Accepts> const accepts = t.rules.accepts(nbInputs);
-        for (DataType activation : {DataType::kFLOAT, DataType::kHALF})
+        for (DataType activation : activationTypes(accepts))
         {
             std::vector<DataType> inputTypes;
             for (int32_t i = 0; i < nbInputs; ++i)
@@ -335,7 +353,8 @@ void checkOutputShapes(PluginUnderTest& t, nvinfer1::IPluginV3OneBuild* build)
 
 // supportsFormatCombination is asked, as TensorRT asks it, position by position with the earlier
 // positions already set to accepted values; every DataType x TensorFormat is tried at every
-// position, once with FLOAT and once with HALF activations. Exactly the documented ones must pass.
+// position, once with FLOAT and once with HALF activations (and with INT8 ones where positions
+// are kQuantizable). Exactly the documented ones must pass.
 void checkFormatCombinations(PluginUnderTest& t, nvinfer1::IPluginV3OneBuild* build)
 {
     for (int32_t nbInputs : t.rules.inputCounts)
@@ -344,7 +363,7 @@ void checkFormatCombinations(PluginUnderTest& t, nvinfer1::IPluginV3OneBuild* bu
         int32_t const total = static_cast<int32_t>(accepts.size());
         std::string problem;
         int32_t queries = 0, accepted = 0;
-        for (DataType activation : {DataType::kFLOAT, DataType::kHALF})
+        for (DataType activation : activationTypes(accepts))
         {
             // Positions after `pos` hold nonsense: the plugin must not look at them.
             std::vector<DynamicPluginTensorDesc> io(total);
@@ -367,12 +386,15 @@ void checkFormatCombinations(PluginUnderTest& t, nvinfer1::IPluginV3OneBuild* bu
                         io[pos].desc.format = format;
                         bool const got = build->supportsFormatCombination(pos, io.data(), nbInputs, total - nbInputs);
                         bool typeOk = false;
+                        bool const isFloat = type == DataType::kFLOAT || type == DataType::kHALF;
                         switch (accepts[pos])
                         {
                         case Accepts::kActivation:
                         case Accepts::kParams:
-                            typeOk = activationSet ? type == activation
-                                                   : (type == DataType::kFLOAT || type == DataType::kHALF);
+                        case Accepts::kQuantizable:
+                            typeOk = activationSet ? type == validType(accepts[pos], activation)
+                                                   : isFloat
+                                    || (type == DataType::kINT8 && accepts[pos] == Accepts::kQuantizable);
                             break;
                         case Accepts::kFloat: typeOk = type == DataType::kFLOAT; break;
                         case Accepts::kHalf: typeOk = type == DataType::kHALF; break;
@@ -391,8 +413,7 @@ void checkFormatCombinations(PluginUnderTest& t, nvinfer1::IPluginV3OneBuild* bu
                 }
                 io[pos].desc.type = validType(accepts[pos], activation);
                 io[pos].desc.format = TensorFormat::kLINEAR;
-                activationSet
-                    = activationSet || accepts[pos] == Accepts::kActivation || accepts[pos] == Accepts::kParams;
+                activationSet = activationSet || isActivationLike(accepts[pos]);
             }
         }
         t.check(problem.empty(), "format-combinations",

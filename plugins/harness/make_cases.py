@@ -40,7 +40,7 @@ def write_field_cases(out: Path) -> None:
 
 # ---- Enqueue cases ----------------------------------------------------------------------------
 
-_CODES = {np.float32: "f32", np.float16: "f16", np.int32: "i32"}
+_CODES = {np.float32: "f32", np.float16: "f16", np.int32: "i32", np.int8: "i8"}
 
 
 @dataclass
@@ -52,6 +52,7 @@ class Case:
     fields: dict
     inputs: list = field(default_factory=list)   # (name, np.ndarray of the plugin's input type)
     outputs: list = field(default_factory=list)  # (name, plugin output type, np.ndarray expected)
+    scales: dict = field(default_factory=dict)   # INT8 tensors' per-tensor scales, by name
 
 
 def _write(case: Case, out: Path, manifest: list[str]) -> None:
@@ -63,12 +64,14 @@ def _write(case: Case, out: Path, manifest: list[str]) -> None:
         array = np.ascontiguousarray(array)
         array.tofile(folder / f"in_{name}.bin")
         dims = " ".join(str(d) for d in array.shape)
-        manifest.append(f"input {_CODES[array.dtype.type]} {case.label}/in_{name}.bin {dims}".rstrip())
+        scale = f" scale {case.scales[name]!r}" if name in case.scales else ""
+        manifest.append(f"input {_CODES[array.dtype.type]} {case.label}/in_{name}.bin {dims}".rstrip() + scale)
     for name, out_type, expected in case.outputs:
         stored = np.ascontiguousarray(expected, dtype=np.int32 if out_type is np.int32 else np.float32)
         stored.tofile(folder / f"expected_{name}.bin")
         dims = " ".join(str(d) for d in stored.shape)
-        manifest.append(f"output {_CODES[out_type]} {case.label}/expected_{name}.bin {dims}".rstrip())
+        scale = f" scale {case.scales[name]!r}" if name in case.scales else ""
+        manifest.append(f"output {_CODES[out_type]} {case.label}/expected_{name}.bin {dims}".rstrip() + scale)
     manifest.append("end")
 
 
@@ -110,6 +113,30 @@ class Cases:
         expected = F.layer_norm(total, (hidden,), gamma64, beta64, eps).numpy()
         spec = pf.SKIP_LAYER_NORM if skip else pf.LAYER_NORM
         return Case(label, spec, dict(epsilon=eps, hidden_size=hidden), inputs, [("output", dtype, expected)])
+
+    def skip_layer_norm_int8(self, label, shape, bias=True, scales=(0.05, 0.04, 8 / 127), eps=1e-12):
+        """SkipLayerNorm with INT8 input, skip and output (TensorRT's implicit INT8: q * scale);
+        gamma/beta/bias FLOAT. Expected: the float64 result quantized as TensorRT rounds (to
+        nearest, ties to even: numpy's rint), clamped to [-128, 127]."""
+        import torch.nn.functional as F
+
+        torch = self.torch
+        hidden = shape[-1]
+        x = torch.randint(-128, 128, shape, generator=self.gen, dtype=torch.int8).numpy()
+        s = torch.randint(-128, 128, shape, generator=self.gen, dtype=torch.int8).numpy()
+        gamma, gamma64 = self.randn(hidden, scale=0.5)
+        beta, beta64 = self.randn(hidden, scale=0.5)
+        total = torch.from_numpy(x.astype(np.float64)) * scales[0] + torch.from_numpy(s.astype(np.float64)) * scales[1]
+        inputs = [("input", x), ("skip", s), ("gamma", gamma), ("beta", beta)]
+        if bias:
+            b, b64 = self.randn(hidden, scale=0.1)
+            inputs.append(("bias", b))
+            total = total + b64
+        y = F.layer_norm(total, (hidden,), gamma64, beta64, eps).numpy()
+        expected = np.clip(np.rint(y / scales[2]), -128, 127)
+        return Case(label, pf.SKIP_LAYER_NORM, dict(epsilon=eps, hidden_size=hidden), inputs,
+                    [("output", np.int8, expected)],
+                    scales={"input": scales[0], "skip": scales[1], "output": scales[2]})
 
     # EmbLayerNorm -------------------------------------------------------------------------------
     def emb_layer_norm(self, label, lengths, packed, fp16, hidden=768, vocab=50, positions=16, types=2,
@@ -231,6 +258,11 @@ def enqueue_cases() -> list[Case]:
             c.bias_gelu(f"bias_gelu_{tag}_one_token", (1, 1, 3072), dtype),
             c.bias_gelu(f"bias_gelu_{tag}_empty", (0, 3072), dtype),
         ]
+    # SkipLayerNorm with INT8 I/O (the residual stream of an INT8 engine).
+    cases += [c.skip_layer_norm_int8("skip_layernorm_int8_bias", (2, 5, 768)),
+              c.skip_layer_norm_int8("skip_layernorm_int8_no_bias", (4, 1024), bias=False),
+              c.skip_layer_norm_int8("skip_layernorm_int8_saturating", (3, 768), scales=(0.05, 0.04, 1e-3)),
+              c.skip_layer_norm_int8("skip_layernorm_int8_empty", (0, 768))]
     # BERT-base attention: 12 heads of 64, 128 tokens, one sequence padded.
     cases.append(c.attention("attention_padded_fp16_bert_base", [128, 77], packed=False, dtype=f16, heads=12))
     cases.append(c.attention("attention_packed_fp16_bert_base", [128, 77, 1], packed=True, dtype=f16, heads=12))

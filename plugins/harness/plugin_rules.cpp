@@ -161,12 +161,13 @@ PluginRules skipLayerNormRules(int64_t h)
     r.nbOutputs = 1;
     r.inputCounts = {4, 5};
     r.accepts = [](int32_t nbInputs) {
-        std::vector<Accepts> a{Accepts::kActivation, Accepts::kActivation, Accepts::kParams, Accepts::kParams};
+        // INT8 I/O: input, skip and output INT8 together, gamma/beta/bias then FLOAT.
+        std::vector<Accepts> a{Accepts::kQuantizable, Accepts::kQuantizable, Accepts::kParams, Accepts::kParams};
         if (nbInputs == 5)
         {
             a.push_back(Accepts::kParams); // bias
         }
-        a.push_back(Accepts::kActivation); // output
+        a.push_back(Accepts::kQuantizable); // output
         return a;
     };
     r.outputTypes = [](DataType a) {

@@ -41,6 +41,8 @@ enum class Accepts
     kFloat,      // weights kept in fp32
     kHalf,
     kInt32, // ids, masks, lengths, offsets
+    kQuantizable, // as kActivation, or INT8: then every kQuantizable position is INT8 and every
+                  // kParams FLOAT
 };
 
 // A set of input shapes, valid or not; `buildTimeOnly` shapes hold -1 (unknown until runtime)

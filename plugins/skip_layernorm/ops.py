@@ -5,6 +5,11 @@
 x and skip are [..., hidden] fp32 or fp16 on the GPU (same shape and dtype); bias (optional),
 gamma and beta are [hidden] of that dtype too. The add happens in fp32 inside the kernel.
 `version`: as in plugins.layernorm.ops (None: the default, bertSkipLayerNorm).
+
+    q = skip_layer_norm_int8(xq, 0.05, skipq, 0.05, gamma, beta, 8 / 127, 1e-12, bias=b)
+
+INT8 I/O (bertSkipLayerNormInt8): xq, skipq int8 meaning xq * x_scale, the result int8 meaning
+q * out_scale (TensorRT's per-tensor INT8); bias, gamma, beta fp32.
 """
 from __future__ import annotations
 
@@ -32,4 +37,30 @@ def skip_layer_norm(x, skip, gamma, beta, epsilon: float, bias=None, version: in
     args = (kernels.ptr(x), kernels.ptr(skip), kernels.ptr(bias), kernels.ptr(gamma),
             kernels.ptr(beta), kernels.ptr(out), rows, hidden, epsilon, kernels.dtype_code(x))
     kernels.launch("bertSkipLayerNorm", _ARGTYPES, args, x.device, version)
+    return out
+
+
+_INT8_ARGTYPES = [ctypes.c_void_p, ctypes.c_float, ctypes.c_void_p, ctypes.c_float] + [ctypes.c_void_p] * 4 + [
+    ctypes.c_float, ctypes.c_int64, ctypes.c_int32, ctypes.c_float, ctypes.c_void_p]  # bertSkipLayerNormInt8
+
+
+def skip_layer_norm_int8(x, x_scale: float, skip, skip_scale: float, gamma, beta, out_scale: float,
+                         epsilon: float, bias=None, out=None):
+    """quantize(LayerNorm(x * x_scale + skip * skip_scale + bias), out_scale) over the last dimension,
+    x and skip int8; a new int8 tensor unless `out` is given."""
+    import torch
+
+    if x.dtype != torch.int8 or skip.shape != x.shape or skip.dtype != x.dtype or skip.device != x.device:
+        raise ValueError(f"x and skip must be int8 tensors of one shape on one device, got {x.dtype} "
+                         f"{tuple(x.shape)} and {skip.dtype} {tuple(skip.shape)}")
+    hidden = x.shape[-1]
+    x, skip = x.contiguous(), skip.contiguous()
+    bias = param_vector(bias, hidden, torch.float32, x.device, "bias")
+    gamma = param_vector(gamma, hidden, torch.float32, x.device, "gamma")
+    beta = param_vector(beta, hidden, torch.float32, x.device, "beta")
+    out = output_tensor(out, x.shape, torch.int8, x.device)
+    rows = x.numel() // hidden if hidden else 0
+    args = (kernels.ptr(x), x_scale, kernels.ptr(skip), skip_scale, kernels.ptr(bias), kernels.ptr(gamma),
+            kernels.ptr(beta), kernels.ptr(out), out_scale, rows, hidden, epsilon)
+    kernels.launch("bertSkipLayerNormInt8", _INT8_ARGTYPES, args, x.device)
     return out

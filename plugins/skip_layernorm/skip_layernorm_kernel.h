@@ -19,6 +19,17 @@ int bertSkipLayerNormVersion(int version, const void* input, const void* skip, c
                              const void* gamma, const void* beta, void* output, int64_t rows,
                              int32_t hidden, float epsilon, BertDType dtype, cudaStream_t stream);
 
+// INT8 I/O, as TensorRT's implicit INT8 stores tensors (symmetric, per tensor): input and skip
+// [rows, hidden] int8 holding value / scale, output int8 = round(y / output_scale) (to nearest,
+// ties to even) clamped to [-128, 127]; bias (may be NULL), gamma and beta [hidden] fp32. The sum
+// and the statistics are fp32. hidden: a multiple of 8 up to 2048 (else cudaErrorNotSupported),
+// int8 pointers 8-byte and fp32 ones 16-byte aligned (else cudaErrorNotSupported); scales finite
+// and > 0 (else cudaErrorInvalidValue).
+int bertSkipLayerNormInt8(const int8_t* input, float input_scale, const int8_t* skip,
+                          float skip_scale, const float* bias, const float* gamma, const float* beta,
+                          int8_t* output, float output_scale, int64_t rows, int32_t hidden,
+                          float epsilon, cudaStream_t stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,8 +1,13 @@
 // BertSkipLayerNorm: TensorRT glue for bertSkipLayerNorm (skip_layernorm_kernel.h).
-//   inputs:  input [..., H] FLOAT|HALF, skip (same shape and type), gamma [H], beta [H],
-//            optional bias [H] (all three of the input's type, as in layernorm_plugin.cpp)
+//   inputs:  input [..., H] FLOAT|HALF|INT8, skip (same shape and type), gamma [H], beta [H],
+//            optional bias [H] (all three of the input's type, as in layernorm_plugin.cpp; FLOAT
+//            when the input is INT8)
 //   output:  LayerNorm(input + skip + bias), shape and type of `input`
 //   fields:  epsilon (FLOAT32), hidden_size (INT32)
+// INT8 I/O (bertSkipLayerNormInt8): input, skip and output all INT8, each with the per-tensor
+// scale TensorRT hands enqueue in PluginTensorDesc::scale (from calibration or dynamic ranges).
+// TensorRT picks INT8 here only where the builder's INT8 flag is on, the tensors have scales and
+// the layer's precision allows it (builder.py pins this plugin to INT8 or HALF: bertrt/precision.py).
 // The residual add is fused into the norm: one read of each operand instead of an add layer
 // writing a sum that the norm then reads back. Gamma, beta and bias are network inputs for the
 // reasons given in layernorm_plugin.cpp (refittable, inspectable, one copy, stateless plugin).
@@ -35,13 +40,13 @@ public:
     {
         if (nbInputs == 4)
         {
-            return {IoKind::kActivation, IoKind::kActivation, IoKind::kParams, IoKind::kParams,
-                /*output*/ IoKind::kActivation};
+            return {IoKind::kQuantizable, IoKind::kQuantizable, IoKind::kParams, IoKind::kParams,
+                /*output*/ IoKind::kQuantizable};
         }
         if (nbInputs == 5)
         {
-            return {IoKind::kActivation, IoKind::kActivation, IoKind::kParams, IoKind::kParams, IoKind::kParams,
-                /*output*/ IoKind::kActivation};
+            return {IoKind::kQuantizable, IoKind::kQuantizable, IoKind::kParams, IoKind::kParams, IoKind::kParams,
+                /*output*/ IoKind::kQuantizable};
         }
         return {};
     }
@@ -68,7 +73,7 @@ public:
         return {};
     }
 
-    int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* /*outputDesc*/,
+    int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* outputDesc,
         void const* const* inputs, void* const* outputs, void* /*workspace*/, cudaStream_t stream) noexcept override
     {
         int64_t const rows = rowsOf(inputDesc[kInput].dims);
@@ -83,6 +88,17 @@ public:
             return -1;
         }
         void const* bias = configuredInputs() == 5 ? inputs[kBias] : nullptr;
+        if (inputDesc[kInput].type == nvinfer1::DataType::kINT8)
+        {
+            // The kernel refuses a scale that is not finite and > 0 (cudaErrorInvalidValue).
+            return checkCuda(bertSkipLayerNormInt8(static_cast<int8_t const*>(inputs[kInput]),
+                                 inputDesc[kInput].scale, static_cast<int8_t const*>(inputs[kSkip]),
+                                 inputDesc[kSkip].scale, static_cast<float const*>(bias),
+                                 static_cast<float const*>(inputs[kGamma]), static_cast<float const*>(inputs[kBeta]),
+                                 static_cast<int8_t*>(outputs[0]), outputDesc[0].scale, rows, mParams.hiddenSize,
+                                 mParams.epsilon, stream),
+                kName, "bertSkipLayerNormInt8");
+        }
         return checkCuda(
             bertSkipLayerNorm(inputs[kInput], inputs[kSkip], bias, inputs[kGamma], inputs[kBeta], outputs[0], rows,
                 mParams.hiddenSize, mParams.epsilon, toBertDType(inputDesc[kInput].type), stream),

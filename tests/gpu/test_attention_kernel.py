@@ -156,12 +156,13 @@ def packed_lengths(name, g):
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 @pytest.mark.parametrize("lengths_name", ["mixed", "one", "with_empty", "random8", "random32"])
-def test_packed_ragged(case, lengths_name):
+@pytest.mark.parametrize("heads_x_size", [BERT_BASE, (4, 128)], ids=str)
+def test_packed_ragged(case, lengths_name, heads_x_size):
     version, dtype = case
-    num_heads, head_size = BERT_BASE
+    num_heads, head_size = heads_x_size
     if not supported(version, head_size, dtype):
-        pytest.skip(f"version {version} does not run {dtype}")
-    g = generator(version, str(dtype), lengths_name)
+        pytest.skip(f"version {version} does not run head_size {head_size} {dtype}")
+    g = generator(version, str(dtype), lengths_name, heads_x_size)
     lengths = packed_lengths(lengths_name, g)
     hidden = num_heads * head_size
     qkv = torch.randn(sum(lengths), 3 * hidden, device=DEVICE, generator=g).to(dtype)
@@ -292,3 +293,22 @@ def test_non_positive_scale_skips_the_wgmma_versions():
             with pytest.raises(RuntimeError, match="version 5"):
                 qkv_to_context(qkv, lengths, num_heads=num_heads, head_size=head_size,
                                scale=scale, version=5)
+
+
+def test_fp32_versions_take_any_scale():
+    """v7/v8 fold the scale into Q, so scale <= 0 is theirs too: the fp32 default stays v8."""
+    num_heads, head_size = BERT_BASE
+    qkv, lengths = padded_batch(2, 130, num_heads, head_size, torch.float32,
+                                generator("negative scale fp32"))
+    for scale in (-0.125, 0.0):
+        default = qkv_to_context(qkv, lengths, num_heads=num_heads, head_size=head_size,
+                                 scale=scale)
+        assert_matches(default, reference(qkv, lengths, num_heads, head_size, scale), torch.float32)
+        for version in (7, 8):
+            if version_supported(version, head_size, torch.float32):
+                out = qkv_to_context(qkv, lengths, num_heads=num_heads, head_size=head_size,
+                                     scale=scale, version=version)
+                assert_matches(out, reference(qkv, lengths, num_heads, head_size, scale),
+                               torch.float32)
+                if version == 8:
+                    assert torch.equal(default, out)

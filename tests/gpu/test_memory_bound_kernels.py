@@ -31,7 +31,7 @@ import torch.nn.functional as F  # noqa: E402
 from plugins.bias_gelu.ops import VERSIONS as GELU_VERSIONS, bias_gelu  # noqa: E402
 from plugins.emb_layernorm.ops import emb_layer_norm, mask_to_seq_lens  # noqa: E402
 from plugins.layernorm.ops import VECTOR_VERSIONS, VERSIONS, layer_norm  # noqa: E402
-from plugins.skip_layernorm.ops import skip_layer_norm  # noqa: E402
+from plugins.skip_layernorm.ops import skip_layer_norm, skip_layer_norm_int8  # noqa: E402
 
 DEVICE = torch.device("cuda")
 SEED = int(os.environ.get("KERNEL_TEST_SEED", secrets.randbits(31)))
@@ -328,6 +328,81 @@ def test_skip_layer_norm_adversarial_rows(dtype, version):
             atol = LARGE_MEAN_FP32_ATOL if name.startswith("mean") and dtype == torch.float32 else None
             assert_matches(out, reference_skip_layer_norm(half, other, row_bias, gamma, beta), dtype,
                            f"SkipLayerNorm v{version} h{hidden} {name}", atol=atol)
+
+
+# ---- SkipLayerNorm with INT8 I/O --------------------------------------------------------------
+INT8_SCALES = (0.05, 0.04, 8 / 127)  # input, skip, output: |residual| up to ~11, outputs to +-8
+
+
+def random_int8(shape, g):
+    return torch.randint(-128, 128, shape, generator=g, device=DEVICE, dtype=torch.int8)
+
+
+def reference_skip_layer_norm_int8(xq, skipq, bias, gamma, beta, scales):
+    """float64: dequantize, add, normalize; then the pre-rounding quotient y / out_scale, and the
+    int8 that TensorRT's quantization makes of it (to nearest, ties to even; clamped)."""
+    x_scale, skip_scale, out_scale = scales
+    y = reference_skip_layer_norm(xq.double() * x_scale, skipq.double() * skip_scale, bias, gamma, beta)
+    quotient = y / out_scale
+    return quotient, quotient.round().clamp(-128, 127)
+
+
+def assert_int8_matches(out, xq, skipq, bias, gamma, beta, scales, what):
+    """Exact, except where the float64 quotient lies within 1e-3 of a rounding boundary (x.5),
+    where fp32 arithmetic may land on the other side: there one step either way."""
+    assert out.dtype == torch.int8
+    quotient, expected = reference_skip_layer_norm_int8(xq, skipq, bias, gamma, beta, scales)
+    diff = (out.double() - expected).abs()
+    near_tie = ((quotient - quotient.floor()) - 0.5).abs() < 1e-3
+    exact_ok = bool(((diff == 0) | near_tie).all())
+    worst = diff.max().item() if diff.numel() else 0.0
+    assert exact_ok and worst <= 1, (f"{what}: {int((diff > 0).sum())} of {diff.numel()} differ, "
+                                     f"worst by {worst:g} steps (seed {SEED})")
+
+
+@pytest.mark.parametrize("with_bias", (True, False), ids=("bias", "no_bias"))
+@pytest.mark.parametrize("hidden", (768, 1024, 384, 8, 104, 2048))
+def test_skip_layer_norm_int8(hidden, with_bias):
+    for rows in ROW_COUNTS:
+        g = generator("skip_int8", hidden, rows, with_bias)
+        xq, skipq = random_int8((rows, hidden), g), random_int8((rows, hidden), g)
+        bias = randn(hidden, g, scale=0.5) if with_bias else None
+        gamma, beta = norm_params(hidden, g)
+        out = torch.full((rows, hidden), 99, dtype=torch.int8, device=DEVICE)  # poison: a value
+        skip_layer_norm_int8(xq, INT8_SCALES[0], skipq, INT8_SCALES[1], gamma, beta,  # never written
+                             INT8_SCALES[2], EPSILON, bias=bias, out=out)
+        assert_int8_matches(out, xq, skipq, bias, gamma, beta, INT8_SCALES,
+                            f"SkipLayerNorm int8 {rows}x{hidden} bias={with_bias}")
+
+
+def test_skip_layer_norm_int8_saturates_and_many_rows():
+    """An output scale too small for the values: every output clamps to -128 or 127 (not wrapped);
+    and 65536 rows with BERT's hidden size."""
+    g = generator("skip_int8_saturate")
+    hidden, rows = 768, 65536
+    xq, skipq = random_int8((rows, hidden), g), random_int8((rows, hidden), g)
+    gamma, beta = norm_params(hidden, g)
+    bias = randn(hidden, g, scale=0.5)
+    for scales in (INT8_SCALES, (0.05, 0.04, 1e-4)):
+        out = skip_layer_norm_int8(xq, scales[0], skipq, scales[1], gamma, beta, scales[2], EPSILON,
+                                   bias=bias)
+        assert_int8_matches(out, xq, skipq, bias, gamma, beta, scales, f"int8 out_scale {scales[2]}")
+    # With 1e-4 only |y| < 0.0128 (~1% of the outputs) escapes the clamp.
+    assert ((out == 127) | (out == -128)).float().mean().item() > 0.95
+
+
+def test_skip_layer_norm_int8_refuses_bad_calls():
+    g = generator("skip_int8_bad")
+    xq = random_int8((4, 768), g)
+    gamma, beta = norm_params(768, g)
+    for scales in ((0.0, 1.0, 1.0), (1.0, -1.0, 1.0), (1.0, 1.0, math.inf), (1.0, 1.0, math.nan)):
+        with pytest.raises(RuntimeError, match="invalid argument"):
+            skip_layer_norm_int8(xq, scales[0], xq, scales[1], gamma, beta, scales[2], EPSILON)
+    for hidden in (100, 4096):  # not a multiple of 8; beyond 2048
+        xh = random_int8((2, hidden), g)
+        gh, bh = norm_params(hidden, g)
+        with pytest.raises(RuntimeError, match="not supported"):
+            skip_layer_norm_int8(xh, 0.1, xh, 0.1, gh, bh, 0.1, EPSILON)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
