@@ -226,6 +226,12 @@ class BertNetworkBuilder:
 
 def build_network(backend, weights: BertWeights, fusions: Fusions, mode: str):
     """A fresh builder and network with BERT in it: (builder, network, helper)."""
+    if fusions.int8_residual and mode != "int8":
+        raise UserError("int8_residual quantizes the residual stream of INT8 engines: add --mode int8 "
+                        "or drop int8_residual")
+    if fusions.int8_residual and not P.skip_layer_norm_int8_supported(weights.dims.hidden_size):
+        raise UserError(f"int8_residual: SkipLayerNorm's INT8 kernel takes hidden sizes that are multiples of 8 "
+                        f"up to 2048, this model has {weights.dims.hidden_size}: drop int8_residual")
     builder = backend.builder()
     network = builder.create_network(0)  # TensorRT 10: explicit batch is the only mode
     registry = backend.plugin_registry() if fusions.plugins else None
@@ -286,9 +292,6 @@ def main(argv=None) -> None:
     if fusions.packed and args.mode == "int8":
         raise UserError("INT8 calibration feeds padded batches: build packed engines in fp32/fp16, "
                         "or drop 'packed' for INT8")
-    if fusions.int8_residual and args.mode != "int8":
-        raise UserError("int8_residual quantizes the residual stream of INT8 engines: add --mode int8 "
-                        "or drop int8_residual")
     shapes = engine_config.profile_from_args(args)
     weights = load_weights(args.onnx, args.num_heads)
     shapes.check_model(weights.dims.max_position)

@@ -56,6 +56,13 @@ SKIP_LAYER_NORM = PluginSpec(
     inputs=("input", "skip", "gamma", "beta", "bias"),  # bias optional (4 or 5 inputs)
     outputs=("output",))
 
+
+def skip_layer_norm_int8_supported(hidden: int) -> bool:
+    """Whether BertSkipLayerNorm offers INT8 I/O at this hidden size: bertSkipLayerNormInt8Supported
+    (skip_layernorm_kernel.h), restated for the builder, which must not need the CUDA library
+    (tests/gpu/test_memory_bound_kernels.py checks the two agree)."""
+    return 0 < hidden <= 2048 and hidden % 8 == 0
+
 EMB_LAYER_NORM = PluginSpec(
     "BertEmbLayerNorm",
     (EPSILON, HIDDEN, PACKED,

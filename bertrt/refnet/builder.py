@@ -14,7 +14,8 @@ emulated:
            for weights (bertrt/precision.py sets those); float32 accumulation. A plugin pinned to
            INT8 (SkipLayerNorm's int8_residual) quantizes only the inputs and outputs its formats
            make INT8 (RefPlugin.int8_inputs/int8_outputs), with their calibrated ranges; its
-           kernel's arithmetic is fp32.
+           kernel's arithmetic is fp32. Fake quantization clamps to [-127, 127] (TensorRT: [-128,
+           127]; they differ only for values below -amax).
 """
 from __future__ import annotations
 

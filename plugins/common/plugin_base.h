@@ -94,6 +94,13 @@ public:
         return kPluginNamespace;
     }
 
+    // Whether the kernel takes INT8 I/O at this plugin's sizes (kQuantizable positions); a plugin
+    // with INT8 support hides this with its own.
+    bool int8Supported() const
+    {
+        return false;
+    }
+
     // ---- IPluginV3OneBuild ------------------------------------------------------------------
     // TensorRT asks position by position (inputs first, then outputs); the answer for `pos` may
     // depend only on inOut[0..pos], which TensorRT has already set to combinations we accepted.
@@ -123,7 +130,7 @@ public:
             case IoKind::kQuantizable: break;
             }
             bool const isFloat = desc.type == nvinfer1::DataType::kFLOAT || desc.type == nvinfer1::DataType::kHALF;
-            bool const isInt8 = desc.type == nvinfer1::DataType::kINT8;
+            bool const isInt8 = desc.type == nvinfer1::DataType::kINT8 && self().int8Supported();
             // The first activation-like position (inputs come first) fixes the type of the rest.
             for (int32_t earlier = 0; earlier < pos; ++earlier)
             {
@@ -137,7 +144,7 @@ public:
                             : kinds[pos] == IoKind::kParams       ? desc.type == nvinfer1::DataType::kFLOAT
                                                                   : false;
                     }
-                    return desc.type == first;
+                    return isFloat && desc.type == first;
                 }
             }
             return isFloat || (isInt8 && kinds[pos] == IoKind::kQuantizable);

@@ -23,6 +23,7 @@ from plugins import plugin_fields as pf
 FIELD_CASES = {
     "layernorm": (pf.LAYER_NORM, dict(epsilon=1e-12, hidden_size=768)),
     "skip_layernorm": (pf.SKIP_LAYER_NORM, dict(epsilon=1e-12, hidden_size=768)),
+    "skip_layernorm_h4096": (pf.SKIP_LAYER_NORM, dict(epsilon=1e-12, hidden_size=4096)),  # no INT8 there
     "emb_layernorm_padded": (pf.EMB_LAYER_NORM, dict(epsilon=1e-12, hidden_size=768, packed=0, output_fp16=0)),
     "emb_layernorm_padded_fp16": (pf.EMB_LAYER_NORM, dict(epsilon=1e-12, hidden_size=768, packed=0, output_fp16=1)),
     "emb_layernorm_packed_fp16": (pf.EMB_LAYER_NORM, dict(epsilon=1e-12, hidden_size=768, packed=1, output_fp16=1)),

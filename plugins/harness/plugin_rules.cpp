@@ -160,14 +160,16 @@ PluginRules skipLayerNormRules(int64_t h)
     PluginRules r;
     r.nbOutputs = 1;
     r.inputCounts = {4, 5};
-    r.accepts = [](int32_t nbInputs) {
-        // INT8 I/O: input, skip and output INT8 together, gamma/beta/bias then FLOAT.
-        std::vector<Accepts> a{Accepts::kQuantizable, Accepts::kQuantizable, Accepts::kParams, Accepts::kParams};
+    // INT8 I/O: input, skip and output INT8 together, gamma/beta/bias then FLOAT; only at the
+    // sizes bertSkipLayerNormInt8 takes (skip_layernorm_kernel.h: multiples of 8 up to 2048).
+    Accepts const activation = h % 8 == 0 && h <= 2048 ? Accepts::kQuantizable : Accepts::kActivation;
+    r.accepts = [activation](int32_t nbInputs) {
+        std::vector<Accepts> a{activation, activation, Accepts::kParams, Accepts::kParams};
         if (nbInputs == 5)
         {
             a.push_back(Accepts::kParams); // bias
         }
-        a.push_back(Accepts::kQuantizable); // output
+        a.push_back(activation); // output
         return a;
     };
     r.outputTypes = [](DataType a) {

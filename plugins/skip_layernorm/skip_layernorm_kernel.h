@@ -22,9 +22,11 @@ int bertSkipLayerNormVersion(int version, const void* input, const void* skip, c
 // INT8 I/O, as TensorRT's implicit INT8 stores tensors (symmetric, per tensor): input and skip
 // [rows, hidden] int8 holding value / scale, output int8 = round(y / output_scale) (to nearest,
 // ties to even) clamped to [-128, 127]; bias (may be NULL), gamma and beta [hidden] fp32. The sum
-// and the statistics are fp32. hidden: a multiple of 8 up to 2048 (else cudaErrorNotSupported),
-// int8 pointers 8-byte and fp32 ones 16-byte aligned (else cudaErrorNotSupported); scales finite
-// and > 0 (else cudaErrorInvalidValue).
+// and the statistics are fp32. hidden: a multiple of 8 up to 2048 (bertSkipLayerNormInt8Supported;
+// else cudaErrorNotSupported), int8 pointers 8-byte and fp32 ones 16-byte aligned (else
+// cudaErrorNotSupported); scales finite and > 0, rows >= 0, hidden > 0 and, when rows > 0, every
+// pointer but bias non-NULL (else cudaErrorInvalidValue).
+int bertSkipLayerNormInt8Supported(int32_t hidden);  // 1 if bertSkipLayerNormInt8 takes rows this wide
 int bertSkipLayerNormInt8(const int8_t* input, float input_scale, const int8_t* skip,
                           float skip_scale, const float* bias, const float* gamma, const float* beta,
                           int8_t* output, float output_scale, int64_t rows, int32_t hidden,

@@ -36,6 +36,11 @@ public:
 
     using OutputLikeFirstInput::OutputLikeFirstInput;
 
+    bool int8Supported() const
+    {
+        return bertSkipLayerNormInt8Supported(mParams.hiddenSize) != 0;
+    }
+
     std::vector<IoKind> ioKinds(int32_t nbInputs) const
     {
         if (nbInputs == 4)

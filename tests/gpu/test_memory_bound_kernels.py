@@ -391,6 +391,16 @@ def test_skip_layer_norm_int8_saturates_and_many_rows():
     assert ((out == 127) | (out == -128)).float().mean().item() > 0.95
 
 
+def test_skip_layer_norm_int8_sizes_agree_with_the_builders_rule():
+    """builder.py checks int8_residual against plugin_fields' restatement of the kernel's sizes."""
+    import ctypes
+
+    from plugins import kernels, plugin_fields
+
+    supported = kernels.function("bertSkipLayerNormInt8Supported", [ctypes.c_int32])
+    assert all(bool(supported(h)) == plugin_fields.skip_layer_norm_int8_supported(h) for h in range(-8, 4200))
+
+
 def test_skip_layer_norm_int8_refuses_bad_calls():
     g = generator("skip_int8_bad")
     xq = random_int8((4, 768), g)
