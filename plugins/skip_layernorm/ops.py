@@ -22,18 +22,23 @@ _ARGTYPES = [ctypes.c_void_p] * 6 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_fl
                                  ctypes.c_void_p]  # bertSkipLayerNorm, see skip_layernorm_kernel.h
 
 
+def _operands(x, skip, gamma, beta, bias, param_dtype, out, out_dtype):
+    """x and skip contiguous, the [hidden] parameters checked (param_dtype), the output, the rows."""
+    hidden = x.shape[-1]
+    x, skip = x.contiguous(), skip.contiguous()
+    bias, gamma, beta = (param_vector(t, hidden, param_dtype, x.device, name)
+                         for t, name in ((bias, "bias"), (gamma, "gamma"), (beta, "beta")))
+    out = output_tensor(out, x.shape, out_dtype, x.device)
+    rows = x.numel() // hidden if hidden else 0
+    return x, skip, bias, gamma, beta, out, rows, hidden
+
+
 def skip_layer_norm(x, skip, gamma, beta, epsilon: float, bias=None, version: int | None = None,
                     out=None):
     """LayerNorm(x + skip + bias) over the last dimension; a new tensor unless `out` is given."""
     if skip.shape != x.shape or skip.dtype != x.dtype or skip.device != x.device:
         raise ValueError(f"skip must match x: {tuple(x.shape)} {x.dtype} on {x.device}")
-    hidden = x.shape[-1]
-    x, skip = x.contiguous(), skip.contiguous()
-    bias = param_vector(bias, hidden, x.dtype, x.device, "bias")
-    gamma = param_vector(gamma, hidden, x.dtype, x.device, "gamma")
-    beta = param_vector(beta, hidden, x.dtype, x.device, "beta")
-    out = output_tensor(out, x.shape, x.dtype, x.device)
-    rows = x.numel() // hidden if hidden else 0
+    x, skip, bias, gamma, beta, out, rows, hidden = _operands(x, skip, gamma, beta, bias, x.dtype, out, x.dtype)
     args = (kernels.ptr(x), kernels.ptr(skip), kernels.ptr(bias), kernels.ptr(gamma),
             kernels.ptr(beta), kernels.ptr(out), rows, hidden, epsilon, kernels.dtype_code(x))
     kernels.launch("bertSkipLayerNorm", _ARGTYPES, args, x.device, version)
@@ -53,13 +58,8 @@ def skip_layer_norm_int8(x, x_scale: float, skip, skip_scale: float, gamma, beta
     if x.dtype != torch.int8 or skip.shape != x.shape or skip.dtype != x.dtype or skip.device != x.device:
         raise ValueError(f"x and skip must be int8 tensors of one shape on one device, got {x.dtype} "
                          f"{tuple(x.shape)} and {skip.dtype} {tuple(skip.shape)}")
-    hidden = x.shape[-1]
-    x, skip = x.contiguous(), skip.contiguous()
-    bias = param_vector(bias, hidden, torch.float32, x.device, "bias")
-    gamma = param_vector(gamma, hidden, torch.float32, x.device, "gamma")
-    beta = param_vector(beta, hidden, torch.float32, x.device, "beta")
-    out = output_tensor(out, x.shape, torch.int8, x.device)
-    rows = x.numel() // hidden if hidden else 0
+    x, skip, bias, gamma, beta, out, rows, hidden = _operands(x, skip, gamma, beta, bias, torch.float32, out,
+                                                              torch.int8)
     args = (kernels.ptr(x), x_scale, kernels.ptr(skip), skip_scale, kernels.ptr(bias), kernels.ptr(gamma),
             kernels.ptr(beta), kernels.ptr(out), out_scale, rows, hidden, epsilon)
     kernels.launch("bertSkipLayerNormInt8", _INT8_ARGTYPES, args, x.device)
