@@ -63,6 +63,15 @@ class Fusions:
             raise UserError("int8_residual is SkipLayerNorm's INT8 I/O: add skip_layernorm "
                             "(--fusions all,int8_residual)")
 
+    def check_mode(self, mode: str) -> None:
+        """The fusions that only make sense in some precision modes."""
+        if self.packed and mode == "int8":
+            raise UserError("INT8 calibration feeds padded batches: build packed engines in fp32/fp16, "
+                            "or drop 'packed' for INT8")
+        if self.int8_residual and mode != "int8":
+            raise UserError("int8_residual quantizes the residual stream of INT8 engines: add --mode int8 "
+                            "or drop int8_residual")
+
     @property
     def plugins(self) -> bool:
         return any(getattr(self, n) for n in ("layernorm", "skip_layernorm", "emb_layernorm", "attention",
@@ -226,9 +235,7 @@ class BertNetworkBuilder:
 
 def build_network(backend, weights: BertWeights, fusions: Fusions, mode: str):
     """A fresh builder and network with BERT in it: (builder, network, helper)."""
-    if fusions.int8_residual and mode != "int8":
-        raise UserError("int8_residual quantizes the residual stream of INT8 engines: add --mode int8 "
-                        "or drop int8_residual")
+    fusions.check_mode(mode)
     if fusions.int8_residual and not P.skip_layer_norm_int8_supported(weights.dims.hidden_size):
         raise UserError(f"int8_residual: SkipLayerNorm's INT8 kernel takes hidden sizes that are multiples of 8 "
                         f"up to 2048, this model has {weights.dims.hidden_size}: drop int8_residual")
@@ -289,9 +296,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     fusions = Fusions.parse(args.fusions)
-    if fusions.packed and args.mode == "int8":
-        raise UserError("INT8 calibration feeds padded batches: build packed engines in fp32/fp16, "
-                        "or drop 'packed' for INT8")
+    fusions.check_mode(args.mode)  # before any work (build_network checks again for other callers)
     shapes = engine_config.profile_from_args(args)
     weights = load_weights(args.onnx, args.num_heads)
     shapes.check_model(weights.dims.max_position)
