@@ -17,7 +17,7 @@ Why these pins:
 - decoder (the vocabulary projection): its logits are the answer; int8 there flips top-1 on
   near-ties, so it stays in fp16, and it writes fp32 logits.
 - residual_norm (the SkipLayerNorm plugin, fusion skip_layernorm): its input, skip and output are
-  the residual stream, which the plugin could take and give in INT8 (NVIDIA's demo does, a third
+  the residual stream, which the plugin could take and give in INT8 (NVIDIA's demo does, half
   of fp16's bytes); pinned to fp16 I/O in INT8 engines, like the adds it replaces, unless the
   int8_residual fusion asks for INT8 (role residual_norm_int8: the residual stream quantized with
   calibrated per-tensor scales; its cost on the reference backend: tests/test_precision_policy.py).

@@ -23,7 +23,7 @@
 //   v6  v5 with two warpgroups (128 query rows) per block.
 //   v7  fp32: v2's algorithm on CUDA cores (register-tiled SIMT products), head size 64 or 128.
 //   v8  v7 with 128 threads of 4 rows x 8 keys each: half v7's shared-memory wavefronts.
-//   On H200 (README), v5 is 1.3-1.8x PyTorch's best SDPA (eager) at 8 of 9 BERT shapes and
+//   On H200 (README), v5 is 1.3-1.9x PyTorch's best SDPA (eager) at 8 of 9 BERT shapes and
 //   1.01-1.05x of cuDNN at 32 x 384; v6 is slower than v5 at every shape. bertQkvToContext runs v5
 //   where it can (fp16, head size 64, compute capability 9.0 with the library built for sm_90a, a
 //   positive scale), else v2 (fp16, head size 32/64/128), else v8 (fp32, head size 64/128), else
@@ -1111,7 +1111,7 @@ cudaError_t launch_wgmma(const AttentionParams& p, int batch, cudaStream_t strea
 
 // ------------------------------------------------------------------------------------------------
 // v7: fp32 on CUDA cores, flash-attention style. fp32 calls had only v1, whose dot products loop
-// over global memory (30x behind PyTorch's fp32 SDPA). Tensor cores are no way out for fp32: TF32
+// over global memory (6-47x behind PyTorch's fp32 SDPA on the H200). Tensor cores are no way out for fp32: TF32
 // rounds the inputs to 10 mantissa bits, which is not fp32 attention. So v7 is v2's algorithm
 // (64 query rows a block, 64-key tiles, online softmax) with both products done as register-tiled
 // SIMT matrix products:

@@ -81,7 +81,7 @@ cudaError_t skip_layer_norm(int version, const void* input, const void* skip, co
 // TensorRT's INT8 tensors are symmetric per-tensor: a stored q means q * scale; a value y is stored
 // as round(y / scale) (to nearest, ties to even) clamped to [-128, 127]. The residual stream in
 // INT8 is what NVIDIA's BERT demo runs between its INT8 GEMMs: each SkipLayerNorm reads two int8
-// rows and writes one, a third of fp16's bytes. One warp per row (two rows a block, so that even
+// rows and writes one, half of fp16's bytes. One warp per row (two rows a block, so that even
 // 128 rows reach 64 SMs), lane l holding the 8-byte groups l, l + 32, ... of the row (kGroups a
 // lane), statistics in fp32 from two warp reductions, bias/gamma/beta fp32. The rows and the bias
 // load first, gamma and beta once the mean is known (README: earlier, they held registers the
