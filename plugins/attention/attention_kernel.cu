@@ -94,16 +94,20 @@ struct HeadRows
 using bert::from_float;  // storage type <-> fp32, shared with the LayerNorm-family kernels
 using bert::to_float;
 
-__device__ __forceinline__ float warp_max(float x)
+// Max and sum over groups of kLanes consecutive lanes (v1: the warp; v7/v8: the threads of one
+// query row). Every lane of the warp must call them.
+template <int kLanes = 32>
+__device__ __forceinline__ float lane_group_max(float x)
 {
-    for (int offset = 16; offset > 0; offset /= 2)
+    for (int offset = kLanes / 2; offset > 0; offset /= 2)
         x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
     return x;
 }
 
-__device__ __forceinline__ float warp_sum(float x)
+template <int kLanes = 32>
+__device__ __forceinline__ float lane_group_sum(float x)
 {
-    for (int offset = 16; offset > 0; offset /= 2)
+    for (int offset = kLanes / 2; offset > 0; offset /= 2)
         x += __shfl_xor_sync(0xffffffffu, x, offset);
     return x;
 }
@@ -165,14 +169,14 @@ __global__ void __launch_bounds__(kV1Threads)
         float row_max = -INFINITY;
         for (int j = lane; j < keys; j += 32)
             row_max = fmaxf(row_max, s[j]);
-        row_max = warp_max(row_max);
+        row_max = lane_group_max(row_max);
         float row_sum = 0.f;
         for (int j = lane; j < keys; j += 32)
         {
             s[j] = expf(s[j] - row_max);
             row_sum += s[j];
         }
-        row_sum = warp_sum(row_sum);
+        row_sum = lane_group_sum(row_sum);
         const float inv_sum = 1.f / row_sum;  // keys == 0: the loop below sees no key
         for (int j = lane; j < keys; j += 32)
             s[j] *= inv_sum;
@@ -1183,23 +1187,6 @@ __device__ __forceinline__ void load_fp32_tile(float* tile, int pitch, const flo
     }
 }
 
-// Max and sum over groups of kLanes consecutive lanes (the threads of one query row).
-template <int kLanes>
-__device__ __forceinline__ float lane_group_max(float x)
-{
-    for (int offset = kLanes / 2; offset > 0; offset /= 2)
-        x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
-    return x;
-}
-
-template <int kLanes>
-__device__ __forceinline__ float lane_group_sum(float x)
-{
-    for (int offset = kLanes / 2; offset > 0; offset /= 2)
-        x += __shfl_xor_sync(0xffffffffu, x, offset);
-    return x;
-}
-
 __device__ __forceinline__ float dot4(float4 a, float4 b, float acc)
 {
     return fmaf(a.w, b.w, fmaf(a.z, b.z, fmaf(a.y, b.y, fmaf(a.x, b.x, acc))));
@@ -1401,8 +1388,6 @@ bool device_runs_wgmma()
 #endif
 }
 
-bool is_aligned_16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
-
 // The most shared memory one block may opt into on the current device (0 if it cannot be read).
 size_t max_shared_bytes_per_block()
 {
@@ -1429,8 +1414,8 @@ bool simt_fits(int32_t head_size)
 // is a multiple of 16 for every compiled head size).
 bool tensor_core_supports(int version, const AttentionParams& p, BertDType dtype)
 {
-    return bertQkvToContextVersionSupported(version, p.head_size, dtype) && is_aligned_16(p.qkv)
-           && is_aligned_16(p.context);
+    return bertQkvToContextVersionSupported(version, p.head_size, dtype) && bert::is_aligned16(p.qkv)
+           && bert::is_aligned16(p.context);
 }
 
 // v5/v6 also fold the scale into a max taken before scaling, which needs it positive.

@@ -33,9 +33,14 @@ struct alignas(16) Pack16 {
     T elems[kElemsPer16Bytes<T>];
 };
 
+__host__ __device__ __forceinline__ bool is_aligned(const void* pointer, uintptr_t bytes)
+{
+    return reinterpret_cast<uintptr_t>(pointer) % bytes == 0;
+}
+
 __host__ __device__ __forceinline__ bool is_aligned16(const void* pointer)
 {
-    return reinterpret_cast<uintptr_t>(pointer) % 16 == 0;
+    return is_aligned(pointer, 16);
 }
 
 // out[i] = source[i] for i < N, as stored: no conversion and no arithmetic, so nothing waits for

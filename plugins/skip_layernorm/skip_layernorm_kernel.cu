@@ -209,11 +209,6 @@ cudaError_t launch_skip_layernorm_int8(int groups_per_lane, const int8_t* input,
     }
 }
 
-bool is_aligned(const void* pointer, uintptr_t bytes)
-{
-    return reinterpret_cast<uintptr_t>(pointer) % bytes == 0;
-}
-
 }  // namespace
 
 extern "C" int bertSkipLayerNormInt8Supported(int32_t hidden)
@@ -236,8 +231,8 @@ extern "C" int bertSkipLayerNormInt8(const int8_t* input, float input_scale, con
     if (rows == 0) return cudaSuccess;
     if (input == nullptr || skip == nullptr || gamma == nullptr || beta == nullptr || output == nullptr)
         return cudaErrorInvalidValue;
-    if (!is_aligned(input, 8) || !is_aligned(skip, 8) || !is_aligned(output, 8) || !is_aligned(gamma, 16) ||
-        !is_aligned(beta, 16) || !is_aligned(bias, 16))
+    if (!bert::is_aligned(input, 8) || !bert::is_aligned(skip, 8) || !bert::is_aligned(output, 8) ||
+        !bert::all_aligned16({gamma, beta, bias}))
         return cudaErrorNotSupported;
     const int groups = hidden / kInt8GroupBytes;
     const int groups_per_lane = (groups + bert::kWarpSize - 1) / bert::kWarpSize;
