@@ -36,6 +36,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 
+from bertrt.common import atomic_write_bytes  # noqa: E402
 from plugins.attention.ops import VERSIONS, qkv_to_context, version_supported  # noqa: E402
 
 TIMED_VERSIONS = VERSIONS  # --versions
@@ -299,8 +300,7 @@ def main():
         bench_full_length(table, torch.float32, shapes, compile_sdpa)
         bench_ragged(32, 384, compile_sdpa, log)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text("\n".join(lines) + "\n")
+        atomic_write_bytes(args.out, ("\n".join(lines) + "\n").encode())
 
 
 if __name__ == "__main__":

@@ -54,10 +54,11 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from bertrt.common import atomic_write_bytes  # noqa: E402
 from plugins.bias_gelu.ops import VERSIONS as GELU_VERSIONS, bias_gelu  # noqa: E402
 from plugins.emb_layernorm.ops import emb_layer_norm  # noqa: E402
 from plugins.layernorm.ops import VERSIONS as NORM_VERSIONS, layer_norm  # noqa: E402
-from plugins.skip_layernorm.ops import skip_layer_norm, skip_layer_norm_int8  # noqa: E402
+from plugins.skip_layernorm.ops import INT8_VERSIONS, skip_layer_norm, skip_layer_norm_int8  # noqa: E402
 
 EPSILON = 1e-12
 TOLERANCE = {torch.float32: 1e-5, torch.float16: 1e-2}  # atol = rtol, against float64
@@ -184,6 +185,9 @@ class Workload:
     dynamic: tuple  # names of the inputs whose dim 0 grows with the token count
     width_of: Callable = lambda hidden: hidden  # BiasGelu runs on the FFN width, 4 * hidden
     dtypes: tuple = ("fp32", "fp16")  # the activation types it runs in
+    # --copy-floor: one torch elementwise kernel that reads the same activations and writes an
+    # output of the same size, nothing else: what moving the row's bytes costs in one launch.
+    copy_fn: Callable | None = None
 
 
 def norm_weights(width, dtype):
@@ -208,7 +212,8 @@ LAYER_NORM = Workload(
     torch_fn=lambda x, gamma, beta, **_: torch_layer_norm(x, gamma, beta),
     reference=lambda i: double_layer_norm(i["x"], i["gamma"], i["beta"]),
     min_bytes=lambda t, h, e: 2 * t * h * e + 2 * h * e,
-    dynamic=("x",))
+    dynamic=("x",),
+    copy_fn=lambda x, **_: torch.mul(x, 1))
 
 
 def _skip_shared(t, h, dt, l2_bytes):
@@ -228,7 +233,8 @@ SKIP_LAYER_NORM = Workload(
     reference=lambda i: double_layer_norm(i["x"].double() + i["skip"].double() + i["bias"].double(),
                                           i["gamma"], i["beta"]),
     min_bytes=lambda t, h, e: 3 * t * h * e + 3 * h * e,
-    dynamic=("x", "skip"))
+    dynamic=("x", "skip"),
+    copy_fn=lambda x, skip, **_: torch.add(x, skip))
 
 
 def _emb_shared(t, h, dt, l2_bytes):
@@ -292,19 +298,20 @@ def _quantized_skip_layer_norm(x, skip, bias, gamma, beta, float_type):
 
 
 SKIP_LAYER_NORM_INT8 = Workload(
-    "SkipLayerNormInt8", (),
+    "SkipLayerNormInt8", INT8_VERSIONS,
     make_shared=_skip_int8_shared,
     make_set=_skip_int8_set,
     ours=lambda i, v, dt: skip_layer_norm_int8(i["x"], INT8_SCALES[0], i["skip"], INT8_SCALES[1],
                                                i["gamma"], i["beta"], INT8_SCALES[2], EPSILON,
-                                               bias=i["bias"]),
+                                               bias=i["bias"], version=v),
     torch_fn=lambda x, skip, bias, gamma, beta, **_: _quantized_skip_layer_norm(
         x, skip, bias, gamma, beta, torch.float32).to(torch.int8),
     reference=lambda i: _quantized_skip_layer_norm(i["x"], i["skip"], i["bias"], i["gamma"], i["beta"],
                                                    torch.float64),
     min_bytes=lambda t, h, e: 3 * t * h * e + 3 * h * 4,
     dynamic=("x", "skip"),
-    dtypes=("int8",))
+    dtypes=("int8",),
+    copy_fn=lambda x, skip, **_: torch.add(x, skip))
 
 
 def _gelu_shared(t, n, dt, l2_bytes):
@@ -375,7 +382,7 @@ def compile_torch_fn(workload):
 
 
 def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_enabled, log,
-                versions=None, static_compile=False):
+                versions=None, static_compile=False, copy_floor=False):
     """All rows of one (kernel, dtype, hidden), largest token count first; `versions`: the
     numbered versions to time (None: all of the workload's). torch.compile: once for the group
     with the token dimension dynamic (autotuned at the largest count), or with static_compile
@@ -424,6 +431,8 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
             contenders[label] = lambda i, v=version: workload.ours(inputs[i], v, dtype)
         del expected
         contenders["torch eager"] = lambda i: workload.torch_fn(**inputs[i])
+        if copy_floor and workload.copy_fn is not None:
+            contenders["copy floor"] = lambda i: workload.copy_fn(**inputs[i])
         if compiled is not None:
             contenders["torch.compile"] = lambda i: compiled(**inputs[i])
 
@@ -471,6 +480,10 @@ def main(argv=None):
                         help="compile torch.compile's baseline afresh for every token count with static "
                              "shapes (autotuned at that count) instead of once with the token "
                              "dimension dynamic (autotuned at the largest count); slower")
+    parser.add_argument("--copy-floor", action="store_true",
+                        help="also time a 'copy floor' row: one torch elementwise kernel reading the same "
+                             "activations and writing the same output bytes (LayerNorm: x * 1, "
+                             "SkipLayerNorm: x + skip), the floor under the small-token rows")
     parser.add_argument("--seq-len", type=int, default=SEQ_LEN,
                         help=f"EmbLayerNorm's sequence length, 1..{MAX_POS} (default {SEQ_LEN}); "
                              "token counts are batches of it")
@@ -520,9 +533,10 @@ def main(argv=None):
             for hidden in args.hidden:
                 rows += bench_group(WORKLOADS[name], dtype_name, hidden, args.tokens,
                                     props.L2_cache_size, hidden in args.compile_hidden, log,
-                                    args.versions, args.compile_static)
+                                    args.versions, args.compile_static, args.copy_floor)
                 for path in outputs:  # what is done so far survives a run cut short
-                    path.write_text("\n".join(head + ["", format_rows(rows), "(partial)"]) + "\n")
+                    text = "\n".join(head + ["", format_rows(rows), "(partial)"]) + "\n"
+                    atomic_write_bytes(path, text.encode())
     copy_after = copy_bandwidths()
     log(f"copy after the kernels: {copy_after.line()}")
     peak = max(copy_before.stream_memcpy, copy_after.stream_memcpy)
@@ -550,11 +564,15 @@ def main(argv=None):
              f"SkipLayerNormInt8: int8 input, skip and output (scales {', '.join(f'{x:.4g}' for x in INT8_SCALES)}), "
              "fp32 bias/gamma/beta; torch dequantizes, adds, normalizes and quantizes (eager: several kernels). "
              f"EmbLayerNorm: sequences of {SEQ_LEN}, vocab {VOCAB}, fp32 tables.",
+             *(["'copy floor' (--copy-floor): torch's elementwise kernel reading the same activations and "
+                "writing an output of the same size and dtype (LayerNorm x * 1, SkipLayerNorm x + skip), no "
+                "parameters and no reduction: what one launch moving the row's bytes costs; its GB/s counts "
+                "the kernel's bytes as the other rows do."] if args.copy_floor else []),
              f"total {time.time() - started:.0f} s"]
     report = "\n".join(head + ["", table] + notes) + "\n"
     print("\n" + table + "\n" + "\n".join(notes), flush=True)
     for path in outputs:
-        path.write_text(report)
+        atomic_write_bytes(path, report.encode())
         log(f"wrote {path}")
 
 

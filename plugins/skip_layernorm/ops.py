@@ -9,7 +9,8 @@ gamma and beta are [hidden] of that dtype too. The add happens in fp32 inside th
     q = skip_layer_norm_int8(xq, 0.05, skipq, 0.05, gamma, beta, 8 / 127, 1e-12, bias=b)
 
 INT8 I/O (bertSkipLayerNormInt8): xq, skipq int8 meaning xq * x_scale, the result int8 meaning
-q * out_scale (TensorRT's per-tensor INT8); bias, gamma, beta fp32.
+q * out_scale (TensorRT's per-tensor INT8); bias, gamma, beta fp32. `version`: one of INT8_VERSIONS
+(None: the default).
 """
 from __future__ import annotations
 
@@ -45,12 +46,13 @@ def skip_layer_norm(x, skip, gamma, beta, epsilon: float, bias=None, version: in
     return out
 
 
+INT8_VERSIONS = (1, 2, 3, 4, 5, 6)  # bertSkipLayerNormInt8Version, skip_layernorm_kernel.cu
 _INT8_ARGTYPES = [ctypes.c_void_p, ctypes.c_float, ctypes.c_void_p, ctypes.c_float] + [ctypes.c_void_p] * 4 + [
     ctypes.c_float, ctypes.c_int64, ctypes.c_int32, ctypes.c_float, ctypes.c_void_p]  # bertSkipLayerNormInt8
 
 
 def skip_layer_norm_int8(x, x_scale: float, skip, skip_scale: float, gamma, beta, out_scale: float,
-                         epsilon: float, bias=None, out=None):
+                         epsilon: float, bias=None, version: int | None = None, out=None):
     """quantize(LayerNorm(x * x_scale + skip * skip_scale + bias), out_scale) over the last dimension,
     x and skip int8; a new int8 tensor unless `out` is given."""
     import torch
@@ -62,5 +64,5 @@ def skip_layer_norm_int8(x, x_scale: float, skip, skip_scale: float, gamma, beta
                                                               torch.int8)
     args = (kernels.ptr(x), x_scale, kernels.ptr(skip), skip_scale, kernels.ptr(bias), kernels.ptr(gamma),
             kernels.ptr(beta), kernels.ptr(out), out_scale, rows, hidden, epsilon)
-    kernels.launch("bertSkipLayerNormInt8", _INT8_ARGTYPES, args, x.device)
+    kernels.launch("bertSkipLayerNormInt8", _INT8_ARGTYPES, args, x.device, version)
     return out

@@ -31,6 +31,13 @@ int bertSkipLayerNormInt8(const int8_t* input, float input_scale, const int8_t* 
                           float skip_scale, const float* bias, const float* gamma, const float* beta,
                           int8_t* output, float output_scale, int64_t rows, int32_t hidden,
                           float epsilon, cudaStream_t stream);
+// bertSkipLayerNormInt8 with an explicit kernel version (1 to 6; 0 = default), for tests and
+// benchmarks (skip_layernorm_kernel.cu says what each one does).
+int bertSkipLayerNormInt8Version(int version, const int8_t* input, float input_scale,
+                                 const int8_t* skip, float skip_scale, const float* bias,
+                                 const float* gamma, const float* beta, int8_t* output,
+                                 float output_scale, int64_t rows, int32_t hidden, float epsilon,
+                                 cudaStream_t stream);
 
 #ifdef __cplusplus
 }

@@ -31,7 +31,7 @@ import torch.nn.functional as F  # noqa: E402
 from plugins.bias_gelu.ops import VERSIONS as GELU_VERSIONS, bias_gelu  # noqa: E402
 from plugins.emb_layernorm.ops import emb_layer_norm, mask_to_seq_lens  # noqa: E402
 from plugins.layernorm.ops import VECTOR_VERSIONS, VERSIONS, layer_norm  # noqa: E402
-from plugins.skip_layernorm.ops import skip_layer_norm, skip_layer_norm_int8  # noqa: E402
+from plugins.skip_layernorm.ops import INT8_VERSIONS, skip_layer_norm, skip_layer_norm_int8  # noqa: E402
 
 DEVICE = torch.device("cuda")
 SEED = int(os.environ.get("KERNEL_TEST_SEED", secrets.randbits(31)))
@@ -360,9 +360,17 @@ def assert_int8_matches(out, xq, skipq, bias, gamma, beta, scales, what):
                                      f"worst by {worst:g} steps (seed {SEED})")
 
 
+INT8_VERSION_CASES = (None, *INT8_VERSIONS)  # None: the default
+
+
+def int8_version_name(version):
+    return "default" if version is None else f"v{version}"
+
+
+@pytest.mark.parametrize("version", INT8_VERSION_CASES, ids=int8_version_name)
 @pytest.mark.parametrize("with_bias", (True, False), ids=("bias", "no_bias"))
 @pytest.mark.parametrize("hidden", (768, 1024, 384, 8, 104, 2048))
-def test_skip_layer_norm_int8(hidden, with_bias):
+def test_skip_layer_norm_int8(hidden, with_bias, version):
     for rows in ROW_COUNTS:
         g = generator("skip_int8", hidden, rows, with_bias)
         xq, skipq = random_int8((rows, hidden), g), random_int8((rows, hidden), g)
@@ -370,23 +378,27 @@ def test_skip_layer_norm_int8(hidden, with_bias):
         gamma, beta = norm_params(hidden, g)
         out = torch.full((rows, hidden), 99, dtype=torch.int8, device=DEVICE)  # poison: a value
         skip_layer_norm_int8(xq, INT8_SCALES[0], skipq, INT8_SCALES[1], gamma, beta,  # never written
-                             INT8_SCALES[2], EPSILON, bias=bias, out=out)
+                             INT8_SCALES[2], EPSILON, bias=bias, version=version, out=out)
         assert_int8_matches(out, xq, skipq, bias, gamma, beta, INT8_SCALES,
-                            f"SkipLayerNorm int8 {rows}x{hidden} bias={with_bias}")
+                            f"SkipLayerNorm int8 {int8_version_name(version)} {rows}x{hidden} bias={with_bias}")
 
 
-def test_skip_layer_norm_int8_saturates_and_many_rows():
+@pytest.mark.parametrize("version", INT8_VERSION_CASES, ids=int8_version_name)
+@pytest.mark.parametrize("hidden", (768, 1024))
+def test_skip_layer_norm_int8_saturates_and_many_rows(hidden, version):
     """An output scale too small for the values: every output clamps to -128 or 127 (not wrapped);
-    and 65536 rows with BERT's hidden size."""
-    g = generator("skip_int8_saturate")
-    hidden, rows = 768, 65536
+    and 65536 rows (more than one wave of v2/v3's warps: each warp loops over ~10 rows or more)."""
+    g = generator("skip_int8_saturate", hidden)
+    rows = 65536
     xq, skipq = random_int8((rows, hidden), g), random_int8((rows, hidden), g)
     gamma, beta = norm_params(hidden, g)
     bias = randn(hidden, g, scale=0.5)
     for scales in (INT8_SCALES, (0.05, 0.04, 1e-4)):
-        out = skip_layer_norm_int8(xq, scales[0], skipq, scales[1], gamma, beta, scales[2], EPSILON,
-                                   bias=bias)
-        assert_int8_matches(out, xq, skipq, bias, gamma, beta, scales, f"int8 out_scale {scales[2]}")
+        out = torch.full((rows, hidden), 99, dtype=torch.int8, device=DEVICE)
+        skip_layer_norm_int8(xq, scales[0], skipq, scales[1], gamma, beta, scales[2], EPSILON,
+                             bias=bias, version=version, out=out)
+        assert_int8_matches(out, xq, skipq, bias, gamma, beta, scales,
+                            f"int8 {int8_version_name(version)} h{hidden} out_scale {scales[2]}")
     # With 1e-4 only |y| < 0.0128 (~1% of the outputs) escapes the clamp.
     assert ((out == 127) | (out == -128)).float().mean().item() > 0.95
 
@@ -408,6 +420,9 @@ def test_skip_layer_norm_int8_refuses_bad_calls():
     for scales in ((0.0, 1.0, 1.0), (1.0, -1.0, 1.0), (1.0, 1.0, math.inf), (1.0, 1.0, math.nan)):
         with pytest.raises(RuntimeError, match="invalid argument"):
             skip_layer_norm_int8(xq, scales[0], xq, scales[1], gamma, beta, scales[2], EPSILON)
+    for version in (-1, max(INT8_VERSIONS) + 1):
+        with pytest.raises(RuntimeError, match="invalid argument"):
+            skip_layer_norm_int8(xq, 0.1, xq, 0.1, gamma, beta, 0.1, EPSILON, version=version)
     for hidden in (100, 4096):  # not a multiple of 8; beyond 2048
         xh = random_int8((2, hidden), g)
         gh, bh = norm_params(hidden, g)
