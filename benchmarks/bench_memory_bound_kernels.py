@@ -17,6 +17,9 @@ round again, so outputs rotate too (one reused output buffer would let L2 absorb
 EmbLayerNorm's word table (94 MB in fp32, within 2x of an H100's or H200's L2) rotates over
 enough copies to be WORD_TABLES_OVER_L2 times the L2, so its random row gathers mostly miss, as
 they do in a real forward pass that has streamed 12 layers of weights since the last one.
+--hot-l2 times the other case, the one a small batch meets inside a network: every call reads the
+same inputs (one set, no rotation, no table copies), so they sit in L2 as the output of the
+kernel before would; the floor under small shapes is then a launch and an L2 round trip.
 
 Bandwidth: the fewest bytes the function must move (each input read once, the output written
 once; gamma/beta/bias and, for EmbLayerNorm, the ids, the position and type rows used and one
@@ -239,7 +242,7 @@ SKIP_LAYER_NORM = Workload(
 
 def _emb_shared(t, h, dt, l2_bytes):
     shared = norm_weights(h, torch.float32)
-    copies = math.ceil(WORD_TABLES_OVER_L2 * l2_bytes / (VOCAB * h * 4))
+    copies = max(1, math.ceil(WORD_TABLES_OVER_L2 * l2_bytes / (VOCAB * h * 4)))  # l2_bytes 0: --hot-l2
     # "_": make_set picks one per set; not an input of the functions themselves.
     shared["_word_tables"] = [torch.randn(VOCAB, h, device="cuda") for _ in range(copies)]
     shared["pos"] = 0.5 * torch.randn(MAX_POS, h, device="cuda")
@@ -328,7 +331,8 @@ BIAS_GELU = Workload(
     reference=lambda i: F.gelu(i["x"].double() + i["bias"].double(), approximate="none"),
     min_bytes=lambda t, n, e: 2 * t * n * e + n * 4,
     dynamic=("x",),
-    width_of=lambda hidden: 4 * hidden)
+    width_of=lambda hidden: 4 * hidden,
+    copy_fn=lambda x, **_: torch.mul(x, 1))  # torch's broadcast add of the bias is slower than a copy
 
 WORKLOADS = {w.name: w for w in (LAYER_NORM, SKIP_LAYER_NORM, EMB_LAYER_NORM, BIAS_GELU,
                                   SKIP_LAYER_NORM_INT8)}
@@ -382,7 +386,7 @@ def compile_torch_fn(workload):
 
 
 def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_enabled, log,
-                versions=None, static_compile=False, copy_floor=False):
+                versions=None, static_compile=False, copy_floor=False, hot_l2=False):
     """All rows of one (kernel, dtype, hidden), largest token count first; `versions`: the
     numbered versions to time (None: all of the workload's). torch.compile: once for the group
     with the token dimension dynamic (autotuned at the largest count), or with static_compile
@@ -401,10 +405,10 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
             torch._dynamo.reset()
             compiled = compile_torch_fn(workload)
         torch.manual_seed(tokens * 7919 + width)
-        shared = workload.make_shared(tokens, width, dtype, l2_bytes)
+        shared = workload.make_shared(tokens, width, dtype, 0 if hot_l2 else l2_bytes)
         element = torch.empty((), dtype=dtype).element_size()
         nbytes = workload.min_bytes(tokens, width, element)
-        sets = max(1, math.ceil(WORKING_SET_OVER_L2 * l2_bytes / nbytes))
+        sets = 1 if hot_l2 else max(1, math.ceil(WORKING_SET_OVER_L2 * l2_bytes / nbytes))
         common = {name: value for name, value in shared.items() if not name.startswith("_")}
         inputs = [{**common, **workload.make_set(tokens, width, dtype, shared, i)} for i in range(sets)]
         if not static_compile:
@@ -483,7 +487,10 @@ def main(argv=None):
     parser.add_argument("--copy-floor", action="store_true",
                         help="also time a 'copy floor' row: one torch elementwise kernel reading the same "
                              "activations and writing the same output bytes (LayerNorm: x * 1, "
-                             "SkipLayerNorm: x + skip), the floor under the small-token rows")
+                             "SkipLayerNorm: x + skip, BiasGelu: x * 1), the floor under the small-token rows")
+    parser.add_argument("--hot-l2", action="store_true",
+                        help="no input rotation: every call reads the same inputs, resident in L2 (as a "
+                             "small batch's are, written by the kernel before); default: inputs from DRAM")
     parser.add_argument("--seq-len", type=int, default=SEQ_LEN,
                         help=f"EmbLayerNorm's sequence length, 1..{MAX_POS} (default {SEQ_LEN}); "
                              "token counts are batches of it")
@@ -517,9 +524,11 @@ def main(argv=None):
             f"command: python3 {' '.join(sys.argv)}",
             ("timing: each contender captured N times into one CUDA graph, median of the replays "
              "(CUDA events), per call;"),
-            (f"  its calls rotate over input sets (and outputs) moving >= {WORKING_SET_OVER_L2}x "
-             f"the L2 per pass, EmbLayerNorm over word-table copies of >= {WORD_TABLES_OVER_L2}x "
-             "the L2."),
+            ("  --hot-l2: every call reads the same inputs (one set, one word table), resident in L2."
+             if args.hot_l2 else
+             (f"  its calls rotate over input sets (and outputs) moving >= {WORKING_SET_OVER_L2}x "
+              f"the L2 per pass, EmbLayerNorm over word-table copies of >= {WORD_TABLES_OVER_L2}x "
+              "the L2.")),
             (f"launch floor: an empty kernel (torch.cuda._sleep(0)) timed like the rows takes "
              f"{floor:.2f} us per call."),
             ("GB/s: the fewest bytes the function must move / time. % of copy peak: against a "
@@ -533,7 +542,7 @@ def main(argv=None):
             for hidden in args.hidden:
                 rows += bench_group(WORKLOADS[name], dtype_name, hidden, args.tokens,
                                     props.L2_cache_size, hidden in args.compile_hidden, log,
-                                    args.versions, args.compile_static, args.copy_floor)
+                                    args.versions, args.compile_static, args.copy_floor, args.hot_l2)
                 for path in outputs:  # what is done so far survives a run cut short
                     text = "\n".join(head + ["", format_rows(rows), "(partial)"]) + "\n"
                     atomic_write_bytes(path, text.encode())
@@ -565,7 +574,7 @@ def main(argv=None):
              "fp32 bias/gamma/beta; torch dequantizes, adds, normalizes and quantizes (eager: several kernels). "
              f"EmbLayerNorm: sequences of {SEQ_LEN}, vocab {VOCAB}, fp32 tables.",
              *(["'copy floor' (--copy-floor): torch's elementwise kernel reading the same activations and "
-                "writing an output of the same size and dtype (LayerNorm x * 1, SkipLayerNorm x + skip), no "
+                "writing an output of the same size and dtype (LayerNorm x * 1, SkipLayerNorm x + skip, BiasGelu x * 1), no "
                 "parameters and no reduction: what one launch moving the row's bytes costs; its GB/s counts "
                 "the kernel's bytes as the other rows do."] if args.copy_floor else []),
              f"total {time.time() - started:.0f} s"]

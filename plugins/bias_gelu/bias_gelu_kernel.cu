@@ -1,12 +1,17 @@
 // Bias + exact GELU: y = gelu(x + bias), gelu(v) = v/2 * (1 + erf(v / sqrt(2))), in fp32 for every
-// storage type. One read and one write per element: a pure bandwidth problem, so the versions
-// differ only in how many bytes each thread keeps in flight.
+// storage type. One read and one write per element: a bandwidth problem in fp32; in fp16, where
+// an element is half the bytes, the ~30 instructions of erff and the rest become the bound
+// (73% of the copy peak at 65536 x 3072 on the H200). Versions 1-3 differ in how many bytes each
+// thread keeps in flight, 4 and 5 in the GELU's arithmetic:
 //   1  scalar: one element per thread (grid-stride), the column from i % n.
 //   2  16-byte vectors: a thread owns one vector column, loads its bias once and walks rows.
 //   3  as 2, with kRowsInFlight rows loaded before any is computed (more independent loads).
-// 0 = default, the fastest that applies as measured (README): 3 when its grid gives every SM at
-// least kMinBlocksPerSmRowsInFlight blocks, else 2 (fewer rows: more, shorter threads keep more
-// loads in flight); 1 where 16-byte access does not work.
+//   4  as 2, fp16 only, with ShortGelu (below: about half erff's instructions).
+//   5  as 3, fp16 only, with ShortGelu.
+// 0 = default, the fastest that applies as measured (README): fp32 3 when its grid gives every SM
+// at least kMinBlocksPerSmRowsInFlight blocks, else 2 (fewer rows: more, shorter threads keep more
+// loads in flight); fp16 4 at every size (with ShortGelu's fewer registers, more warps an SM beat
+// rows in flight: v5 is 4-8% slower from 16K rows on the H200); 1 where 16-byte access does not work.
 #include "bias_gelu_kernel.h"
 
 #include "../common/device_info.cuh"
@@ -14,18 +19,63 @@
 
 namespace {
 
-enum BiasGeluVersion { kDefault = 0, kScalar = 1, kVectors = 2, kVectorsRowsInFlight = 3 };
+enum BiasGeluVersion {
+    kDefault = 0,
+    kScalar = 1,
+    kVectors = 2,
+    kVectorsRowsInFlight = 3,
+    kVectorsShortGelu = 4,
+    kVectorsRowsInFlightShortGelu = 5,
+};
 
 constexpr int kBlockThreads = 128;
 constexpr int kRowsInFlight = 4;
 constexpr int kMaxGridY = 65535;  // CUDA's limit on gridDim.y; the rows loop covers the rest
 constexpr int kMinBlocksPerSmRowsInFlight = 32;
 
-__device__ __forceinline__ float gelu_erf(float v)
-{
-    constexpr float kInvSqrt2 = 0.70710678118654752f;
-    return 0.5f * v * (1.0f + erff(v * kInvSqrt2));
-}
+// v1-v3: CUDA's erff (at most 2 ulp; branch-free since CUDA 12: two polynomials picked per
+// coefficient by FSEL, one EX2), ~22 instructions.
+struct ErffGelu {
+    static __device__ __forceinline__ float apply(float v)
+    {
+        constexpr float kInvSqrt2 = 0.70710678118654752f;
+        return 0.5f * v * (1.0f + erff(v * kInvSqrt2));
+    }
+};
+
+// v4, v5: Phi(v) = erfc(-v / sqrt 2) / 2 with erfc(z) ~= t P(t) exp(-z^2), t = 1 / (1 + p z), for
+// z = |v| / sqrt 2 >= 0 (Abramowitz & Stegun 7.1.26, |error| <= 1.5e-7), and Phi(v) = 1 - Phi(-v)
+// for v > 0: one polynomial, one approximate reciprocal, one EX2, ~13 instructions. Its error in y
+// (at most ~2.2e-7) is below what an fp16 output can show: over every fp16 input in [-12, 12] each
+// output is within one fp16 ulp of the correctly rounded GELU, as erff's are
+// (tests/gpu/test_memory_bound_kernels.py, exhaustive). fp32 outputs keep erff: they would see it
+// in the tail (relative error ~1e-3 near v = -5), and fp32 is at the memory bound anyway.
+struct ShortGelu {
+    static __device__ __forceinline__ float approx_reciprocal(float d)
+    {
+        float r;
+        asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(d));
+        return r;
+    }
+    static __device__ __forceinline__ float approx_exp2(float x)
+    {
+        float r;
+        asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
+        return r;
+    }
+    static __device__ __forceinline__ float apply(float v)
+    {
+        constexpr float kPOverSqrt2 = 0.3275911f * 0.70710678118654752f;
+        constexpr float kMinusHalfLog2e = -0.5f * 1.4426950408889634f;  // exp(-v^2 / 2) = 2^(v * v * this)
+        // A&S's a1..a5, halved: the polynomial gives erfc(z) / 2 = Phi(-|v|) directly.
+        constexpr float a1 = 0.5f * 0.254829592f, a2 = 0.5f * -0.284496736f, a3 = 0.5f * 1.421413741f,
+                        a4 = 0.5f * -1.453152027f, a5 = 0.5f * 1.061405429f;
+        const float t = approx_reciprocal(fmaf(kPOverSqrt2, fabsf(v), 1.0f));
+        const float poly = t * fmaf(t, fmaf(t, fmaf(t, fmaf(t, a5, a4), a3), a2), a1);
+        const float lower_tail = poly * approx_exp2(v * (v * kMinusHalfLog2e));  // Phi(-|v|)
+        return v * (v < 0.0f ? lower_tail : 1.0f - lower_tail);
+    }
+};
 
 template <typename T>
 __global__ void __launch_bounds__(kBlockThreads)
@@ -34,13 +84,13 @@ bias_gelu_scalar(const T* input, const float* bias, T* output, int64_t total, in
     const int64_t stride = int64_t(gridDim.x) * blockDim.x;
     for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
         const float v = bert::to_float(input[i]) + (bias != nullptr ? bias[i % n] : 0.0f);
-        output[i] = bert::from_float<T>(gelu_erf(v));
+        output[i] = bert::from_float<T>(ErffGelu::apply(v));
     }
 }
 
 // Block (x, y): threadIdx.x picks a 16-byte column of the row, threadIdx.y a row. Keeping the
 // column fixed per thread means its bias is loaded once, and no per-element division is needed.
-template <typename T, int kRows>
+template <typename T, int kRows, typename Gelu>
 __global__ void __launch_bounds__(kBlockThreads)
 bias_gelu_vectors(const T* input, const float* bias, T* output, int64_t rows, int32_t n)
 {
@@ -63,7 +113,7 @@ bias_gelu_vectors(const T* input, const float* bias, T* output, int64_t rows, in
             if (first + r < rows) {
                 float y[kVec];
 #pragma unroll
-                for (int i = 0; i < kVec; ++i) y[i] = gelu_erf(x[r][i] + b[i]);
+                for (int i = 0; i < kVec; ++i) y[i] = Gelu::apply(x[r][i] + b[i]);
                 bert::store_from_float(output + (first + r) * n + col, y);
             }
         }
@@ -96,12 +146,12 @@ VectorLaunch plan_vectors(int64_t rows, int vecs_per_row, int rows_per_thread)
     return {grid, block};
 }
 
-template <typename T, int kRows>
+template <typename T, int kRows, typename Gelu>
 cudaError_t launch_vectors(const T* input, const float* bias, T* output, int64_t rows, int32_t n,
                            cudaStream_t stream)
 {
     const VectorLaunch launch = plan_vectors(rows, n / bert::kElemsPer16Bytes<T>, kRows);
-    bias_gelu_vectors<T, kRows><<<launch.grid, launch.block, 0, stream>>>(input, bias, output, rows, n);
+    bias_gelu_vectors<T, kRows, Gelu><<<launch.grid, launch.block, 0, stream>>>(input, bias, output, rows, n);
     return cudaGetLastError();
 }
 
@@ -115,17 +165,22 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
     const bool vectorizable = n % kVec == 0 && bert::is_aligned16(input) &&
                               bert::is_aligned16(output) && bert::is_aligned16(bias);
     if (version == kDefault && !vectorizable) version = kScalar;
+    constexpr bool kHalf = sizeof(T) == 2;
     if (version == kDefault) {
         int sms = 0;
         const cudaError_t status = bert::multiprocessor_count(&sms);
         if (status != cudaSuccess) return status;
         const VectorLaunch v3 = plan_vectors(rows, n / kVec, kRowsInFlight);
         const int64_t v3_blocks = int64_t(v3.grid.x) * v3.grid.y;
-        version = v3_blocks >= int64_t(kMinBlocksPerSmRowsInFlight) * sms ? kVectorsRowsInFlight : kVectors;
+        const bool rows_in_flight = v3_blocks >= int64_t(kMinBlocksPerSmRowsInFlight) * sms;
+        version = kHalf ? kVectorsShortGelu : rows_in_flight ? kVectorsRowsInFlight : kVectors;
     }
 
-    // Whether a version applies depends on the shape only, so even 0 rows give the same answer.
+    // Whether a version applies depends on the shape and type only, so even 0 rows give the same
+    // answer.
     if (version != kScalar && !vectorizable) return cudaErrorNotSupported;
+    if ((version == kVectorsShortGelu || version == kVectorsRowsInFlightShortGelu) && !kHalf)
+        return cudaErrorNotSupported;
     if (rows == 0) return cudaSuccess;
     if (version == kScalar) {
         const int64_t total = rows * n;
@@ -134,8 +189,13 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
                               stream>>>(input, bias, output, total, n);
         return cudaGetLastError();
     }
-    return version == kVectors ? launch_vectors<T, 1>(input, bias, output, rows, n, stream)
-                               : launch_vectors<T, kRowsInFlight>(input, bias, output, rows, n, stream);
+    if constexpr (kHalf) {
+        if (version == kVectorsShortGelu) return launch_vectors<T, 1, ShortGelu>(input, bias, output, rows, n, stream);
+        if (version == kVectorsRowsInFlightShortGelu)
+            return launch_vectors<T, kRowsInFlight, ShortGelu>(input, bias, output, rows, n, stream);
+    }
+    return version == kVectors ? launch_vectors<T, 1, ErffGelu>(input, bias, output, rows, n, stream)
+                               : launch_vectors<T, kRowsInFlight, ErffGelu>(input, bias, output, rows, n, stream);
 }
 
 }  // namespace
@@ -143,7 +203,7 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
 extern "C" int bertBiasGeluVersion(int version, const void* input, const float* bias, void* output,
                                    int64_t rows, int32_t n, BertDType dtype, cudaStream_t stream)
 {
-    if (rows < 0 || n <= 0 || version < kDefault || version > kVectorsRowsInFlight)
+    if (rows < 0 || n <= 0 || version < kDefault || version > kVectorsRowsInFlightShortGelu)
         return cudaErrorInvalidValue;
     if (rows > 0 && (input == nullptr || output == nullptr)) return cudaErrorInvalidValue;
     switch (dtype) {

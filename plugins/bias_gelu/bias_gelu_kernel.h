@@ -11,9 +11,11 @@ int bertBiasGelu(const void* input, const float* bias, void* output, int64_t row
                  BertDType dtype, cudaStream_t stream);
 
 // bertBiasGelu with an explicit kernel version, for tests and benchmarks: 1 scalar reference,
-// 2 16-byte vectors, 3 16-byte vectors with several rows in flight per thread, 0 = default (what
-// bertBiasGelu runs: 3 for many rows, 2 for few, 1 without 16-byte access). 2 and 3 need
-// n % (16 / element size) == 0 and 16-byte aligned pointers; else they return cudaErrorNotSupported.
+// 2 16-byte vectors, 3 16-byte vectors with several rows in flight per thread, 4 and 5 as 2 and 3
+// with a shorter erf (fp16 only: its error is below an fp16 output's rounding), 0 = default (what
+// bertBiasGelu runs: fp32 3 for many rows, 2 for few; fp16 4; 1 without 16-byte access).
+// 2-5 need n % (16 / element size) == 0 and 16-byte aligned pointers, and 4 and 5 fp16; else
+// they return cudaErrorNotSupported.
 int bertBiasGeluVersion(int version, const void* input, const float* bias, void* output,
                         int64_t rows, int32_t n, BertDType dtype, cudaStream_t stream);
 

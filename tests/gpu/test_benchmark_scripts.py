@@ -1,0 +1,57 @@
+"""The benchmark scripts run end to end on a small case and write the tables they promise: every
+row checked against float64 first (the scripts exit on a mismatch), the report written in one
+piece. No timing is asserted: what the numbers are is for the reader of the table."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from gpu_support import require_kernel_library
+
+require_kernel_library()
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_script(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def table_rows(report: str, kernel: str) -> dict[tuple[str, str], list[str]]:
+    """(version, shape) -> the row's cells, for one kernel of a bench_memory_bound_kernels table."""
+    rows = {}
+    for line in report.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 9 and cells[0] == kernel:
+            rows[(cells[1], cells[2])] = cells
+    return rows
+
+
+def test_memory_bound_benchmark_copy_floor_and_hot_l2(tmp_path):
+    out = tmp_path / "table.txt"
+    done = run_script("benchmarks/bench_memory_bound_kernels.py", "--kernels", "LayerNorm", "SkipLayerNormInt8",
+                      "--dtypes", "fp16", "int8", "--hidden", "768", "--tokens", "128", "1000",
+                      "--compile-hidden", "--copy-floor", "--hot-l2", "--out", str(out))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = out.read_text()
+    assert "--hot-l2: every call reads the same inputs" in report
+    assert not list(tmp_path.glob(".table.txt.*")), "a temp file of the atomic write was left behind"
+    from plugins.skip_layernorm.ops import INT8_VERSIONS
+
+    for kernel, versions in (("LayerNorm", ("default", "v10")), ("SkipLayerNormInt8",
+                                                                 ("default", *(f"v{v}" for v in INT8_VERSIONS)))):
+        rows = table_rows(report, kernel)
+        for tokens in (128, 1000):
+            shape = f"{tokens} x 768"
+            for label in (*versions, "torch eager", "copy floor"):
+                assert (label, shape) in rows, f"{kernel} {label} {shape} missing from the table"
+                assert float(rows[(label, shape)][4]) > 0
+
+
+def test_attention_benchmark_quick(tmp_path):
+    out = tmp_path / "attention.txt"
+    done = run_script("benchmarks/bench_attention.py", "--quick", "--no-compile", "--versions", "1", "5",
+                      "--out", str(out))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "fp16" in out.read_text()
