@@ -89,8 +89,11 @@ cudaError_t skip_layer_norm(int version, const void* input, const void* skip, co
 // reductions, bias/gamma/beta fp32. Two things make int8 unlike fp16, and the versions are about
 // them (measured in README, "INT8 I/O"):
 //  - the parameters: 4 bytes each per int8 of the row, so a row reads 4x its own bytes of bias,
-//    gamma and beta. From L1 (v1) or shared memory (v3, v4) that kept L1's data path ~88% busy
-//    (Nsight Compute, 64K x 768): the bound, not DRAM (40%). Only registers avoid it (v2, v6).
+//    gamma and beta. From L1 (v1) or shared memory (v4) that kept L1's data path 87-89% busy
+//    (Nsight Compute, 64K x 768; v3 reads the same way, not profiled): the bound, not DRAM (40%).
+//    Their float4 loads at a 32-byte stride a lane use half of each wavefront (and 2-way bank
+//    conflicts in shared memory), so a lane-contiguous layout might halve that; registers avoid
+//    it altogether (v2, v6).
 //  - the conversions: int8 -> float and back are conversion instructions (I2F, F2I), which sm_90
 //    runs at an eighth of the fp32 rate (MagicNumbers below does without them: v4-v6).
 //   1  a warp per row, two rows a block (so that 128 rows reach 64 SMs). Each row loads the bias
@@ -98,14 +101,15 @@ cudaError_t skip_layer_norm(int version, const void* input, const void* skip, co
 //      that the row's loads in flight needed; 2-12% slower, README).
 //   2  persistent: one wave of 8-warp blocks, each warp looping over rows with the parameters
 //      loaded once into its registers (3 x 8 x kGroups floats: 72 at h768) and the next row's int8
-//      loads issued before this row's arithmetic. No parameter loads per row, but ~130 registers a
-//      thread leave one 8-warp block an SM: too few rows in flight (slower than v1).
+//      loads issued before this row's arithmetic. No parameter loads per row, but 128 registers a
+//      thread at h768 (166 at h1024) leave two (one) 8-warp blocks an SM: slower than v1.
 //   3  as 2, with the parameters in shared memory (loaded once a block), under 64 registers: more
 //      warps, but the shared-memory loads keep L1's data path as busy as v1's cache loads did.
 //   4  as 3, with MagicNumbers in place of conversion instructions.
 //   5  as 1, with MagicNumbers.
-//   6  as 2, with MagicNumbers (~128 registers at h768, ~166 at h1024) and blocks of 2 warps, which
-//      fit an SM's registers 6-7 times (12-14 warps). The default up to hidden 1024; v5 above.
+//   6  as 2, with MagicNumbers (128 registers at h768, 166 at h1024) and blocks of 2 warps, which
+//      fit an SM's registers 6-8 times (12-16 warps). The default up to hidden 1536; above it v5
+//      for few rows and v4 for many.
 constexpr int kInt8GroupBytes = 8;    // int8 values per load
 constexpr int kInt8MaxGroups = 8;     // groups a lane: hidden up to 32 * 8 * 8 = 2048
 constexpr int kInt8RowsPerBlock = 2;  // v1: warps per block, a row each
@@ -113,9 +117,11 @@ constexpr int kInt8PersistentWarps = 8;  // v2-v4: warps per block
 constexpr int kInt8NarrowWarps = 2;      // v6: warps per block (~128 registers a thread: 2-warp
                                          // blocks waste the fewest of an SM's registers)
 constexpr int kInt8Versions = 6;
-// The default (version 0) is v6 up to this many groups a lane (hidden 1024), where its parameters
-// fit in registers (96 of ~166 at h1024); v5 above (v6 spills from 7 groups on). README.
-constexpr int kInt8RegisterParamsMaxGroups = 4;
+// The default (version 0), as measured on the H200 (README): v6 up to this many groups a lane
+// (hidden 1536: 240 registers, no spills; it spills from 7 groups on); above, v5 up to
+// kInt8WarpPerRowMaxRows rows and v4 beyond.
+constexpr int kInt8RegisterParamsMaxGroups = 6;
+constexpr int64_t kInt8WarpPerRowMaxRows = 1024;
 
 struct Int8Args {
     const int8_t* input;
@@ -427,9 +433,8 @@ cudaError_t launch_persistent(void (*kernel)(Int8Args), int warps, size_t shared
 {
     const int threads = warps * bert::kWarpSize;
     int sms = 0, blocks_per_sm = 0;
-    cudaError_t status = bert::multiprocessor_count(&sms);
-    if (status == cudaSuccess)
-        status = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_sm, kernel, threads, shared_bytes);
+    const cudaError_t status =
+        bert::wave_size(reinterpret_cast<const void*>(kernel), threads, shared_bytes, &blocks_per_sm, &sms);
     if (status != cudaSuccess) return status;
     const int64_t wanted = (p.rows + warps - 1) / warps;
     const int64_t blocks = std::min<int64_t>(wanted, int64_t(sms) * std::max(blocks_per_sm, 1));
@@ -443,7 +448,8 @@ cudaError_t launch_int8_version(int version, const Int8Args& p, cudaStream_t str
     using Conversions = ConversionInstructions;
     constexpr int kWide = kInt8PersistentWarps, kNarrow = kInt8NarrowWarps;
     const size_t shared_params = 3 * size_t(p.norm.hidden) * sizeof(float);
-    if (version == 0) version = kGroups <= kInt8RegisterParamsMaxGroups ? 6 : 5;
+    if (version == 0)
+        version = kGroups <= kInt8RegisterParamsMaxGroups ? 6 : p.rows <= kInt8WarpPerRowMaxRows ? 5 : 4;
     switch (version) {
         case 1: return launch_warp_per_row(skip_layernorm_int8_warp_per_row<kGroups, Conversions>, p, stream);
         case 2: return launch_persistent(skip_layernorm_int8_params_in_registers<kGroups, Conversions, kWide>, kWide, 0, p, stream);

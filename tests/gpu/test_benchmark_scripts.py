@@ -36,6 +36,7 @@ def test_memory_bound_benchmark_copy_floor_and_hot_l2(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = out.read_text()
     assert "--hot-l2: every call reads the same inputs" in report
+    assert " 1 input sets)" in done.stdout and " input sets)" not in done.stdout.replace(" 1 input sets)", "")
     assert not list(tmp_path.glob(".table.txt.*")), "a temp file of the atomic write was left behind"
     from plugins.skip_layernorm.ops import INT8_VERSIONS
 

@@ -385,10 +385,11 @@ def test_skip_layer_norm_int8(hidden, with_bias, version):
 
 
 @pytest.mark.parametrize("version", INT8_VERSION_CASES, ids=int8_version_name)
-@pytest.mark.parametrize("hidden", (768, 1024))
+@pytest.mark.parametrize("hidden", (768, 1024, 1000, 104))
 def test_skip_layer_norm_int8_saturates_and_many_rows(hidden, version):
     """An output scale too small for the values: every output clamps to -128 or 127 (not wrapped);
-    and 65536 rows (more than one wave of v2/v3's warps: each warp loops over ~10 rows or more)."""
+    and 65536 rows, more than one wave of the persistent versions' warps (each loops over ~10 rows
+    or more), also with lanes whose last group is outside the row (1000: 125 groups; 104: 13)."""
     g = generator("skip_int8_saturate", hidden)
     rows = 65536
     xq, skipq = random_int8((rows, hidden), g), random_int8((rows, hidden), g)
@@ -633,12 +634,18 @@ def test_bias_gelu_many_tokens(dtype):
     del expected
 
 
+def fp16_order(h):
+    """fp16 values as integers in the order of the values, one apart for neighbouring floats
+    (+0 and -0 both 0): the bit patterns are sign-magnitude."""
+    bits = h.view(torch.int16).int()
+    return torch.where(bits >= 0, bits, -32768 - bits)
+
+
 def fp16_ulps_off(out, x):
-    """|out - GELU(x) correctly rounded to fp16|, in ulps of that rounded value (float64 GELU)."""
-    rounded = F.gelu(x.double(), approximate="none").half().double()
-    exponent = torch.frexp(rounded).exponent
-    ulp = torch.where(rounded == 0, 2.0 ** -24, torch.exp2((exponent - 11).double()).clamp(min=2.0 ** -24))
-    return (out.double() - rounded).abs() / ulp
+    """How many fp16 values lie between out and GELU(x) correctly rounded to fp16 (float64 GELU),
+    plus one: 0 when out is the correctly rounded value."""
+    rounded = F.gelu(x.double(), approximate="none").half()
+    return (fp16_order(out) - fp16_order(rounded)).abs()
 
 
 def every_finite_fp16():
