@@ -226,7 +226,7 @@ struct Int8Lane {
     }
 
     // The row as fp32, (input + skip) + bias in the order of the float kernels
-    // (ResidualRows::combine); returns this lane's sum of it.
+    // (ResidualRows::combine); returns the row's mean (a warp reduction: every lane must call).
     template <typename Params>
     __device__ float dequantize(const Int8Args& p, const Loads& loads, const Params& params,
                                 bool with_bias, float (&x)[kGroups][kInt8GroupBytes]) const
@@ -250,10 +250,11 @@ struct Int8Lane {
                 sum += x[g][i];
             }
         }
-        return sum;
+        return p.norm.mean(bert::warp_sum(sum));
     }
 
-    __device__ float squared_deviations(const float (&x)[kGroups][kInt8GroupBytes], float mean) const
+    // 1 / sqrt(variance + epsilon), the variance from deviations (a warp reduction).
+    __device__ float inv_std(const Int8Args& p, const float (&x)[kGroups][kInt8GroupBytes], float mean) const
     {
         float squares = 0.f;
 #pragma unroll
@@ -262,7 +263,7 @@ struct Int8Lane {
 #pragma unroll
             for (int i = 0; i < kInt8GroupBytes; ++i) squares += (x[g][i] - mean) * (x[g][i] - mean);
         }
-        return squares;
+        return rsqrtf(p.norm.mean(bert::warp_sum(squares)) + p.norm.epsilon);
     }
 
     // Normalize, quantize, one 8-byte store a group.
@@ -354,12 +355,11 @@ skip_layernorm_int8_warp_per_row(Int8Args p)
     lane.load(p, row, loads);
     params.load_bias(lane, p.bias);
     float x[kGroups][kInt8GroupBytes];
-    const float mean = p.norm.mean(bert::warp_sum(lane.dequantize(p, loads, params, p.bias != nullptr, x)));
+    const float mean = lane.dequantize(p, loads, params, p.bias != nullptr, x);
     // gamma and beta (cache hits after the first rows) once the row is in registers: the second
     // reduction hides their latency.
     params.load_gamma_beta(lane, p.gamma, p.beta);
-    const float inv_std = rsqrtf(p.norm.mean(bert::warp_sum(lane.squared_deviations(x, mean))) + p.norm.epsilon);
-    lane.store(p, row, x, mean, inv_std, params);
+    lane.store(p, row, x, mean, lane.inv_std(p, x, mean), params);
 }
 
 // v2, v3, v4, v6: each warp of a one-wave grid of kWarps-warp blocks strides over the rows, the
@@ -376,10 +376,8 @@ __device__ __forceinline__ void int8_rows_of_warp(const Int8Args& p, const Lane&
         const typename Lane::Loads loads = next;
         if (row + stride < p.rows) lane.load(p, row + stride, next);
         float x[Lane::kGroupsPerLane][kInt8GroupBytes];
-        const float mean = p.norm.mean(bert::warp_sum(lane.dequantize(p, loads, params, p.bias != nullptr, x)));
-        const float inv_std =
-            rsqrtf(p.norm.mean(bert::warp_sum(lane.squared_deviations(x, mean))) + p.norm.epsilon);
-        lane.store(p, row, x, mean, inv_std, params);
+        const float mean = lane.dequantize(p, loads, params, p.bias != nullptr, x);
+        lane.store(p, row, x, mean, lane.inv_std(p, x, mean), params);
     }
 }
 
