@@ -405,10 +405,11 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
             torch._dynamo.reset()
             compiled = compile_torch_fn(workload)
         torch.manual_seed(tokens * 7919 + width)
-        shared = workload.make_shared(tokens, width, dtype, 0 if hot_l2 else l2_bytes)
+        rotate_over = 0 if hot_l2 else l2_bytes  # 0: one input set and one word table, left in L2
+        shared = workload.make_shared(tokens, width, dtype, rotate_over)
         element = torch.empty((), dtype=dtype).element_size()
         nbytes = workload.min_bytes(tokens, width, element)
-        sets = 1 if hot_l2 else max(1, math.ceil(WORKING_SET_OVER_L2 * l2_bytes / nbytes))
+        sets = max(1, math.ceil(WORKING_SET_OVER_L2 * rotate_over / nbytes))
         common = {name: value for name, value in shared.items() if not name.startswith("_")}
         inputs = [{**common, **workload.make_set(tokens, width, dtype, shared, i)} for i in range(sets)]
         if not static_compile:
@@ -486,8 +487,8 @@ def main(argv=None):
                              "dimension dynamic (autotuned at the largest count); slower")
     parser.add_argument("--copy-floor", action="store_true",
                         help="also time a 'copy floor' row: one torch elementwise kernel reading the same "
-                             "activations and writing the same output bytes (LayerNorm: x * 1, "
-                             "SkipLayerNorm: x + skip, BiasGelu: x * 1), the floor under the small-token rows")
+                             "activations and writing the same output bytes (the report's notes say which), "
+                             "the floor under the small-token rows")
     parser.add_argument("--hot-l2", action="store_true",
                         help="no input rotation: every call reads the same inputs, resident in L2 (as a "
                              "small batch's are, written by the kernel before); default: inputs from DRAM")
