@@ -98,6 +98,13 @@ namespace bert {
 //      nowhere: the warp per row with several vectors a thread is slower than v10's block per
 //      row at 128-1K rows (its longer per-thread chain costs more than the barrier it saves),
 //      and ties v8 above.
+//  12  v9 with the block's shape a template constant (kWarps warps, one vector a thread) and
+//      nothing else: two plain reductions, each a warp butterfly, one barrier, and every thread
+//      adding the kWarps partials straight from shared memory. v9 and v10 take the warp count at
+//      run time, so after the barrier they add the partials with a butterfly of predicated
+//      steps; with the count known the compiler unrolls the adds into broadcast loads. Found by
+//      an ablation (run 10, README): a kernel this plain beat v10 and torch.compile at 128-1K
+//      rows. Rows of 1 to 8 whole warps of vectors (fp16 768, 1024, 2048; fp32 384, 768, 1024).
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -113,7 +120,9 @@ enum LayerNormVersion {
     kLayerNormBlockLoadsFirst = 9,
     kLayerNormOneReduction = 10,
     kLayerNormWarpOneReduction = 11,
+    kLayerNormBlockShape = 12,
 };
+constexpr int kLayerNormLastVersion = kLayerNormBlockShape;
 
 // When v4-v11's kernel loads gamma and beta.
 enum class ParamsLoad {
@@ -453,6 +462,96 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
     }
 }
 
+// v12's block sum: every thread gets the total of `value` over the block's kWarps warps. Each warp
+// butterflies, its lane 0 leaves the warp's sum in partials[warp], and after one barrier every
+// thread adds the kWarps partials itself, in the same order (so every thread has the same bits).
+// All lanes read the same word at a time: broadcast, no bank conflicts. No trailing barrier: a
+// kernel that reduces twice gives each reduction its own `partials`.
+template <int kWarps>
+__device__ __forceinline__ float block_total(float value, float (&partials)[kWarps])
+{
+    value = warp_sum(value);
+    if constexpr (kWarps == 1) {
+        return value;
+    } else {
+        if (threadIdx.x % kWarpSize == 0) partials[threadIdx.x / kWarpSize] = value;
+        __syncthreads();
+        float total = partials[0];
+#pragma unroll
+        for (int w = 1; w < kWarps; ++w) total += partials[w];
+        return total;
+    }
+}
+
+// v12: one row per block of kWarps warps, thread t holding the row's 16-byte vector t, for rows of
+// whole warps of vectors (as v10: fp32 384, 768, 1024, fp16 768, 1024, 2048), so that no thread
+// needs a bounds check: a predicated load made ptxas put the row's address arithmetic behind the
+// predicate (0.07 us at 128 rows, run 10). Loads as v9 (the row's and gamma/beta's first),
+// statistics as v9 (the mean, then squared deviations), the grid exactly one block per row.
+template <typename T, typename P, int kWarps, typename RowSource>
+__global__ void __launch_bounds__(kWarps * kWarpSize)
+layernorm_rows_block(RowSource source, T* output, const P* gamma, const P* beta, Normalization norm)
+{
+    constexpr int kVec = kElemsPer16Bytes<T>;
+    using Row = typename RowSource::Row;
+    const Row row = source.row(blockIdx.x);
+    if (row.out_row < 0) return;  // the whole block leaves: no barrier waits for it
+    const int col = int(threadIdx.x) * kVec;
+
+    typename Row::template Raw<kVec> raw;
+    P raw_scale[kVec], raw_shift[kVec];
+    row.fetch(col, raw);
+    load_raw(gamma + col, raw_scale);
+    load_raw(beta + col, raw_shift);
+    float x[kVec];
+    row.combine(raw, x);
+
+    __shared__ float mean_partials[kWarps], square_partials[kWarps];
+    const float mean = norm.mean(block_total(tree_sum<kVec>(x), mean_partials));
+    float squares[kVec];
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) squares[i] = (x[i] - mean) * (x[i] - mean);
+    // The variance as sum * (1 / hidden), without Normalization::mean's correction step: its last
+    // bit moves the outputs by an ulp, where the mean's decides whether a constant row gives 0.
+    const float variance = block_total(tree_sum<kVec>(squares), square_partials) * norm.inv_length;
+
+    const float inv_std = rsqrtf(variance + norm.epsilon);
+    float scale[kVec], shift[kVec], y[kVec];
+    convert_to_float(raw_scale, scale);
+    convert_to_float(raw_shift, shift);
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) y[i] = (x[i] - mean) * inv_std * scale[i] + shift[i];
+    store_from_float(output + row.out_row * norm.hidden + col, y);
+}
+
+// v12's largest block: 8 warps, fp16 rows up to 2048 values, fp32 up to 1024.
+constexpr int kMaxShapedWarps = 8;
+
+// v12: the warps a row of vecs_per_row vectors takes, one vector a thread; 0 if it is not a whole
+// number of warps or more than kMaxShapedWarps.
+inline int shaped_warps(int vecs_per_row)
+{
+    const int warps = vecs_per_row / kWarpSize;
+    return vecs_per_row % kWarpSize == 0 && warps <= kMaxShapedWarps ? warps : 0;
+}
+
+// v12's instantiation for `warps` (1 .. kMaxShapedWarps), one block per row.
+template <typename T, typename P, typename RowSource, int kWarps = 1>
+cudaError_t launch_block_shape(int warps, int64_t rows, cudaStream_t stream, const RowSource& source,
+                               T* output, const P* gamma, const P* beta, Normalization norm)
+{
+    if constexpr (kWarps > kMaxShapedWarps) {
+        return cudaErrorNotSupported;
+    } else {
+        if (warps != kWarps)
+            return launch_block_shape<T, P, RowSource, kWarps + 1>(warps, rows, stream, source, output,
+                                                                   gamma, beta, norm);
+        layernorm_rows_block<T, P, kWarps><<<dim3(unsigned(rows)), kWarps * kWarpSize, 0, stream>>>(
+            source, output, gamma, beta, norm);
+        return cudaGetLastError();
+    }
+}
+
 // How v2/v3 split a row: threads_per_row == 0 means the row does not fit that version.
 struct RegisterPlan {
     int threads_per_row;
@@ -629,6 +728,8 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
             return plan_block_vector(vecs_per_row).threads_per_row > 0;
         case kLayerNormOneReduction:
             return plan_block_merged(vecs_per_row).split.threads_per_row > 0;
+        case kLayerNormBlockShape:
+            return shaped_warps(vecs_per_row) > 0;
         case kLayerNormWarpOneReduction:  // the split does not depend on the row count
             return plan_warp_merged(vecs_per_row, elems_per_vec, 1, 1).split.threads_per_row > 0;
         case kLayerNormSpread:
@@ -638,9 +739,9 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
     }
 }
 
-// Version 0 resolved: the measured choice where its split takes the row, else v9 for v10 (the same
-// kernel with two reductions), else v5 (which takes every row that any vector version takes: up
-// to 256 threads x 32 floats), else the scalar v1.
+// Version 0 resolved: the measured choice where its split takes the row, else v9 for v10 and v12
+// (a block per row as they have, for any row of up to 1024 vectors), v8 for v11, else v5 (which
+// takes every row that any vector version takes: up to 256 threads x 32 floats), else the scalar v1.
 inline int default_version(const MeasuredDefaults& measured, int element_bytes, bool vectorizable,
                            int vecs_per_row, int elems_per_vec, int64_t rows, int sms)
 {
@@ -648,8 +749,8 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
         return kLayerNormScalar;
     const int point = measured_point(rows, sms);
     int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
-    if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10, v11: their two-reduction twins
-        if (chosen == kLayerNormOneReduction) chosen = kLayerNormBlockLoadsFirst;
+    if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v12: their general twins
+        if (chosen == kLayerNormOneReduction || chosen == kLayerNormBlockShape) chosen = kLayerNormBlockLoadsFirst;
         if (chosen == kLayerNormWarpOneReduction) chosen = kLayerNormParamsWithRow;
     }
     return split_fits(chosen, vecs_per_row, elems_per_vec) ? chosen : kLayerNormParamsEarly;
@@ -663,7 +764,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
                                   T* output, const P* gamma, const P* beta, int64_t rows,
                                   int32_t hidden, float epsilon, cudaStream_t stream)
 {
-    if (rows < 0 || hidden <= 0 || version < kLayerNormDefault || version > kLayerNormWarpOneReduction)
+    if (rows < 0 || hidden <= 0 || version < kLayerNormDefault || version > kLayerNormLastVersion)
         return cudaErrorInvalidValue;
     if (rows > 0 && (output == nullptr || gamma == nullptr || beta == nullptr))
         return cudaErrorInvalidValue;
@@ -691,6 +792,13 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
         return cudaGetLastError();
     }
     if (!vectorizable) return cudaErrorNotSupported;
+    if (version == kLayerNormBlockShape) {
+        const int warps = shaped_warps(vecs_per_row);
+        if (warps == 0) return cudaErrorNotSupported;
+        if (rows == 0) return cudaSuccess;
+        if (rows > INT32_MAX) return cudaErrorNotSupported;  // one block per row
+        return launch_block_shape<T, P>(warps, rows, stream, source, output, gamma, beta, norm);
+    }
     if (version >= kLayerNormLoadsFirst) {  // v4-v11
         const cudaError_t status = count_sms();
         if (status != cudaSuccess) return status;

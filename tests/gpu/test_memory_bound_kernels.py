@@ -78,11 +78,12 @@ def poisoned(shape, dtype, value=math.nan):
     return torch.full(shape, value, dtype=dtype, device=DEVICE)
 
 
-def uneven_split(version, vecs_per_row, elems_per_vec):
-    """Whether LayerNorm-family version 10 or 11 refuses a row of vecs_per_row 16-byte vectors: their
-    merges count on every thread of a row holding as many vectors (common/layernorm_rows.cuh,
-    restated): v10 one each, in whole warps; v11 v3's split (the fewest threads, a power of two,
-    with at most 32 values each) into equal shares."""
+def split_refuses(version, vecs_per_row, elems_per_vec):
+    """Whether LayerNorm-family version 10, 11 or 12 refuses a row of vecs_per_row 16-byte vectors
+    (common/layernorm_rows.cuh, restated): v10 and v11 merge per-thread moments, which counts on
+    every thread of a row holding as many vectors: v10 one each, in whole warps; v11 v3's split (the
+    fewest threads, a power of two, with at most 32 values each) into equal shares. v12 gives a
+    row 1 to 8 whole warps of one vector a thread."""
     if version == 10:
         return vecs_per_row % 32 != 0
     if version == 11:
@@ -90,16 +91,18 @@ def uneven_split(version, vecs_per_row, elems_per_vec):
         while threads * (32 // elems_per_vec) < vecs_per_row:
             threads *= 2
         return vecs_per_row % threads != 0
+    if version == 12:
+        return vecs_per_row % 32 != 0 or vecs_per_row // 32 > 8
     return False
 
 
 def run_version(version, width, dtype, launch, norm_family=False):
     """launch(); a vector version on rows that are not whole 16-byte vectors must refuse, and so
-    must LayerNorm-family v10/v11 on rows they cannot split evenly. Returns whether it ran. In both
+    must LayerNorm-family v10-v12 on rows their splits cannot take. Returns whether it ran. In both
     families (LayerNorm, BiasGelu) every numbered version but 1 is a vector version."""
     vec = elems_per_vector(dtype)
     refuses = (version not in (None, 1) and not vectorizable(width, dtype)) \
-        or (norm_family and uneven_split(version, width // vec, vec)) \
+        or (norm_family and split_refuses(version, width // vec, vec)) \
         or (not norm_family and version in GELU_FP16_ONLY and dtype != torch.float16)
     if refuses:
         with pytest.raises(RuntimeError, match="not supported"):
@@ -191,7 +194,7 @@ def test_layer_norm_adversarial_rows(dtype, version):
                 assert torch.equal(out, beta.to(dtype).expand_as(out)), "constant row != beta"
 
 
-@pytest.mark.parametrize("version", (9, 10, 11), ids=lambda v: f"v{v}")
+@pytest.mark.parametrize("version", (9, 10, 11, 12), ids=lambda v: f"v{v}")
 def test_layer_norm_variance_of_rows_with_a_large_mean(version):
     """The variance alone, at mean 1e4 and std 1 in fp32: with gamma 1 and beta 0 the output's mean
     square is var / var_computed, whatever the mean's rounding (which moves every output by the
