@@ -651,10 +651,14 @@ struct MeasuredDefaults {
 
 // Which measured point a row count falls on: the nearest in log scale, in rows per SM so that a
 // GPU with fewer SMs changes plans at proportionally fewer rows (an assumption, not measured).
+// One bound is a measured crossover instead: between the ~1K and ~4K points at 2,508 rows (the
+// geometric mean of 2,048 and 3,072), where run 10 timed v12, the ~1K choice of most kernels, ahead
+// at 2,048 rows by 6-16% (fp16) and the ~4K choices ahead at 3,072 (H200, the issue's shapes).
 inline int measured_point(int64_t rows, int sms)
 {
-    // Geometric midpoints between the measured 128, 1024, 4096, 16384, 65536 rows on 132 SMs.
-    constexpr double kBoundsPerSm[MeasuredDefaults::kPoints - 1] = {362.0 / 132, 2048.0 / 132,
+    // Geometric midpoints between the measured 128, 1024, 4096, 16384, 65536 rows on 132 SMs, but
+    // for the crossover above.
+    constexpr double kBoundsPerSm[MeasuredDefaults::kPoints - 1] = {362.0 / 132, 2508.0 / 132,
                                                                     8192.0 / 132, 32768.0 / 132};
     int point = 0;
     while (point < MeasuredDefaults::kPoints - 1 && double(rows) >= kBoundsPerSm[point] * sms) ++point;
