@@ -56,3 +56,17 @@ def test_attention_benchmark_quick(tmp_path):
                       "--out", str(out))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "fp16" in out.read_text()
+
+
+def test_layernorm_ablation_quick(tmp_path):
+    """The ablation builds its kernels with nvcc, checks modes 4-7 and ours against float64 and
+    prints a row per contender; one round at 128 tokens, inputs in L2."""
+    out = tmp_path / "ablation.txt"
+    done = run_script("benchmarks/ablate_layernorm.py", "--tokens", "128", "--rounds", "1", "--hot-l2",
+                      "--out", str(out))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = out.read_text()
+    for label in ("0 copy", "5 two-pass", "7 plain loads", "ours v12", "ours default", "torch.compile"):
+        row = next((line for line in report.splitlines() if line.startswith(f"| {label} ")), None)
+        assert row is not None, f"{label} missing from the ablation table"
+        assert float(row.split("|")[2]) > 0

@@ -1,0 +1,185 @@
+"""Where a small LayerNorm's time goes: an ablation, fp16, hidden 768.
+
+    python3 benchmarks/ablate_layernorm.py --out benchmarks/results/<gpu>_layernorm_ablation.txt
+
+benchmarks/ablation/layernorm_ablation.cu holds one kernel in eight modes, each adding one piece
+of a LayerNorm to a plain copy (the file's header lists them) in the layout of our v9/v10/v12: a
+block of 96 threads per row, a 16-byte vector a thread. This script builds it with nvcc, checks
+the modes that compute a whole LayerNorm (4-7) against float64, and times every mode next to our
+v10, v12 and default launcher, a torch copy (x * 1) and torch.compile, at each token count.
+The differences between neighbouring modes are what each piece costs; the gap between mode 5 (a
+two-pass LayerNorm with nothing else) and our v12 is what the generic code around it costs.
+
+Timing: as bench_memory_bound_kernels.py (each contender captured into one CUDA graph rotating
+over input sets of >= 3x the L2, or one set with --hot-l2), but every contender's graph is
+captured first and they are then replayed in interleaved rounds: the median of the rounds is
+printed with their spread, so a drift of the clocks during the run hits every contender alike.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import math
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from benchmarks.bench_memory_bound_kernels import (EPSILON, TOLERANCE, WORKING_SET_OVER_L2,  # noqa: E402
+                                                   double_layer_norm, torch_layer_norm, warm_up_gpu)
+from bertrt.common import atomic_write_bytes  # noqa: E402
+from plugins.layernorm.ops import layer_norm  # noqa: E402
+
+SOURCE = Path(__file__).resolve().parent / "ablation" / "layernorm_ablation.cu"
+HIDDEN = 768  # the kernel's layout is fixed: 96 threads x 8 halves
+MODES = ("copy", "affine", "warp sum", "block sum", "block moments", "two-pass", "smem all", "plain loads")
+LAYER_NORM_MODES = (4, 5, 6, 7)  # the modes whose output is a LayerNorm (the others are partial)
+
+
+def build(out_dir: Path) -> ctypes.CDLL:
+    """Compiles the ablation kernels for this GPU into out_dir (temp name, then renamed)."""
+    major, minor = torch.cuda.get_device_capability()
+    library = out_dir / f"layernorm_ablation_sm{major}{minor}.so"
+    partial = library.with_suffix(".so.partial")
+    command = ["nvcc", "-O3", f"-arch=sm_{major}{minor}", "-shared", "-Xcompiler", "-fPIC",
+               "-o", str(partial), str(SOURCE)]
+    try:
+        subprocess.run(command, check=True, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise SystemExit("needs nvcc (the CUDA toolkit) on PATH to build the ablation kernels")
+    except subprocess.CalledProcessError as error:
+        raise SystemExit(f"nvcc failed on {SOURCE}:\n{error.stderr}")
+    partial.rename(library)
+    lib = ctypes.CDLL(str(library))
+    lib.ablate_launch.argtypes = [ctypes.c_int] + [ctypes.c_void_p] * 4 + [ctypes.c_int, ctypes.c_float,
+                                                                             ctypes.c_float, ctypes.c_void_p]
+    return lib
+
+
+def capture(call, sets: int, calls: int):
+    """A CUDA graph of `calls` calls rotating over the input sets (outputs kept until reused)."""
+    outputs = [call(i) for i in range(sets)]  # warm-up, off the capture
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for c in range(calls):
+            outputs[c % sets] = call(c % sets)
+    return graph, outputs
+
+
+def replay_us(graph, calls: int, reps: int = 20) -> float:
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    times = []
+    for _ in range(reps):
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) * 1000.0 / calls)
+    return statistics.median(times)
+
+
+def run_tokens(lib, tokens: int, hot: bool, rounds: int, compiled, log) -> list[str]:
+    l2 = torch.cuda.get_device_properties(0).L2_cache_size
+    torch.manual_seed(tokens)
+    gamma = (1.0 + 0.1 * torch.randn(HIDDEN, device="cuda")).half()
+    beta = (0.1 * torch.randn(HIDDEN, device="cuda")).half()
+    sets = 1 if hot else max(1, math.ceil(WORKING_SET_OVER_L2 * l2 / (2 * tokens * HIDDEN * 2)))
+    xs = [torch.randn(tokens, HIDDEN, device="cuda").half() for _ in range(sets)]
+    for x in xs:
+        torch._dynamo.mark_dynamic(x, 0)
+    stream = lambda: torch.cuda.current_stream().cuda_stream  # noqa: E731 (the capture's stream)
+
+    def mode_call(mode):
+        def call(i):
+            y = torch.empty_like(xs[i])
+            status = lib.ablate_launch(mode, xs[i].data_ptr(), gamma.data_ptr(), beta.data_ptr(), y.data_ptr(),
+                                       tokens, 1.0 / HIDDEN, EPSILON, stream())
+            if status != 0:
+                raise RuntimeError(f"ablate_launch mode {mode}: error {status}")
+            return y
+        return call
+
+    contenders = {f"{m} {name}": mode_call(m) for m, name in enumerate(MODES)}
+    contenders["ours v10"] = lambda i: layer_norm(xs[i], gamma, beta, EPSILON, version=10)
+    contenders["ours v12"] = lambda i: layer_norm(xs[i], gamma, beta, EPSILON, version=12)
+    contenders["ours default"] = lambda i: layer_norm(xs[i], gamma, beta, EPSILON)
+    contenders["torch copy x*1"] = lambda i: torch.mul(xs[i], 1)
+    contenders["torch.compile"] = lambda i: compiled(xs[i], gamma, beta)
+    expected = double_layer_norm(xs[0], gamma, beta)
+    tolerance = TOLERANCE[torch.float16]
+    for label, call in contenders.items():
+        if label.split()[0].isdigit() and int(label.split()[0]) not in LAYER_NORM_MODES:
+            continue
+        if label.startswith("torch copy"):
+            continue
+        error = (call(0).double() - expected).abs()
+        if not bool((error <= tolerance + tolerance * expected.abs()).all()):
+            raise SystemExit(f"{label} at {tokens} tokens: max abs error {error.max().item():.3g} "
+                             f"against float64 (tolerance {tolerance})")
+    calls = sets * math.ceil(200 / sets)
+    graphs = {label: capture(call, sets, calls) for label, call in contenders.items()}
+    times = {label: [] for label in contenders}
+    for _ in range(rounds):
+        for label, (graph, _) in graphs.items():
+            times[label].append(replay_us(graph, calls))
+    del graphs
+    base = statistics.median(times["torch.compile"])
+    lines = [f"{tokens} x {HIDDEN} fp16, " + ("inputs in L2 (one set)" if hot else f"{sets} input sets from DRAM")
+             + f"; median of {rounds} interleaved rounds (min-max)",
+             "| contender        | us    | min-max       | vs torch.compile |",
+             "|------------------|-------|---------------|------------------|"]
+    for label, values in times.items():
+        median = statistics.median(values)
+        lines.append(f"| {label:16s} | {median:5.3f} | {min(values):5.3f}-{max(values):5.3f} | "
+                     f"{base / median:15.3f}x |")
+    for line in lines:
+        log(line)
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tokens", nargs="+", type=int, default=[128, 1024, 4096])
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (default 7)")
+    parser.add_argument("--hot-l2", action="store_true", help="one input set, resident in L2")
+    parser.add_argument("--out", type=Path, help="also write the report to this file")
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        raise SystemExit("needs a CUDA GPU (and nvcc): this script times CUDA kernels")
+    if any(t < 1 for t in args.tokens) or args.rounds < 1:
+        raise SystemExit("--tokens and --rounds must be positive")
+    torch._dynamo.config.automatic_dynamic_shapes = False
+
+    def log(text):
+        print(text, flush=True)
+
+    head = [f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}, CUDA {torch.version.cuda}",
+            f"command: python3 {' '.join(sys.argv)}",
+            "LayerNorm fp16, hidden 768; modes: benchmarks/ablation/layernorm_ablation.cu (1-3 are partial "
+            "LayerNorms, not checked; 4-7 and ours checked against float64 at atol = rtol = 1e-2);",
+            "torch.compile: max-autotune-no-cudagraphs, the token dimension dynamic, first called at the "
+            "first --tokens count."]
+    for line in head:
+        log(line)
+    warm_up_gpu()
+    compiled = torch.compile(torch_layer_norm, mode="max-autotune-no-cudagraphs")
+    body = []
+    with tempfile.TemporaryDirectory() as build_dir:
+        lib = build(Path(build_dir))
+        for tokens in args.tokens:
+            body += [""] + run_tokens(lib, tokens, args.hot_l2, args.rounds, compiled, log)
+    if args.out:
+        atomic_write_bytes(args.out, ("\n".join(head + body) + "\n").encode())
+        log(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
