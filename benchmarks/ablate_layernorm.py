@@ -134,8 +134,8 @@ def run_tokens(lib, tokens: int, hot: bool, rounds: int, compiled, log) -> list[
     base = statistics.median(times["torch.compile"])
     lines = [f"{tokens} x {HIDDEN} fp16, " + ("inputs in L2 (one set)" if hot else f"{sets} input sets from DRAM")
              + f"; median of {rounds} interleaved rounds (min-max)",
-             "| contender        | us    | min-max       | vs torch.compile |",
-             "|------------------|-------|---------------|------------------|"]
+             "| contender        | us    | min-max     | vs torch.compile |",
+             "|------------------|-------|-------------|------------------|"]
     for label, values in times.items():
         median = statistics.median(values)
         lines.append(f"| {label:16s} | {median:5.3f} | {min(values):5.3f}-{max(values):5.3f} | "
