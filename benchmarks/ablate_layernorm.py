@@ -152,17 +152,19 @@ def main(argv=None):
     parser.add_argument("--hot-l2", action="store_true", help="one input set, resident in L2")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
-    if not torch.cuda.is_available():
-        raise SystemExit("needs a CUDA GPU (and nvcc): this script times CUDA kernels")
     if any(t < 1 for t in args.tokens) or args.rounds < 1:
         raise SystemExit("--tokens and --rounds must be positive")
+    if args.out and args.out.is_dir():
+        raise SystemExit(f"--out {args.out} is a folder: give the report's file path")
+    if not torch.cuda.is_available():
+        raise SystemExit("needs a CUDA GPU (and nvcc): this script times CUDA kernels")
     torch._dynamo.config.automatic_dynamic_shapes = False
 
     def log(text):
         print(text, flush=True)
 
     head = [f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}, CUDA {torch.version.cuda}",
-            f"command: python3 {' '.join(sys.argv)}",
+            f"command: python3 benchmarks/ablate_layernorm.py {' '.join(sys.argv[1:] if argv is None else argv)}",
             "LayerNorm fp16, hidden 768; modes: benchmarks/ablation/layernorm_ablation.cu (1-3 are partial "
             "LayerNorms, not checked; 4-7 and ours checked against float64 at atol = rtol = 1e-2);",
             "torch.compile: max-autotune-no-cudagraphs, the token dimension dynamic, first called at the "

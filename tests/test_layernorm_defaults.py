@@ -187,3 +187,36 @@ int main()
 @needs_nvcc
 def test_fast_divisor_is_exact_below_2_to_the_31(tmp_path):
     build_and_run(tmp_path, "divide", DIVIDE_PROGRAM, min_checked=1_000_000)
+
+
+POINTS_PROGRAM = r"""
+#include <cstdio>
+#include "common/layernorm_rows.cuh"
+
+// measured_point on 132 SMs (the H200 the defaults were measured on): each measured row count
+// falls on its own point, and 2,048 rows on the ~1K point in fp16 but the ~4K point in fp32
+// (fp16's bound is the crossover measured in run 10, fp32's the geometric midpoint).
+int main()
+{
+    struct Case { long long rows; int element_bytes; int point; };
+    const Case cases[] = {{128, 4, 0}, {128, 2, 0}, {361, 2, 0}, {362, 2, 1}, {1024, 4, 1}, {1024, 2, 1},
+                          {2047, 4, 1}, {2048, 4, 2}, {2048, 2, 1}, {2507, 2, 1}, {2508, 2, 2},
+                          {3072, 4, 2}, {3072, 2, 2}, {4096, 2, 2}, {16384, 4, 3}, {65536, 2, 4}};
+    int failures = 0, checked = 0;
+    for (const Case& c : cases) {
+        const int point = bert::measured_point(c.rows, 132, c.element_bytes);
+        ++checked;
+        if (point != c.point) {
+            ++failures;
+            std::printf("%lld rows, %d-byte elements: point %d, expected %d\n", c.rows, c.element_bytes, point, c.point);
+        }
+    }
+    std::printf("checked %d, failures %d\n", checked, failures);
+    return failures == 0 ? 0 : 1;
+}
+"""
+
+
+@needs_nvcc
+def test_measured_points_and_the_fp16_crossover(tmp_path):
+    build_and_run(tmp_path, "points", POINTS_PROGRAM, min_checked=16)

@@ -60,7 +60,7 @@ __global__ void __launch_bounds__(96) ablate(const uint4* x, const uint4* g, con
     float v[8], gf[8], bf[8];
     unpack(xv, v); unpack(gv, gf); unpack(bv, bf);
     float mean = 0.f, rstd = 1.f;
-    __shared__ float2 part[kThreads];
+    __shared__ __align__(16) float2 part[kThreads];  // mode 6 reads it as float4
     if (M == kWarpSum || M == kBlockSum || M == kTwoPass) {
         float s = 0.f;
 #pragma unroll

@@ -12,7 +12,7 @@
 //   __device__ Row row(int64_t index) const;  // the index-th of `rows` rows
 //   static constexpr MeasuredDefaults kDefaults;  // what version 0 runs (below)
 // fetch and combine are separate so that a kernel can issue every load of a row before anything
-// waits for one (v4-v11, below); load_row does both at once.
+// waits for one (v4-v12, below); load_row does both at once.
 //
 // Parameters: gamma and beta are of type P, either fp32 or the activation type T (as NVIDIA's
 // BERT plugins convert them to the layer's type). Every row reads all of them again (from L1/L2):
@@ -90,8 +90,9 @@ namespace bert {
 //      the kernel is one chain of latencies (~128 rows), the second butterfly, barrier and
 //      shared-memory round trip were a third of it: 0.12-0.15 us of ~2.6 at 128 rows. Needs
 //      every thread to hold a vector (rows of whole warps of vectors: fp32 384, 768, 1024, fp16
-//      768, 1024; else the default falls back to v9). Since run 7 the default of every kernel
-//      at ~128 and ~1K rows, and of SkipLayerNorm up to ~16K (fp32) and ~4K (fp16) rows.
+//      768, 1024; else the default falls back to v9). From run 7 to run 10 the default of every
+//      kernel at ~128 and ~1K rows; since run 10 SkipLayerNorm's up to ~16K (fp32) and ~4K (fp16)
+//      rows but at ~1K, where v12 took over (fp32 also at ~128).
 //  11  as 8, with v10's one reduction (every thread of a group holds as many vectors: BERT rows
 //      split into equal shares, a warp with 3 to 8 vectors a thread, h384 16 lanes with 3 or
 //      6). Measured, kept as a step, a default
@@ -104,7 +105,8 @@ namespace bert {
 //      run time, so after the barrier they add the partials with a butterfly of predicated
 //      steps; with the count known the compiler unrolls the adds into broadcast loads. Found by
 //      an ablation (run 10, README): a kernel this plain beat v10 and torch.compile at 128-1K
-//      rows. Rows of 1 to 8 whole warps of vectors (fp16 768, 1024, 2048; fp32 384, 768, 1024).
+//      rows. Rows of 1 to 8 whole warps of vectors (hidden a multiple of 256 up to 2048 in fp16,
+//      of 128 up to 1024 in fp32: BERT's 768 and 1024 in both, 384 in fp32).
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -484,10 +486,10 @@ __device__ __forceinline__ float block_total(float value, float (&partials)[kWar
 }
 
 // v12: one row per block of kWarps warps, thread t holding the row's 16-byte vector t, for rows of
-// whole warps of vectors (as v10: fp32 384, 768, 1024, fp16 768, 1024, 2048), so that no thread
-// needs a bounds check: a predicated load made ptxas put the row's address arithmetic behind the
-// predicate (0.07 us at 128 rows, run 10). Loads as v9 (the row's and gamma/beta's first),
-// statistics as v9 (the mean, then squared deviations), the grid exactly one block per row.
+// whole warps of vectors, so that no thread needs a bounds check: a predicated load made ptxas put
+// the row's address arithmetic behind the predicate (0.07 us at 128 rows, run 10). The loads are
+// written first as in v9 (ptxas issues gamma/beta's once the row has arrived; the reductions hide
+// them), the statistics are v9's (the mean, then squared deviations), the grid one block per row.
 template <typename T, typename P, int kWarps, typename RowSource>
 __global__ void __launch_bounds__(kWarps * kWarpSize)
 layernorm_rows_block(RowSource source, T* output, const P* gamma, const P* beta, Normalization norm)
@@ -637,12 +639,13 @@ inline LoadsFirstPlan plan_warp_merged(int vecs_per_row, int elems_per_vec, int6
 }
 
 // The default version of a row source, as measured on an H200 (132 SMs) at hidden 768 and 128,
-// 1024, 4096, 16384, 65536 rows (README: benchmarks/results/nvidia-h200_memory_bound_kernels.txt):
-// at each, the fastest version, a difference under 2% (the spread between runs) counted as a tie
-// that goes to the version already chosen. No single version wins everywhere: with ~128-1K rows
-// the shortest chain of latencies (v10: a vector per thread, one reduction) wins, and for
-// SkipLayerNorm up to ~4K-16K rows; above, v5/v8 keep gamma/beta in registers, which pays with
-// fewer rows and costs occupancy with many, where v3/v4 (fp16) or v7 (fp32) win.
+// 1024, 4096, 16384, 65536 rows (README; run 7: benchmarks/results/nvidia-h200_memory_bound_kernels.txt,
+// run 10: nvidia-h200_layernorm_run10_experiments.txt): at each, the fastest version, a difference
+// under 2% (the spread between runs) counted as a tie that goes to the version already chosen. No
+// single version wins everywhere: with ~128-1K rows the shortest chain of latencies (v12: a vector
+// per thread, the plainest reductions; before run 10 v10) wins, and for SkipLayerNorm v10 up to
+// ~4K-16K rows; above, v5/v8 keep gamma/beta in registers, which pays with fewer rows and costs
+// occupancy with many, where v3/v4 (fp16) or v7 (fp32) win.
 struct MeasuredDefaults {
     static constexpr int kPoints = 5;
     int fp32[kPoints];
@@ -651,17 +654,22 @@ struct MeasuredDefaults {
 
 // Which measured point a row count falls on: the nearest in log scale, in rows per SM so that a
 // GPU with fewer SMs changes plans at proportionally fewer rows (an assumption, not measured).
-// One bound is a measured crossover instead: between the ~1K and ~4K points at 2,508 rows (the
-// geometric mean of 2,048 and 3,072), where run 10 timed v12, the ~1K choice of most kernels, ahead
-// at 2,048 rows by 6-16% (fp16) and the ~4K choices ahead at 3,072 (H200, the issue's shapes).
-inline int measured_point(int64_t rows, int sms)
+// One fp16 bound is a measured crossover instead: between the ~1K and ~4K points at 2,508 rows
+// (the geometric mean of 2,048 and 3,072), where run 10 timed v12, the ~1K choice of all three
+// kernels in fp16, 6-16% ahead of the ~4K choices at 2,048 rows and those 3-6% ahead at 3,072
+// (H200, the issue's shapes). In fp32 the two were level at both counts but for EmbLayerNorm (v5
+// ahead at 2,048, v12 at 3,072), so fp32 keeps the geometric midpoint.
+inline int measured_point(int64_t rows, int sms, int element_bytes)
 {
     // Geometric midpoints between the measured 128, 1024, 4096, 16384, 65536 rows on 132 SMs, but
-    // for the crossover above.
-    constexpr double kBoundsPerSm[MeasuredDefaults::kPoints - 1] = {362.0 / 132, 2508.0 / 132,
-                                                                    8192.0 / 132, 32768.0 / 132};
+    // for fp16's crossover above.
+    constexpr double kFp32BoundsPerSm[MeasuredDefaults::kPoints - 1] = {362.0 / 132, 2048.0 / 132,
+                                                                        8192.0 / 132, 32768.0 / 132};
+    constexpr double kFp16BoundsPerSm[MeasuredDefaults::kPoints - 1] = {362.0 / 132, 2508.0 / 132,
+                                                                        8192.0 / 132, 32768.0 / 132};
+    const double* bounds = element_bytes == 2 ? kFp16BoundsPerSm : kFp32BoundsPerSm;
     int point = 0;
-    while (point < MeasuredDefaults::kPoints - 1 && double(rows) >= kBoundsPerSm[point] * sms) ++point;
+    while (point < MeasuredDefaults::kPoints - 1 && double(rows) >= bounds[point] * sms) ++point;
     return point;
 }
 
@@ -751,7 +759,7 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
 {
     if (!vectorizable || !split_fits(kLayerNormParamsEarly, vecs_per_row, elems_per_vec))
         return kLayerNormScalar;
-    const int point = measured_point(rows, sms);
+    const int point = measured_point(rows, sms, element_bytes);
     int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
     if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v12: their general twins
         if (chosen == kLayerNormOneReduction || chosen == kLayerNormBlockShape) chosen = kLayerNormBlockLoadsFirst;
