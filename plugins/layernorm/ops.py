@@ -17,8 +17,8 @@ from plugins import kernels
 # Version numbers accepted by bertLayerNormVersion (also SkipLayerNorm and EmbLayerNorm).
 VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
 # The versions that need rows of whole 16-byte vectors and 16-byte aligned pointers (else they
-# refuse with cudaErrorNotSupported); 1 takes anything. 10 and 11 also refuse rows they cannot
-# split evenly over their threads (layernorm_kernel.h).
+# refuse with cudaErrorNotSupported); 1 takes anything. 10 to 12 also refuse rows their splits
+# cannot take (layernorm_kernel.h).
 VECTOR_VERSIONS = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
 
 _ARGTYPES = [ctypes.c_void_p] * 4 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_float, ctypes.c_int,
