@@ -33,7 +33,8 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 
 from benchmarks.bench_memory_bound_kernels import (EPSILON, TOLERANCE, WORKING_SET_OVER_L2,  # noqa: E402
-                                                   double_layer_norm, torch_layer_norm, warm_up_gpu)
+                                                   double_layer_norm, replay_us, torch_layer_norm,
+                                                   warm_up_gpu)
 from bertrt.common import atomic_write_bytes  # noqa: E402
 from plugins.layernorm.ops import layer_norm  # noqa: E402
 
@@ -41,6 +42,7 @@ SOURCE = Path(__file__).resolve().parent / "ablation" / "layernorm_ablation.cu"
 HIDDEN = 768  # the kernel's layout is fixed: 96 threads x 8 halves
 MODES = ("copy", "affine", "warp sum", "block sum", "block moments", "two-pass", "smem all", "plain loads")
 LAYER_NORM_MODES = (4, 5, 6, 7)  # the modes whose output is a LayerNorm (the others are partial)
+REPLAYS_PER_ROUND = 20  # timed replays of each graph per round (their median is the round's time)
 
 
 def build(out_dir: Path) -> ctypes.CDLL:
@@ -72,18 +74,6 @@ def capture(call, sets: int, calls: int):
         for c in range(calls):
             outputs[c % sets] = call(c % sets)
     return graph, outputs
-
-
-def replay_us(graph, calls: int, reps: int = 20) -> float:
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    times = []
-    for _ in range(reps):
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1000.0 / calls)
-    return statistics.median(times)
 
 
 def run_tokens(lib, tokens: int, hot: bool, rounds: int, compiled, log) -> list[str]:
@@ -129,7 +119,7 @@ def run_tokens(lib, tokens: int, hot: bool, rounds: int, compiled, log) -> list[
     times = {label: [] for label in contenders}
     for _ in range(rounds):
         for label, (graph, _) in graphs.items():
-            times[label].append(replay_us(graph, calls))
+            times[label].append(replay_us(graph, calls, REPLAYS_PER_ROUND))
     del graphs
     base = statistics.median(times["torch.compile"])
     lines = [f"{tokens} x {HIDDEN} fp16, " + ("inputs in L2 (one set)" if hot else f"{sets} input sets from DRAM")

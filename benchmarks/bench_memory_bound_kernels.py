@@ -97,20 +97,25 @@ def time_in_graph(call: Callable[[int], object], input_sets: int, min_calls: int
     with torch.cuda.graph(graph):
         for c in range(calls):
             outputs[c % input_sets] = call(c % input_sets)
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    first_ms = min(replay_us(graph, calls, 1) for _ in range(3)) * calls / 1000.0  # warm replays
+    reps = max(5, min(100, int(target_ms / max(first_ms, 1e-3))))
+    us = replay_us(graph, calls, reps)
+    del graph, outputs
+    return us
 
-    def replay_ms():
+
+def replay_us(graph, calls: int, reps: int) -> float:
+    """Median microseconds per call over `reps` timed replays of a captured graph of `calls` calls
+    (CUDA events around each replay)."""
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    samples = []
+    for _ in range(reps):
         start.record()
         graph.replay()
         end.record()
         end.synchronize()
-        return start.elapsed_time(end)
-
-    first = min(replay_ms() for _ in range(3))  # warm replays
-    reps = max(5, min(100, int(target_ms / max(first, 1e-3))))
-    median_ms = statistics.median(replay_ms() for _ in range(reps))
-    del graph, outputs
-    return median_ms * 1000.0 / calls
+        samples.append(start.elapsed_time(end) * 1000.0 / calls)
+    return statistics.median(samples)
 
 
 @dataclass
