@@ -27,8 +27,10 @@ static bool launcher_takes(int version, int vecs_per_row, int elems_per_vec, lon
     if (version == kLayerNormSized) return plan_sized(vecs_per_row, elems_per_vec).threads_per_row > 0;
     if (version == kLayerNormOneReduction)  // v9's split, in whole warps
         return vecs_per_row % 32 == 0 && plan_block_per_row(vecs_per_row).split.threads_per_row > 0;
-    if (version == kLayerNormBlockShape)  // one vector a thread, 1 to 8 whole warps
+    if (version == kLayerNormBlockShape || version == kLayerNormWarpPerRow)  // 1 to 8 warps' worth
         return vecs_per_row % 32 == 0 && vecs_per_row / 32 <= 8;
+    if (version == kLayerNormRowPairsShaped)  // two vectors a thread, 1 to 8 whole warps
+        return vecs_per_row % 64 == 0 && vecs_per_row / 64 <= 8;
     if (version == kLayerNormWarpOneReduction) {  // v8's split, in equal shares
         const int threads = plan_loads_first(vecs_per_row, elems_per_vec, rows, sms, false).split.threads_per_row;
         return threads > 0 && vecs_per_row % threads == 0;

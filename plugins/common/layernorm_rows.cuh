@@ -12,7 +12,9 @@
 //   __device__ Row row(int64_t index) const;  // the index-th of `rows` rows
 //   static constexpr MeasuredDefaults kDefaults;  // what version 0 runs (below)
 // fetch and combine are separate so that a kernel can issue every load of a row before anything
-// waits for one (v4-v12, below); load_row does both at once.
+// waits for one (v4-v14, below); load_row does both at once. row(index) is only asked for
+// 0 <= index < rows, and fetch and combine must be harmless on a Row whose out_row < 0 (v12-v14
+// call them without a predicate; the result is not stored).
 //
 // Parameters: gamma and beta are of type P, either fp32 or the activation type T (as NVIDIA's
 // BERT plugins convert them to the layer's type). Every row reads all of them again (from L1/L2):
@@ -107,6 +109,16 @@ namespace bert {
 //      an ablation (run 10, README): a kernel this plain beat v10 and torch.compile at 128-1K
 //      rows. Rows of 1 to 8 whole warps of vectors (hidden a multiple of 256 up to 2048 in fp16,
 //      of 128 up to 1024 in fp32: BERT's 768 and 1024 in both, 384 in fp32).
+//  13  v12's kernel in another block shape: a warp per row, 8 rows a block, each lane n vectors
+//      (fp16 h768 3, fp32 6), gamma and beta loaded for the output as v4 does. A shape sweep of
+//      a plain kernel against torch.compile (run 11, README) found it the fastest fp16 LayerNorm
+//      at 3K-4K rows; v4 has this layout too, but with run-time group sizes and bounds checks.
+//      Rows of 1 to 8 vectors a lane (the rows v12 takes).
+//  14  v12's kernel with two vectors a thread and two rows a block (fp32 h768: 96 threads, each
+//      32 bytes of each of two rows), gamma and beta loaded for the output: the fastest fp32
+//      LayerNorm from ~2K rows in the same sweep, at the copy's speed at 4,096 rows. torch.compile
+//      gives its programs 2 fp32 rows too (run 5), which v9 with 2 rows a block did not gain from.
+//      Rows of 1 to 8 whole warps of two vectors a thread (fp32 768 and 1024, fp16 1024).
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -123,14 +135,16 @@ enum LayerNormVersion {
     kLayerNormOneReduction = 10,
     kLayerNormWarpOneReduction = 11,
     kLayerNormBlockShape = 12,
+    kLayerNormWarpPerRow = 13,
+    kLayerNormRowPairsShaped = 14,
 };
-constexpr int kLayerNormLastVersion = kLayerNormBlockShape;
+constexpr int kLayerNormLastVersion = kLayerNormRowPairsShaped;
 
-// When v4-v11's kernel loads gamma and beta.
+// When v4-v14's kernels load gamma and beta.
 enum class ParamsLoad {
-    kInOutputLoop,       // v4, v6, v7: one vector at a time, between the stores
+    kInOutputLoop,       // v4, v6, v7, v13, v14: one vector at a time, between the stores
     kBeforeReductions,   // v5: once the row has arrived, converted to fp32 at once
-    kWithRow,            // v8-v11: with the row's loads, kept as stored until the output
+    kWithRow,            // v8-v12: with the row's loads, kept as stored until the output
 };
 
 // How v4-v11's kernel gets a row's mean and variance.
@@ -464,92 +478,195 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
     }
 }
 
-// v12's block sum: every thread gets the total of `value` over the block's kWarps warps. Each warp
-// butterflies, its lane 0 leaves the warp's sum in partials[warp], and after one barrier every
-// thread adds the kWarps partials itself, in the same order (so every thread has the same bits).
-// All lanes read the same word at a time: broadcast, no bank conflicts. No trailing barrier: a
-// kernel that reduces twice gives each reduction its own `partials`.
-template <int kWarps>
-__device__ __forceinline__ float block_total(float value, float (&partials)[kWarps])
+// v12-v14's block: kGroups groups of kWarps warps side by side, each group normalizing kRows rows
+// together, each thread holding kVecs 16-byte vectors of each of its rows (vectors lane,
+// lane + group threads, ...; neighbouring lanes read neighbouring 16 bytes). Every size is a
+// template constant, so the compiler unrolls everything and no thread needs a bounds check.
+template <int kGroups_, int kWarps_, int kRows_, int kVecs_, ParamsLoad kParams_>
+struct BlockShape {
+    static constexpr int kGroups = kGroups_;
+    static constexpr int kWarps = kWarps_;
+    static constexpr int kRows = kRows_;
+    static constexpr int kVecs = kVecs_;
+    static constexpr ParamsLoad kParams = kParams_;  // kWithRow or kInOutputLoop
+    static constexpr int kGroupThreads = kWarps * kWarpSize;
+    static constexpr int kThreads = kGroups * kGroupThreads;
+    static constexpr int kRowsPerBlock = kGroups * kRows;
+    // v12: the grid holds exactly one block per row, so every block has its row.
+    static constexpr bool kBlockIsRow = kRowsPerBlock == 1;
+    // A group that meets no other group at a barrier (one warp, or the whole block) may leave
+    // as soon as it has no row to compute.
+    static constexpr bool kGroupMayLeave = kWarps == 1 || kGroups == 1;
+};
+
+// The shapes by version, for a row of n warps' worth of vectors (v12, v14: n warps a row; v13: n
+// vectors a thread). v12 loads gamma and beta with the row: one vector each, and with few rows
+// their round trip must overlap the row's. v13 and v14, made for many rows, load them for the
+// output (one vector of each at a time, between the stores), which keeps them out of registers
+// through the reductions: with the row's, v14 fp32 h768 took 48 registers, 14 blocks an SM where
+// 4,096 rows need 16 for one wave (8% slower than the same kernel at 40 registers, run 11).
+template <int n> using ShapeBlockPerRow = BlockShape<1, n, 1, 1, ParamsLoad::kWithRow>;  // v12
+constexpr int kWarpRowsPerBlock = 8;
+template <int n> using ShapeWarpPerRow = BlockShape<kWarpRowsPerBlock, 1, 1, n, ParamsLoad::kInOutputLoop>;  // v13
+template <int n> using ShapeRowPairs = BlockShape<1, n, 2, 2, ParamsLoad::kInOutputLoop>;  // v14
+
+// The totals of a group's kRows values: each warp butterflies, its lane 0 leaves the warp's sums in
+// partials, and after one barrier every thread adds the kWarps partials itself, in the same order
+// (so every thread has the same bits). All lanes read the same word at a time: broadcast, no bank
+// conflicts. No trailing barrier: a kernel that reduces twice gives each reduction its own partials.
+template <int kWarps, int kRows>
+__device__ __forceinline__ void group_totals(float (&values)[kRows], float (&partials)[kRows][kWarps],
+                                             int warp)
 {
-    value = warp_sum(value);
-    if constexpr (kWarps == 1) {
-        return value;
-    } else {
-        if (threadIdx.x % kWarpSize == 0) partials[threadIdx.x / kWarpSize] = value;
-        __syncthreads();
-        float total = partials[0];
 #pragma unroll
-        for (int w = 1; w < kWarps; ++w) total += partials[w];
-        return total;
+    for (int r = 0; r < kRows; ++r) values[r] = warp_sum(values[r]);
+    if constexpr (kWarps > 1) {
+        if (threadIdx.x % kWarpSize == 0) {
+#pragma unroll
+            for (int r = 0; r < kRows; ++r) partials[r][warp] = values[r];
+        }
+        __syncthreads();
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) {
+            float total = partials[r][0];
+#pragma unroll
+            for (int w = 1; w < kWarps; ++w) total += partials[r][w];
+            values[r] = total;
+        }
     }
 }
 
-// v12: one row per block of kWarps warps, thread t holding the row's 16-byte vector t, for rows of
-// whole warps of vectors, so that no thread needs a bounds check: a predicated load made ptxas put
-// the row's address arithmetic behind the predicate (0.07 us at 128 rows, run 10). The loads are
-// written first as in v9 (ptxas issues gamma/beta's once the row has arrived; the reductions hide
-// them), the statistics are v9's (the mean, then squared deviations), the grid one block per row.
-template <typename T, typename P, int kWarps, typename RowSource>
-__global__ void __launch_bounds__(kWarps * kWarpSize)
-layernorm_rows_block(RowSource source, T* output, const P* gamma, const P* beta, Normalization norm)
+// v12-v14, one kernel in the block shapes above. The rows' loads are written first as in v9
+// (gamma/beta's follow them where the shape says kWithRow: ptxas issues those once the rows have
+// arrived, and the reductions hide them), the statistics are v9's (the mean, then squared
+// deviations), each row's reductions its own (a row that is not stored may hold anything,
+// EmbLayerNorm's padding slots NaN, without touching its neighbours').
+template <typename T, typename P, typename Shape, typename RowSource>
+__global__ void __launch_bounds__(Shape::kThreads)
+layernorm_rows_shaped(RowSource source, T* output, const P* gamma, const P* beta, int64_t rows,
+                      Normalization norm)
 {
     constexpr int kVec = kElemsPer16Bytes<T>;
+    constexpr int kRows = Shape::kRows, kVecs = Shape::kVecs, kWarps = Shape::kWarps;
     using Row = typename RowSource::Row;
-    const Row row = source.row(blockIdx.x);
-    if (row.out_row < 0) return;  // the whole block leaves: no barrier waits for it
-    const int col = int(threadIdx.x) * kVec;
+    const int group = Shape::kGroups == 1 ? 0 : int(threadIdx.x) / Shape::kGroupThreads;
+    const int lane = Shape::kGroups == 1 ? int(threadIdx.x) : int(threadIdx.x) % Shape::kGroupThreads;
+    const int64_t first = (int64_t(blockIdx.x) * Shape::kGroups + group) * kRows;
 
-    typename Row::template Raw<kVec> raw;
-    P raw_scale[kVec], raw_shift[kVec];
-    row.fetch(col, raw);
-    load_raw(gamma + col, raw_scale);
-    load_raw(beta + col, raw_shift);
-    float x[kVec];
-    row.combine(raw, x);
-
-    __shared__ float mean_partials[kWarps], square_partials[kWarps];
-    const float mean = norm.mean(block_total(tree_sum<kVec>(x), mean_partials));
-    float squares[kVec];
+    // No load is predicated: a row past the last (in the grid's last block) is the last row again,
+    // computed and not stored, and a row with nothing to store (out_row < 0) is fetched all the
+    // same (its row source loads nothing for it). A predicated load made ptxas put the row's
+    // address arithmetic behind the predicate (0.07 us of v12 at 128 rows, run 10).
+    Row row[kRows];
+    bool store[kRows];
+    bool any_row = false;
 #pragma unroll
-    for (int i = 0; i < kVec; ++i) squares[i] = (x[i] - mean) * (x[i] - mean);
-    // The variance as sum * (1 / hidden), without Normalization::mean's correction step: its last
-    // bit moves the outputs by an ulp, where the mean's decides whether a constant row gives 0.
-    const float variance = block_total(tree_sum<kVec>(squares), square_partials) * norm.inv_length;
+    for (int r = 0; r < kRows; ++r) {
+        const int64_t index = Shape::kBlockIsRow ? first : (first + r < rows ? first + r : rows - 1);
+        row[r] = source.row(index);
+        store[r] = (Shape::kBlockIsRow || first + r < rows) && row[r].out_row >= 0;
+        any_row |= store[r];
+    }
+    if constexpr (Shape::kGroupMayLeave) {
+        if (!any_row) return;  // the whole group leaves: no barrier waits for it
+        if constexpr (kRows == 1) store[0] = true;  // known now: no predicate on the stores
+    }
 
-    const float inv_std = rsqrtf(variance + norm.epsilon);
-    float scale[kVec], shift[kVec], y[kVec];
-    convert_to_float(raw_scale, scale);
-    convert_to_float(raw_shift, shift);
+    typename Row::template Raw<kVec> raw[kRows][kVecs];
 #pragma unroll
-    for (int i = 0; i < kVec; ++i) y[i] = (x[i] - mean) * inv_std * scale[i] + shift[i];
-    store_from_float(output + row.out_row * norm.hidden + col, y);
+    for (int v = 0; v < kVecs; ++v)
+#pragma unroll
+        for (int r = 0; r < kRows; ++r)
+            row[r].fetch((lane + v * Shape::kGroupThreads) * kVec, raw[r][v]);
+    P raw_scale[kVecs][kVec], raw_shift[kVecs][kVec];  // kWithRow only
+    if constexpr (Shape::kParams == ParamsLoad::kWithRow) {
+#pragma unroll
+        for (int v = 0; v < kVecs; ++v) {
+            load_raw(gamma + (lane + v * Shape::kGroupThreads) * kVec, raw_scale[v]);
+            load_raw(beta + (lane + v * Shape::kGroupThreads) * kVec, raw_shift[v]);
+        }
+    }
+    float x[kRows][kVecs][kVec];
+    float mean[kRows];  // the sum until the reduction
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+#pragma unroll
+        for (int v = 0; v < kVecs; ++v) row[r].combine(raw[r][v], x[r][v]);
+        mean[r] = tree_sum<kVecs * kVec>(&x[r][0][0]);
+    }
+
+    __shared__ float mean_partials[Shape::kGroups][kRows][kWarps], square_partials[Shape::kGroups][kRows][kWarps];
+    const int warp = lane / kWarpSize;
+    group_totals(mean, mean_partials[group], warp);
+    float squares[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+        mean[r] = norm.mean(mean[r]);
+        float deviations[kVecs * kVec];
+#pragma unroll
+        for (int v = 0; v < kVecs; ++v)
+#pragma unroll
+            for (int i = 0; i < kVec; ++i) deviations[v * kVec + i] = (x[r][v][i] - mean[r]) * (x[r][v][i] - mean[r]);
+        squares[r] = tree_sum<kVecs * kVec>(deviations);
+    }
+    group_totals(squares, square_partials[group], warp);
+
+#pragma unroll
+    for (int v = 0; v < kVecs; ++v) {
+        const int col = (lane + v * Shape::kGroupThreads) * kVec;
+        float scale[kVec], shift[kVec];
+        if constexpr (Shape::kParams == ParamsLoad::kWithRow) {
+            convert_to_float(raw_scale[v], scale);
+            convert_to_float(raw_shift[v], shift);
+        } else {
+            load_as_float(gamma + col, scale);
+            load_as_float(beta + col, shift);
+        }
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) {
+            if (!store[r]) continue;
+            // The variance as sum * (1 / hidden), without Normalization::mean's correction step:
+            // its last bit moves the outputs by an ulp, where the mean's decides whether a
+            // constant row gives 0.
+            const float inv_std = rsqrtf(squares[r] * norm.inv_length + norm.epsilon);
+            float y[kVec];
+#pragma unroll
+            for (int i = 0; i < kVec; ++i) y[i] = (x[r][v][i] - mean[r]) * inv_std * scale[i] + shift[i];
+            store_from_float(output + row[r].out_row * norm.hidden + col, y);
+        }
+    }
 }
 
-// v12's largest block: 8 warps, fp16 rows up to 2048 values, fp32 up to 1024.
-constexpr int kMaxShapedWarps = 8;
+// v12-v14's largest size n: 8 (v12: rows of up to 8 warps, fp16 2048 values, fp32 1024; v13 up to 8
+// vectors a thread, the same rows; v14 up to 8 warps of 2 vectors, twice those).
+constexpr int kMaxShapeSize = 8;
 
-// v12: the warps a row of vecs_per_row vectors takes, one vector a thread; 0 if it is not a whole
-// number of warps or more than kMaxShapedWarps.
-inline int shaped_warps(int vecs_per_row)
+// The size n of v12's (kLayerNormBlockShape), v13's or v14's shape for a row of vecs_per_row
+// vectors: how many times the row holds a warp's worth of vectors (v14: two vectors a thread);
+// 0 where that is not a whole number from 1 to kMaxShapeSize.
+inline int shape_size(int version, int vecs_per_row)
 {
-    const int warps = vecs_per_row / kWarpSize;
-    return vecs_per_row % kWarpSize == 0 && warps <= kMaxShapedWarps ? warps : 0;
+    const int per_unit = version == kLayerNormRowPairsShaped ? 2 * kWarpSize : kWarpSize;
+    const int n = vecs_per_row / per_unit;
+    return vecs_per_row % per_unit == 0 && n >= 1 && n <= kMaxShapeSize ? n : 0;
 }
 
-// v12's instantiation for `warps` (1 .. kMaxShapedWarps), one block per row.
-template <typename T, typename P, typename RowSource, int kWarps = 1>
-cudaError_t launch_block_shape(int warps, int64_t rows, cudaStream_t stream, const RowSource& source,
-                               T* output, const P* gamma, const P* beta, Normalization norm)
+// The instantiation of ShapeOf<n> for n = 1 .. kMaxShapeSize.
+template <typename T, typename P, template <int> class ShapeOf, typename RowSource, int kN = 1>
+cudaError_t launch_shaped(int n, int64_t rows, cudaStream_t stream, const RowSource& source, T* output,
+                          const P* gamma, const P* beta, Normalization norm)
 {
-    if constexpr (kWarps > kMaxShapedWarps) {
+    if constexpr (kN > kMaxShapeSize) {
         return cudaErrorNotSupported;
     } else {
-        if (warps != kWarps)
-            return launch_block_shape<T, P, RowSource, kWarps + 1>(warps, rows, stream, source, output,
-                                                                   gamma, beta, norm);
-        layernorm_rows_block<T, P, kWarps><<<dim3(unsigned(rows)), kWarps * kWarpSize, 0, stream>>>(
-            source, output, gamma, beta, norm);
+        if (n != kN)
+            return launch_shaped<T, P, ShapeOf, RowSource, kN + 1>(n, rows, stream, source, output, gamma,
+                                                                  beta, norm);
+        using Shape = ShapeOf<kN>;
+        const int64_t blocks = (rows + Shape::kRowsPerBlock - 1) / Shape::kRowsPerBlock;
+        if (blocks > INT32_MAX) return cudaErrorNotSupported;
+        layernorm_rows_shaped<T, P, Shape><<<dim3(unsigned(blocks)), Shape::kThreads, 0, stream>>>(
+            source, output, gamma, beta, rows, norm);
         return cudaGetLastError();
     }
 }
@@ -640,12 +757,14 @@ inline LoadsFirstPlan plan_warp_merged(int vecs_per_row, int elems_per_vec, int6
 
 // The default version of a row source, as measured on an H200 (132 SMs) at hidden 768 and 128,
 // 1024, 4096, 16384, 65536 rows (README; run 7: benchmarks/results/nvidia-h200_memory_bound_kernels.txt,
-// run 10: nvidia-h200_layernorm_run10_experiments.txt): at each, the fastest version, a difference
-// under 2% (the spread between runs) counted as a tie that goes to the version already chosen. No
-// single version wins everywhere: with ~128-1K rows the shortest chain of latencies (v12: a vector
-// per thread, the plainest reductions; before run 10 v10) wins, and for SkipLayerNorm v10 up to
-// ~4K-16K rows; above, v5/v8 keep gamma/beta in registers, which pays with fewer rows and costs
-// occupancy with many, where v3/v4 (fp16) or v7 (fp32) win.
+// run 10: nvidia-h200_layernorm_run10_experiments.txt, run 11: ..._run11_experiments.txt): at each,
+// the fastest version, a difference under 2% (the spread between runs) counted as a tie that goes
+// to the version already chosen. No single version wins everywhere: with ~128-1K rows the shortest
+// chain of latencies (v12: a vector per thread, the plainest reductions; before run 10 v10) wins,
+// and for SkipLayerNorm v10 up to ~4K-16K rows; above, the shapes that give a thread more bytes
+// (v13, v14: several vectors or rows a thread, gamma/beta out of registers through the
+// reductions), and v5/v8, which keep gamma/beta in registers (that pays with fewer rows and costs
+// occupancy with many, where v3/v4 (fp16) or v7 (fp32) win).
 struct MeasuredDefaults {
     static constexpr int kPoints = 5;
     int fp32[kPoints];
@@ -741,7 +860,9 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
         case kLayerNormOneReduction:
             return plan_block_merged(vecs_per_row).split.threads_per_row > 0;
         case kLayerNormBlockShape:
-            return shaped_warps(vecs_per_row) > 0;
+        case kLayerNormWarpPerRow:
+        case kLayerNormRowPairsShaped:
+            return shape_size(version, vecs_per_row) > 0;
         case kLayerNormWarpOneReduction:  // the split does not depend on the row count
             return plan_warp_merged(vecs_per_row, elems_per_vec, 1, 1).split.threads_per_row > 0;
         case kLayerNormSpread:
@@ -751,8 +872,9 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
     }
 }
 
-// Version 0 resolved: the measured choice where its split takes the row, else v9 for v10 and v12
-// (a block per row as they have, for any row of up to 1024 vectors), v8 for v11, else v5 (which
+// Version 0 resolved: the measured choice where its split takes the row, else v9 for v10, v12 and
+// v14 (a block per row, for any row of up to 1024 vectors), v8 for v11 and v13 (a warp or a few
+// per row, several vectors a thread), else v5 (which
 // takes every row that any vector version takes: up to 256 threads x 32 floats), else the scalar v1.
 inline int default_version(const MeasuredDefaults& measured, int element_bytes, bool vectorizable,
                            int vecs_per_row, int elems_per_vec, int64_t rows, int sms)
@@ -761,9 +883,10 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
         return kLayerNormScalar;
     const int point = measured_point(rows, sms, element_bytes);
     int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
-    if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v12: their general twins
-        if (chosen == kLayerNormOneReduction || chosen == kLayerNormBlockShape) chosen = kLayerNormBlockLoadsFirst;
-        if (chosen == kLayerNormWarpOneReduction) chosen = kLayerNormParamsWithRow;
+    if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v14: their general twins
+        if (chosen == kLayerNormOneReduction || chosen == kLayerNormBlockShape || chosen == kLayerNormRowPairsShaped)
+            chosen = kLayerNormBlockLoadsFirst;
+        if (chosen == kLayerNormWarpOneReduction || chosen == kLayerNormWarpPerRow) chosen = kLayerNormParamsWithRow;
     }
     return split_fits(chosen, vecs_per_row, elems_per_vec) ? chosen : kLayerNormParamsEarly;
 }
@@ -804,12 +927,15 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
         return cudaGetLastError();
     }
     if (!vectorizable) return cudaErrorNotSupported;
-    if (version == kLayerNormBlockShape) {
-        const int warps = shaped_warps(vecs_per_row);
-        if (warps == 0) return cudaErrorNotSupported;
+    if (version >= kLayerNormBlockShape) {  // v12-v14
+        const int n = shape_size(version, vecs_per_row);
+        if (n == 0) return cudaErrorNotSupported;
         if (rows == 0) return cudaSuccess;
-        if (rows > INT32_MAX) return cudaErrorNotSupported;  // one block per row
-        return launch_block_shape<T, P>(warps, rows, stream, source, output, gamma, beta, norm);
+        if (version == kLayerNormBlockShape)
+            return launch_shaped<T, P, ShapeBlockPerRow>(n, rows, stream, source, output, gamma, beta, norm);
+        if (version == kLayerNormWarpPerRow)
+            return launch_shaped<T, P, ShapeWarpPerRow>(n, rows, stream, source, output, gamma, beta, norm);
+        return launch_shaped<T, P, ShapeRowPairs>(n, rows, stream, source, output, gamma, beta, norm);
     }
     if (version >= kLayerNormLoadsFirst) {  // v4-v11
         const cudaError_t status = count_sms();

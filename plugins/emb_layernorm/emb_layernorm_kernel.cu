@@ -109,7 +109,7 @@ struct EmbeddingRows {
     }
 
     // The default version at 128 .. 65536 slots (common/layernorm_rows.cuh, README).
-    static constexpr bert::MeasuredDefaults kDefaults = {{12, 12, 5, 7, 7}, {12, 12, 3, 3, 3}};
+    static constexpr bert::MeasuredDefaults kDefaults = {{12, 12, 14, 7, 13}, {12, 12, 3, 3, 3}};
 };
 
 template <typename T>

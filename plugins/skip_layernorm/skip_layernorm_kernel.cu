@@ -63,7 +63,7 @@ struct ResidualRows {
     }
 
     // The default version at 128 .. 65536 rows (common/layernorm_rows.cuh, README).
-    static constexpr bert::MeasuredDefaults kDefaults = {{12, 12, 10, 10, 5}, {10, 12, 10, 8, 4}};
+    static constexpr bert::MeasuredDefaults kDefaults = {{12, 12, 10, 10, 5}, {10, 12, 13, 8, 4}};
 };
 
 template <typename T>
