@@ -45,21 +45,27 @@ LAYER_NORM_MODES = (4, 5, 6, 7)  # the modes whose output is a LayerNorm (the ot
 REPLAYS_PER_ROUND = 20  # timed replays of each graph per round (their median is the round's time)
 
 
-def build(out_dir: Path) -> ctypes.CDLL:
-    """Compiles the ablation kernels for this GPU into out_dir (temp name, then renamed)."""
+def compile_library(source: Path, out_dir: Path, name: str) -> ctypes.CDLL:
+    """Compiles `source` with nvcc -O3 for this GPU into out_dir/<name>_sm<XY>.so (temp name, then
+    renamed) and loads it."""
     major, minor = torch.cuda.get_device_capability()
-    library = out_dir / f"layernorm_ablation_sm{major}{minor}.so"
+    library = out_dir / f"{name}_sm{major}{minor}.so"
     partial = library.with_suffix(".so.partial")
     command = ["nvcc", "-O3", f"-arch=sm_{major}{minor}", "-shared", "-Xcompiler", "-fPIC",
-               "-o", str(partial), str(SOURCE)]
+               "-o", str(partial), str(source)]
     try:
         subprocess.run(command, check=True, capture_output=True, text=True)
     except FileNotFoundError:
-        raise SystemExit("needs nvcc (the CUDA toolkit) on PATH to build the ablation kernels")
+        raise SystemExit(f"needs nvcc (the CUDA toolkit) on PATH to build {source.name}")
     except subprocess.CalledProcessError as error:
-        raise SystemExit(f"nvcc failed on {SOURCE}:\n{error.stderr}")
+        raise SystemExit(f"nvcc failed on {source}:\n{error.stderr}")
     partial.rename(library)
-    lib = ctypes.CDLL(str(library))
+    return ctypes.CDLL(str(library))
+
+
+def build(out_dir: Path) -> ctypes.CDLL:
+    """The ablation kernels, built for this GPU into out_dir."""
+    lib = compile_library(SOURCE, out_dir, "layernorm_ablation")
     lib.ablate_launch.argtypes = [ctypes.c_int] + [ctypes.c_void_p] * 4 + [ctypes.c_int, ctypes.c_float,
                                                                              ctypes.c_float, ctypes.c_void_p]
     return lib

@@ -74,3 +74,19 @@ def test_layernorm_ablation_quick(tmp_path):
         row = next((line for line in report.splitlines() if line.startswith(f"| {label} ")), None)
         assert row is not None, f"{label} missing from the ablation table"
         assert float(row.split("|")[2]) > 0
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="the sweep builds its kernels with nvcc from PATH")
+def test_layernorm_shape_sweep_quick(tmp_path):
+    """The shape sweep builds its kernels with nvcc, checks every shape and ours against float64 and
+    prints a row per contender; one round at 1,001 tokens (a ragged last block for every shape)."""
+    out = tmp_path / "shapes.txt"
+    done = run_script("benchmarks/sweep_layernorm_shapes.py", "--dtype", "fp16", "--tokens", "1001", "--rounds", "1",
+                      "--ours", "13", "0", "--out", str(out))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = out.read_text()
+    assert not list(tmp_path.glob(".shapes.txt.*")), "a temp file of the atomic write was left behind"
+    for label in ("G1 W3 R1 K1", "G8 W1 R1 K3", "ours v13", "ours default", "torch copy x*1", "torch.compile"):
+        row = next((line for line in report.splitlines() if line.startswith(f"| {label} ")), None)
+        assert row is not None, f"{label} missing from the sweep table"
+        assert float(row.split("|")[2]) > 0
