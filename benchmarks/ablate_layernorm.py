@@ -21,7 +21,6 @@ import argparse
 import ctypes
 import math
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -33,8 +32,8 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 
 from benchmarks.bench_memory_bound_kernels import (EPSILON, TOLERANCE, WORKING_SET_OVER_L2,  # noqa: E402
-                                                   double_layer_norm, replay_us, torch_layer_norm,
-                                                   warm_up_gpu)
+                                                   double_layer_norm, torch_layer_norm, warm_up_gpu)
+from benchmarks.interleaved import check_all, compile_library, launcher_call, time_in_rounds  # noqa: E402
 from bertrt.common import atomic_write_bytes  # noqa: E402
 from plugins.layernorm.ops import layer_norm  # noqa: E402
 
@@ -45,41 +44,12 @@ LAYER_NORM_MODES = (4, 5, 6, 7)  # the modes whose output is a LayerNorm (the ot
 REPLAYS_PER_ROUND = 20  # timed replays of each graph per round (their median is the round's time)
 
 
-def compile_library(source: Path, out_dir: Path, name: str) -> ctypes.CDLL:
-    """Compiles `source` with nvcc -O3 for this GPU into out_dir/<name>_sm<XY>.so (temp name, then
-    renamed) and loads it."""
-    major, minor = torch.cuda.get_device_capability()
-    library = out_dir / f"{name}_sm{major}{minor}.so"
-    partial = library.with_suffix(".so.partial")
-    command = ["nvcc", "-O3", f"-arch=sm_{major}{minor}", "-shared", "-Xcompiler", "-fPIC",
-               "-o", str(partial), str(source)]
-    try:
-        subprocess.run(command, check=True, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise SystemExit(f"needs nvcc (the CUDA toolkit) on PATH to build {source.name}")
-    except subprocess.CalledProcessError as error:
-        raise SystemExit(f"nvcc failed on {source}:\n{error.stderr}")
-    partial.rename(library)
-    return ctypes.CDLL(str(library))
-
-
 def build(out_dir: Path) -> ctypes.CDLL:
     """The ablation kernels, built for this GPU into out_dir."""
     lib = compile_library(SOURCE, out_dir, "layernorm_ablation")
     lib.ablate_launch.argtypes = [ctypes.c_int] + [ctypes.c_void_p] * 4 + [ctypes.c_int, ctypes.c_float,
                                                                              ctypes.c_float, ctypes.c_void_p]
     return lib
-
-
-def capture(call, sets: int, calls: int):
-    """A CUDA graph of `calls` calls rotating over the input sets (outputs kept until reused)."""
-    outputs = [call(i) for i in range(sets)]  # warm-up, off the capture
-    torch.cuda.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        for c in range(calls):
-            outputs[c % sets] = call(c % sets)
-    return graph, outputs
 
 
 def run_tokens(lib, tokens: int, hot: bool, rounds: int, compiled, log) -> list[str]:
@@ -91,42 +61,18 @@ def run_tokens(lib, tokens: int, hot: bool, rounds: int, compiled, log) -> list[
     xs = [torch.randn(tokens, HIDDEN, device="cuda").half() for _ in range(sets)]
     for x in xs:
         torch._dynamo.mark_dynamic(x, 0)
-    stream = lambda: torch.cuda.current_stream().cuda_stream  # noqa: E731 (the capture's stream)
-
-    def mode_call(mode):
-        def call(i):
-            y = torch.empty_like(xs[i])
-            status = lib.ablate_launch(mode, xs[i].data_ptr(), gamma.data_ptr(), beta.data_ptr(), y.data_ptr(),
-                                       tokens, 1.0 / HIDDEN, EPSILON, stream())
-            if status != 0:
-                raise RuntimeError(f"ablate_launch mode {mode}: error {status}")
-            return y
-        return call
-
-    contenders = {f"{m} {name}": mode_call(m) for m, name in enumerate(MODES)}
+    contenders = {f"{m} {name}": launcher_call(lib.ablate_launch, m, xs, gamma, beta, EPSILON, "ablate_launch mode")
+                   for m, name in enumerate(MODES)}
     contenders["ours v10"] = lambda i: layer_norm(xs[i], gamma, beta, EPSILON, version=10)
     contenders["ours v12"] = lambda i: layer_norm(xs[i], gamma, beta, EPSILON, version=12)
     contenders["ours default"] = lambda i: layer_norm(xs[i], gamma, beta, EPSILON)
     contenders["torch copy x*1"] = lambda i: torch.mul(xs[i], 1)
     contenders["torch.compile"] = lambda i: compiled(xs[i], gamma, beta)
-    expected = double_layer_norm(xs[0], gamma, beta)
-    tolerance = TOLERANCE[torch.float16]
-    for label, call in contenders.items():
-        if label.split()[0].isdigit() and int(label.split()[0]) not in LAYER_NORM_MODES:
-            continue
-        if label.startswith("torch copy"):
-            continue
-        error = (call(0).double() - expected).abs()
-        if not bool((error <= tolerance + tolerance * expected.abs()).all()):
-            raise SystemExit(f"{label} at {tokens} tokens: max abs error {error.max().item():.3g} "
-                             f"against float64 (tolerance {tolerance})")
+    partial_modes = {f"{m} {name}" for m, name in enumerate(MODES) if m not in LAYER_NORM_MODES}
+    check_all(contenders, double_layer_norm(xs[0], gamma, beta), TOLERANCE[torch.float16], f"{tokens} tokens",
+              skip=lambda label: label in partial_modes or label.startswith("torch copy"))
     calls = sets * math.ceil(200 / sets)
-    graphs = {label: capture(call, sets, calls) for label, call in contenders.items()}
-    times = {label: [] for label in contenders}
-    for _ in range(rounds):
-        for label, (graph, _) in graphs.items():
-            times[label].append(replay_us(graph, calls, REPLAYS_PER_ROUND))
-    del graphs
+    times = time_in_rounds(contenders, sets, calls, rounds, REPLAYS_PER_ROUND)
     base = statistics.median(times["torch.compile"])
     lines = [f"{tokens} x {HIDDEN} fp16, " + ("inputs in L2 (one set)" if hot else f"{sets} input sets from DRAM")
              + f"; median of {rounds} interleaved rounds (min-max)",

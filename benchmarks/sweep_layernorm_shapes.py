@@ -9,9 +9,9 @@ script builds it with nvcc, checks every shape against float64, and times each n
 versions (--ours), a torch copy (x * 1) and torch.compile compiled afresh for every token count
 (static shapes, max-autotune, so autotuned at that count). Run 11 read v13 and v14 off this sweep.
 
-Timing as benchmarks/ablate_layernorm.py: every contender captured into one CUDA graph rotating over
-input sets of >= 3x the L2, all graphs captured first, then replayed in interleaved rounds (median
-and spread), so a drift of the clocks hits every contender alike.
+Timing as benchmarks/ablate_layernorm.py (benchmarks/interleaved.py): every contender captured into
+one CUDA graph rotating over input sets of >= 3x the L2, all graphs captured first, then replayed in
+interleaved rounds (median and spread), so a drift of the clocks hits every contender alike.
 """
 from __future__ import annotations
 
@@ -29,10 +29,9 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
-from benchmarks.ablate_layernorm import capture, compile_library  # noqa: E402
 from benchmarks.bench_memory_bound_kernels import (EPSILON, TOLERANCE, WORKING_SET_OVER_L2,  # noqa: E402
-                                                   double_layer_norm, replay_us, torch_layer_norm,
-                                                   warm_up_gpu)
+                                                   double_layer_norm, torch_layer_norm, warm_up_gpu)
+from benchmarks.interleaved import check_all, compile_library, launcher_call, time_in_rounds  # noqa: E402
 from bertrt.common import atomic_write_bytes  # noqa: E402
 from plugins.layernorm.ops import VERSIONS, layer_norm  # noqa: E402
 
@@ -68,42 +67,19 @@ def run_tokens(lib, dtype, tokens: int, ours: list[int], rounds: int, log) -> li
     beta = (0.1 * torch.randn(HIDDEN, device="cuda")).to(dtype)
     sets = max(1, math.ceil(WORKING_SET_OVER_L2 * l2 / (2 * tokens * HIDDEN * element)))
     xs = [(3.0 * torch.randn(tokens, HIDDEN, device="cuda") + 1.0).to(dtype) for _ in range(sets)]
-    stream = lambda: torch.cuda.current_stream().cuda_stream  # noqa: E731 (the capture's stream)
-
-    def shape_call(index):
-        def call(i):
-            y = torch.empty_like(xs[i])
-            status = lib.shape_launch(index, xs[i].data_ptr(), gamma.data_ptr(), beta.data_ptr(), y.data_ptr(),
-                                      tokens, 1.0 / HIDDEN, EPSILON, stream())
-            if status != 0:
-                raise RuntimeError(f"shape_launch {index}: error {status}")
-            return y
-        return call
-
-    contenders = {label: shape_call(index) for index, label in shapes_of(lib, dtype == torch.float16)}
+    contenders = {label: launcher_call(lib.shape_launch, index, xs, gamma, beta, EPSILON, "shape_launch")
+                   for index, label in shapes_of(lib, dtype == torch.float16)}
     for version in ours:
         label = f"ours v{version}" if version else "ours default"
         contenders[label] = (lambda v: lambda i: layer_norm(xs[i], gamma, beta, EPSILON, version=v or None))(version)
     contenders["torch copy x*1"] = lambda i: torch.mul(xs[i], 1)
     compiled = torch.compile(torch_layer_norm, mode="max-autotune-no-cudagraphs")  # static: this count's
     contenders["torch.compile"] = lambda i: compiled(xs[i], gamma, beta)
-    expected = double_layer_norm(xs[0], gamma, beta)
-    tolerance = TOLERANCE[dtype]
-    for label, call in contenders.items():
-        if label.startswith("torch copy"):
-            continue
-        error = (call(0).double() - expected).abs()
-        if not bool((error <= tolerance + tolerance * expected.abs()).all()):
-            raise SystemExit(f"{label} at {tokens} tokens: max abs error {error.max().item():.3g} "
-                             f"against float64 (tolerance {tolerance})")
+    check_all(contenders, double_layer_norm(xs[0], gamma, beta), TOLERANCE[dtype], f"{tokens} tokens",
+              skip=lambda label: label.startswith("torch copy"))
     calls = sets * math.ceil((200 if tokens <= 8192 else 50) / sets)
     replays = 20 if tokens <= 8192 else 8  # per round: a 64K-row graph of 50 calls is ~5 ms
-    graphs = {label: capture(call, sets, calls) for label, call in contenders.items()}
-    times = {label: [] for label in contenders}
-    for _ in range(rounds):
-        for label, (graph, _) in graphs.items():
-            times[label].append(replay_us(graph, calls, replays))
-    del graphs
+    times = time_in_rounds(contenders, sets, calls, rounds, replays)
     compile_us = statistics.median(times["torch.compile"])
     copy_us = statistics.median(times["torch copy x*1"])
     lines = [f"{tokens} x {HIDDEN} {'fp16' if dtype == torch.float16 else 'fp32'}, {sets} input sets from DRAM; "
@@ -138,6 +114,13 @@ def main(argv=None):
         raise SystemExit(f"--out {args.out} is a folder: give the report's file path")
     if not torch.cuda.is_available():
         raise SystemExit("needs a CUDA GPU (and nvcc): this script times CUDA kernels")
+    for version in ours:  # a version that refuses these rows: one clear line, before any timing
+        try:
+            layer_norm(torch.zeros(1, HIDDEN, dtype=DTYPES[args.dtype], device="cuda"),
+                       torch.ones(HIDDEN, dtype=DTYPES[args.dtype], device="cuda"),
+                       torch.zeros(HIDDEN, dtype=DTYPES[args.dtype], device="cuda"), EPSILON, version=version or None)
+        except RuntimeError as error:
+            raise SystemExit(f"--ours {version}: {error} ({args.dtype} hidden {HIDDEN}); leave it out")
     torch._dynamo.config.automatic_dynamic_shapes = False  # each count compiles its own static kernel
     torch._dynamo.config.cache_size_limit = 64
 

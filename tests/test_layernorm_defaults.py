@@ -27,8 +27,10 @@ static bool launcher_takes(int version, int vecs_per_row, int elems_per_vec, lon
     if (version == kLayerNormSized) return plan_sized(vecs_per_row, elems_per_vec).threads_per_row > 0;
     if (version == kLayerNormOneReduction)  // v9's split, in whole warps
         return vecs_per_row % 32 == 0 && plan_block_per_row(vecs_per_row).split.threads_per_row > 0;
-    if (version == kLayerNormBlockShape || version == kLayerNormWarpPerRow)  // 1 to 8 warps' worth
+    if (version == kLayerNormBlockShape)  // one vector a thread, 1 to 8 whole warps
         return vecs_per_row % 32 == 0 && vecs_per_row / 32 <= 8;
+    if (version == kLayerNormWarpPerRow)  // a warp of 1 to 8 vectors a lane, at most 32 floats a lane
+        return vecs_per_row % 32 == 0 && vecs_per_row / 32 <= 8 && vecs_per_row / 32 * elems_per_vec <= 32;
     if (version == kLayerNormRowPairsShaped)  // two vectors a thread, 1 to 8 whole warps
         return vecs_per_row % 64 == 0 && vecs_per_row / 64 <= 8;
     if (version == kLayerNormWarpOneReduction) {  // v8's split, in equal shares

@@ -68,7 +68,8 @@ namespace bert {
 //      spread over twice the threads, so fp16 and fp32 BERT rows (768) take 2 warps (one row per
 //      64-thread block, reduced through shared memory) with 2 or 3 vectors per thread. The shape
 //      run 3 read off torch.compile's autotuner, a misreading (its kernels' layout is v9's, below);
-//      kept as a measured step, and since run 5 the fp32 LayerNorm default at ~16K-64K rows.
+//      kept as a measured step; the fp32 LayerNorm default at ~16K-64K rows from run 5 to run 10,
+//      still EmbLayerNorm fp32's at ~16K and v14's fallback.
 //   8  as 4, with the gamma and beta loads issued together with the row's, before anything waits,
 //      and kept as loaded (type P) until the output: one memory round trip per row. (v5 asks
 //      for them once the row has arrived; ptxas hoists those loads above the wait anyway, but
@@ -93,8 +94,7 @@ namespace bert {
 //      shared-memory round trip were a third of it: 0.12-0.15 us of ~2.6 at 128 rows. Needs
 //      every thread to hold a vector (rows of whole warps of vectors: fp32 384, 768, 1024, fp16
 //      768, 1024; else the default falls back to v9). From run 7 to run 10 the default of every
-//      kernel at ~128 and ~1K rows; since run 10 SkipLayerNorm's up to ~16K (fp32) and ~4K (fp16)
-//      rows but at ~1K, where v12 took over (fp32 also at ~128).
+//      kernel at ~128 and ~1K rows; now SkipLayerNorm fp32's at ~4K-16K rows and fp16's at ~128.
 //  11  as 8, with v10's one reduction (every thread of a group holds as many vectors: BERT rows
 //      split into equal shares, a warp with 3 to 8 vectors a thread, h384 16 lanes with 3 or
 //      6). Measured, kept as a step, a default
@@ -504,7 +504,7 @@ struct BlockShape {
 // their round trip must overlap the row's. v13 and v14, made for many rows, load them for the
 // output (one vector of each at a time, between the stores), which keeps them out of registers
 // through the reductions: with the row's, v14 fp32 h768 took 48 registers, 14 blocks an SM where
-// 4,096 rows need 16 for one wave (8% slower than the same kernel at 40 registers, run 11).
+// 4,096 rows need 16 for one wave (8.68 us there against 7.91 after the change, run 11).
 template <int n> using ShapeBlockPerRow = BlockShape<1, n, 1, 1, ParamsLoad::kWithRow>;  // v12
 constexpr int kWarpRowsPerBlock = 8;
 template <int n> using ShapeWarpPerRow = BlockShape<kWarpRowsPerBlock, 1, 1, n, ParamsLoad::kInOutputLoop>;  // v13
@@ -637,18 +637,27 @@ layernorm_rows_shaped(RowSource source, T* output, const P* gamma, const P* beta
     }
 }
 
-// v12-v14's largest size n: 8 (v12: rows of up to 8 warps, fp16 2048 values, fp32 1024; v13 up to 8
-// vectors a thread, the same rows; v14 up to 8 warps of 2 vectors, twice those).
+// v12-v14's largest size n: 8 (v12: rows of up to 8 warps, fp16 2048 values, fp32 1024; v14 up to 8
+// warps of 2 vectors, twice those). v13 holds n vectors of a row a lane, so it stops earlier: at
+// kMaxFloatsPerThread values a thread, as v3-v11 do (fp16 4 vectors, rows up to 1024; fp32 8).
 constexpr int kMaxShapeSize = 8;
 
-// The size n of v12's (kLayerNormBlockShape), v13's or v14's shape for a row of vecs_per_row
-// vectors: how many times the row holds a warp's worth of vectors (v14: two vectors a thread);
-// 0 where that is not a whole number from 1 to kMaxShapeSize.
-inline int shape_size(int version, int vecs_per_row)
+// The values a thread of v12's (kLayerNormBlockShape), v13's or v14's shape of size n holds.
+__host__ __device__ constexpr int shape_floats(int version, int n, int elems_per_vec)
+{
+    return (version == kLayerNormWarpPerRow ? n : version == kLayerNormRowPairsShaped ? 4 : 1) * elems_per_vec;
+}
+
+// The size n of v12's, v13's or v14's shape for a row of vecs_per_row vectors: how many times the
+// row holds a warp's worth of vectors (v14: of two vectors a thread); 0 where that is not a whole
+// number from 1 to kMaxShapeSize or a thread would hold more than kMaxFloatsPerThread values.
+inline int shape_size(int version, int vecs_per_row, int elems_per_vec)
 {
     const int per_unit = version == kLayerNormRowPairsShaped ? 2 * kWarpSize : kWarpSize;
     const int n = vecs_per_row / per_unit;
-    return vecs_per_row % per_unit == 0 && n >= 1 && n <= kMaxShapeSize ? n : 0;
+    const bool fits = vecs_per_row % per_unit == 0 && n >= 1 && n <= kMaxShapeSize &&
+                      shape_floats(version, n, elems_per_vec) <= kMaxFloatsPerThread;
+    return fits ? n : 0;
 }
 
 // The instantiation of ShapeOf<n> for n = 1 .. kMaxShapeSize.
@@ -656,13 +665,14 @@ template <typename T, typename P, template <int> class ShapeOf, typename RowSour
 cudaError_t launch_shaped(int n, int64_t rows, cudaStream_t stream, const RowSource& source, T* output,
                           const P* gamma, const P* beta, Normalization norm)
 {
-    if constexpr (kN > kMaxShapeSize) {
-        return cudaErrorNotSupported;
+    using Shape = ShapeOf<kN>;
+    if constexpr (kN > kMaxShapeSize ||
+                  Shape::kRows * Shape::kVecs * kElemsPer16Bytes<T> > kMaxFloatsPerThread) {
+        return cudaErrorNotSupported;  // shape_size refuses these: not even instantiated
     } else {
         if (n != kN)
             return launch_shaped<T, P, ShapeOf, RowSource, kN + 1>(n, rows, stream, source, output, gamma,
                                                                   beta, norm);
-        using Shape = ShapeOf<kN>;
         const int64_t blocks = (rows + Shape::kRowsPerBlock - 1) / Shape::kRowsPerBlock;
         if (blocks > INT32_MAX) return cudaErrorNotSupported;
         layernorm_rows_shaped<T, P, Shape><<<dim3(unsigned(blocks)), Shape::kThreads, 0, stream>>>(
@@ -759,12 +769,12 @@ inline LoadsFirstPlan plan_warp_merged(int vecs_per_row, int elems_per_vec, int6
 // 1024, 4096, 16384, 65536 rows (README; run 7: benchmarks/results/nvidia-h200_memory_bound_kernels.txt,
 // run 10: nvidia-h200_layernorm_run10_experiments.txt, run 11: ..._run11_experiments.txt): at each,
 // the fastest version, a difference under 2% (the spread between runs) counted as a tie that goes
-// to the version already chosen. No single version wins everywhere: with ~128-1K rows the shortest
-// chain of latencies (v12: a vector per thread, the plainest reductions; before run 10 v10) wins,
-// and for SkipLayerNorm v10 up to ~4K-16K rows; above, the shapes that give a thread more bytes
-// (v13, v14: several vectors or rows a thread, gamma/beta out of registers through the
-// reductions), and v5/v8, which keep gamma/beta in registers (that pays with fewer rows and costs
-// occupancy with many, where v3/v4 (fp16) or v7 (fp32) win).
+// to the version already chosen (one exception, LayerNorm fp32's v14 at ~16K and ~64K: README, run
+// 11). No single version wins everywhere: with ~128-1K rows the shortest chain of latencies (v12: a
+// vector per thread, the plainest reductions; before run 10 v10) wins, and for SkipLayerNorm fp32
+// v10 up to ~16K rows; above, the shapes that give a thread more bytes (v13, v14: several vectors or
+// rows a thread, gamma/beta out of registers through the reductions), v5/v8, which keep gamma/beta
+// in registers (that pays with fewer rows and costs occupancy with many), and v3/v4/v7.
 struct MeasuredDefaults {
     static constexpr int kPoints = 5;
     int fp32[kPoints];
@@ -862,7 +872,7 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
         case kLayerNormBlockShape:
         case kLayerNormWarpPerRow:
         case kLayerNormRowPairsShaped:
-            return shape_size(version, vecs_per_row) > 0;
+            return shape_size(version, vecs_per_row, elems_per_vec) > 0;
         case kLayerNormWarpOneReduction:  // the split does not depend on the row count
             return plan_warp_merged(vecs_per_row, elems_per_vec, 1, 1).split.threads_per_row > 0;
         case kLayerNormSpread:
@@ -872,9 +882,10 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
     }
 }
 
-// Version 0 resolved: the measured choice where its split takes the row, else v9 for v10, v12 and
-// v14 (a block per row, for any row of up to 1024 vectors), v8 for v11 and v13 (a warp or a few
-// per row, several vectors a thread), else v5 (which
+// Version 0 resolved: the measured choice where its split takes the row, else v9 for v10 and v12
+// (a block per row, for any row of up to 1024 vectors), v8 for v11 and v13 (a warp or a few per
+// row, several vectors a thread), v7 for v14 (a row spread over more threads than v3's, the fp32
+// default from ~16K rows before v14; untimed on the rows v14 refuses), else v5 (which
 // takes every row that any vector version takes: up to 256 threads x 32 floats), else the scalar v1.
 inline int default_version(const MeasuredDefaults& measured, int element_bytes, bool vectorizable,
                            int vecs_per_row, int elems_per_vec, int64_t rows, int sms)
@@ -884,9 +895,9 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
     const int point = measured_point(rows, sms, element_bytes);
     int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
     if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v14: their general twins
-        if (chosen == kLayerNormOneReduction || chosen == kLayerNormBlockShape || chosen == kLayerNormRowPairsShaped)
-            chosen = kLayerNormBlockLoadsFirst;
+        if (chosen == kLayerNormOneReduction || chosen == kLayerNormBlockShape) chosen = kLayerNormBlockLoadsFirst;
         if (chosen == kLayerNormWarpOneReduction || chosen == kLayerNormWarpPerRow) chosen = kLayerNormParamsWithRow;
+        if (chosen == kLayerNormRowPairsShaped) chosen = kLayerNormSpread;
     }
     return split_fits(chosen, vecs_per_row, elems_per_vec) ? chosen : kLayerNormParamsEarly;
 }
@@ -928,7 +939,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     }
     if (!vectorizable) return cudaErrorNotSupported;
     if (version >= kLayerNormBlockShape) {  // v12-v14
-        const int n = shape_size(version, vecs_per_row);
+        const int n = shape_size(version, vecs_per_row, kVec);
         if (n == 0) return cudaErrorNotSupported;
         if (rows == 0) return cudaSuccess;
         if (version == kLayerNormBlockShape)

@@ -30,6 +30,13 @@ def table_rows(report: str, kernel: str) -> dict[tuple[str, str], list[str]]:
     return rows
 
 
+def contender_us(report: str, label: str) -> float:
+    """The us column of a contender's row in an interleaved-rounds table (ablation, shape sweep)."""
+    row = next((line for line in report.splitlines() if line.startswith(f"| {label} ")), None)
+    assert row is not None, f"{label} missing from the table"
+    return float(row.split("|")[2])
+
+
 def test_memory_bound_benchmark_copy_floor_and_hot_l2(tmp_path):
     out = tmp_path / "table.txt"
     done = run_script("benchmarks/bench_memory_bound_kernels.py", "--kernels", "LayerNorm", "SkipLayerNormInt8",
@@ -71,9 +78,7 @@ def test_layernorm_ablation_quick(tmp_path):
     report = out.read_text()
     assert not list(tmp_path.glob(".ablation.txt.*")), "a temp file of the atomic write was left behind"
     for label in ("0 copy", "5 two-pass", "7 plain loads", "ours v12", "ours default", "torch.compile"):
-        row = next((line for line in report.splitlines() if line.startswith(f"| {label} ")), None)
-        assert row is not None, f"{label} missing from the ablation table"
-        assert float(row.split("|")[2]) > 0
+        assert contender_us(report, label) > 0, f"{label}: no time in the ablation table"
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="the sweep builds its kernels with nvcc from PATH")
@@ -87,6 +92,4 @@ def test_layernorm_shape_sweep_quick(tmp_path):
     report = out.read_text()
     assert not list(tmp_path.glob(".shapes.txt.*")), "a temp file of the atomic write was left behind"
     for label in ("G1 W3 R1 K1", "G8 W1 R1 K3", "ours v13", "ours default", "torch copy x*1", "torch.compile"):
-        row = next((line for line in report.splitlines() if line.startswith(f"| {label} ")), None)
-        assert row is not None, f"{label} missing from the sweep table"
-        assert float(row.split("|")[2]) > 0
+        assert contender_us(report, label) > 0, f"{label}: no time in the sweep table"

@@ -83,8 +83,8 @@ def split_refuses(version, vecs_per_row, elems_per_vec):
     (common/layernorm_rows.cuh, restated): v10 and v11 merge per-thread moments, which counts on
     every thread of a row holding as many vectors: v10 one each, in whole warps; v11 v3's split (the
     fewest threads, a power of two, with at most 32 values each) into equal shares. v12 gives a
-    row 1 to 8 whole warps of one vector a thread, v13 a warp of 1 to 8 vectors a lane, v14 1 to 8
-    whole warps of two vectors a thread."""
+    row 1 to 8 whole warps of one vector a thread, v13 a warp of 1 to 8 vectors a lane (at most 32
+    values: fp16 4 vectors), v14 1 to 8 whole warps of two vectors a thread."""
     if version == 10:
         return vecs_per_row % 32 != 0
     if version == 11:
@@ -92,8 +92,10 @@ def split_refuses(version, vecs_per_row, elems_per_vec):
         while threads * (32 // elems_per_vec) < vecs_per_row:
             threads *= 2
         return vecs_per_row % threads != 0
-    if version in (12, 13):
+    if version == 12:
         return vecs_per_row % 32 != 0 or vecs_per_row // 32 > 8
+    if version == 13:  # also at most 32 values a thread
+        return vecs_per_row % 32 != 0 or vecs_per_row // 32 > min(8, 32 // elems_per_vec)
     if version == 14:
         return vecs_per_row % 64 != 0 or vecs_per_row // 64 > 8
     return False
@@ -254,9 +256,10 @@ def test_layer_norm_ragged_row_counts(dtype, hidden):
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_layer_norm_default_takes_wide_rows_at_every_measured_point(dtype):
     """The default picks a measured version per row count (rows per SM, five points); where that
-    version's split cannot take the row it must fall back, not refuse: v7, the fp32 default from
-    ~16K rows, takes at most 4096 values a row (tests/test_layernorm_defaults.py checks the rule on
-    the host). One row count per point, hidden 6144 (wider than v7 and v2/v9/v10 take in fp32)."""
+    version's split cannot take the row it must fall back, not refuse: v14, the fp32 default from
+    ~2K rows, takes at most 2048 values a row, its fallback v7 at most 4096, v12 1024
+    (tests/test_layernorm_defaults.py checks the rule on the host). One row count per point,
+    hidden 6144: wider than v7, v12-v14 and v2/v9/v10 take in fp32, so the default ends at v5."""
     sms = torch.cuda.get_device_properties(DEVICE).multi_processor_count
     hidden = 6144
     g = generator("layer_norm_wide_default", dtype_name(dtype))
