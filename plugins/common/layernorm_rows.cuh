@@ -113,7 +113,7 @@ namespace bert {
 //      (fp16 h768 3, fp32 6), gamma and beta loaded for the output as v4 does. A shape sweep of
 //      a plain kernel against torch.compile (run 11, README) found it the fastest fp16 LayerNorm
 //      at 3K-4K rows; v4 has this layout too, but with run-time group sizes and bounds checks.
-//      Rows of 1 to 8 vectors a lane (the rows v12 takes).
+//      Rows of 1 to 8 vectors a lane and at most 32 values (fp32 up to 1024, fp16 up to 1024).
 //  14  v12's kernel with two vectors a thread and two rows a block (fp32 h768: 96 threads, each
 //      32 bytes of each of two rows), gamma and beta loaded for the output: the fastest fp32
 //      LayerNorm from ~2K rows in the same sweep, at the copy's speed at 4,096 rows. torch.compile

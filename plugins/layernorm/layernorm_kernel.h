@@ -24,8 +24,9 @@ int bertLayerNorm(const void* input, void* output, const void* gamma, const void
 // one barrier per block reduction, 10 as 9 with mean and variance from one reduction (rows of
 // whole warps of vectors), 11 as 8 with one reduction (rows split evenly over a thread group),
 // 12 as 9 with the block's warp count a template constant (rows of 1 to 8 whole warps of vectors),
-// 13 as 12 with a warp per row, 8 rows a block (rows of 1 to 8 vectors a lane), 14 as 12 with two
-// vectors a thread and two rows a block (rows of 1 to 8 whole warps of two vectors a lane),
+// 13 as 12 with a warp per row, 8 rows a block (rows of 1 to 8 vectors a lane, at most 32 values:
+// hidden up to 1024), 14 as 12 with two vectors a thread and two rows a block (rows of 1 to 8
+// whole warps of two vectors a lane),
 // 0 = default (what bertLayerNorm runs: the measured best for the element size and row count, or 1
 // without 16-byte access; see common/layernorm_rows.cuh).
 // A version that cannot take this shape (2 to 14 need hidden % (16 / element size) == 0 and
