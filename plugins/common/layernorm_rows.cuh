@@ -660,19 +660,18 @@ inline int shape_size(int version, int vecs_per_row, int elems_per_vec)
     return fits ? n : 0;
 }
 
-// The instantiation of ShapeOf<n> for n = 1 .. kMaxShapeSize.
-template <typename T, typename P, template <int> class ShapeOf, typename RowSource, int kN = 1>
+// The instantiation of ShapeOf<n>, version kVersion's shape, for n = 1 .. kMaxShapeSize.
+template <typename T, typename P, int kVersion, template <int> class ShapeOf, typename RowSource, int kN = 1>
 cudaError_t launch_shaped(int n, int64_t rows, cudaStream_t stream, const RowSource& source, T* output,
                           const P* gamma, const P* beta, Normalization norm)
 {
-    using Shape = ShapeOf<kN>;
-    if constexpr (kN > kMaxShapeSize ||
-                  Shape::kRows * Shape::kVecs * kElemsPer16Bytes<T> > kMaxFloatsPerThread) {
+    if constexpr (kN > kMaxShapeSize || shape_floats(kVersion, kN, kElemsPer16Bytes<T>) > kMaxFloatsPerThread) {
         return cudaErrorNotSupported;  // shape_size refuses these: not even instantiated
     } else {
         if (n != kN)
-            return launch_shaped<T, P, ShapeOf, RowSource, kN + 1>(n, rows, stream, source, output, gamma,
-                                                                  beta, norm);
+            return launch_shaped<T, P, kVersion, ShapeOf, RowSource, kN + 1>(n, rows, stream, source, output,
+                                                                            gamma, beta, norm);
+        using Shape = ShapeOf<kN>;
         const int64_t blocks = (rows + Shape::kRowsPerBlock - 1) / Shape::kRowsPerBlock;
         if (blocks > INT32_MAX) return cudaErrorNotSupported;
         layernorm_rows_shaped<T, P, Shape><<<dim3(unsigned(blocks)), Shape::kThreads, 0, stream>>>(
@@ -943,10 +942,13 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
         if (n == 0) return cudaErrorNotSupported;
         if (rows == 0) return cudaSuccess;
         if (version == kLayerNormBlockShape)
-            return launch_shaped<T, P, ShapeBlockPerRow>(n, rows, stream, source, output, gamma, beta, norm);
+            return launch_shaped<T, P, kLayerNormBlockShape, ShapeBlockPerRow>(n, rows, stream, source, output,
+                                                                               gamma, beta, norm);
         if (version == kLayerNormWarpPerRow)
-            return launch_shaped<T, P, ShapeWarpPerRow>(n, rows, stream, source, output, gamma, beta, norm);
-        return launch_shaped<T, P, ShapeRowPairs>(n, rows, stream, source, output, gamma, beta, norm);
+            return launch_shaped<T, P, kLayerNormWarpPerRow, ShapeWarpPerRow>(n, rows, stream, source, output,
+                                                                              gamma, beta, norm);
+        return launch_shaped<T, P, kLayerNormRowPairsShaped, ShapeRowPairs>(n, rows, stream, source, output,
+                                                                            gamma, beta, norm);
     }
     if (version >= kLayerNormLoadsFirst) {  // v4-v11
         const cudaError_t status = count_sms();
