@@ -33,7 +33,8 @@ import torch  # noqa: E402
 
 from benchmarks.bench_memory_bound_kernels import (EPSILON, TOLERANCE, WORKING_SET_OVER_L2,  # noqa: E402
                                                    double_layer_norm, torch_layer_norm, warm_up_gpu)
-from benchmarks.interleaved import check_all, compile_library, launcher_call, time_in_rounds  # noqa: E402
+from benchmarks.interleaved import (LAUNCHER_ARGTYPES, check_all, compile_library, launcher_call,  # noqa: E402
+                                    time_in_rounds)
 from bertrt.common import atomic_write_bytes  # noqa: E402
 from plugins.layernorm.ops import layer_norm  # noqa: E402
 
@@ -47,8 +48,7 @@ REPLAYS_PER_ROUND = 20  # timed replays of each graph per round (their median is
 def build(out_dir: Path) -> ctypes.CDLL:
     """The ablation kernels, built for this GPU into out_dir."""
     lib = compile_library(SOURCE, out_dir, "layernorm_ablation")
-    lib.ablate_launch.argtypes = [ctypes.c_int] + [ctypes.c_void_p] * 4 + [ctypes.c_int, ctypes.c_float,
-                                                                             ctypes.c_float, ctypes.c_void_p]
+    lib.ablate_launch.argtypes = LAUNCHER_ARGTYPES
     return lib
 
 

@@ -35,6 +35,11 @@ def compile_library(source: Path, out_dir: Path, name: str) -> ctypes.CDLL:
     return ctypes.CDLL(str(library))
 
 
+# The C entry points launcher_call calls: (index, x, gamma, beta, y, rows, 1 / hidden, epsilon, stream).
+LAUNCHER_ARGTYPES = [ctypes.c_int] + [ctypes.c_void_p] * 4 + [ctypes.c_int, ctypes.c_float, ctypes.c_float,
+                                                               ctypes.c_void_p]
+
+
 def launcher_call(launch, index: int, xs: list, gamma, beta, epsilon: float, what: str):
     """call(i): a new output y of input set i through `launch(index, x, gamma, beta, y, rows,
     1 / hidden, epsilon, stream)` (the C entry points of the kernel files here), on the current

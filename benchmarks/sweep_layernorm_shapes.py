@@ -31,7 +31,8 @@ import torch  # noqa: E402
 
 from benchmarks.bench_memory_bound_kernels import (EPSILON, TOLERANCE, WORKING_SET_OVER_L2,  # noqa: E402
                                                    double_layer_norm, torch_layer_norm, warm_up_gpu)
-from benchmarks.interleaved import check_all, compile_library, launcher_call, time_in_rounds  # noqa: E402
+from benchmarks.interleaved import (LAUNCHER_ARGTYPES, check_all, compile_library, launcher_call,  # noqa: E402
+                                    time_in_rounds)
 from bertrt.common import atomic_write_bytes  # noqa: E402
 from plugins.layernorm.ops import VERSIONS, layer_norm  # noqa: E402
 
@@ -43,8 +44,7 @@ DEFAULT_OURS = {"fp32": [3, 12, 13, 14], "fp16": [8, 12, 13]}
 
 def build(out_dir: Path) -> ctypes.CDLL:
     lib = compile_library(SOURCE, out_dir, "layernorm_shapes")
-    lib.shape_launch.argtypes = [ctypes.c_int] + [ctypes.c_void_p] * 4 + [ctypes.c_int, ctypes.c_float,
-                                                                             ctypes.c_float, ctypes.c_void_p]
+    lib.shape_launch.argtypes = LAUNCHER_ARGTYPES
     return lib
 
 
@@ -114,11 +114,11 @@ def main(argv=None):
         raise SystemExit(f"--out {args.out} is a folder: give the report's file path")
     if not torch.cuda.is_available():
         raise SystemExit("needs a CUDA GPU (and nvcc): this script times CUDA kernels")
+    dtype = DTYPES[args.dtype]
     for version in ours:  # a version that refuses these rows: one clear line, before any timing
         try:
-            layer_norm(torch.zeros(1, HIDDEN, dtype=DTYPES[args.dtype], device="cuda"),
-                       torch.ones(HIDDEN, dtype=DTYPES[args.dtype], device="cuda"),
-                       torch.zeros(HIDDEN, dtype=DTYPES[args.dtype], device="cuda"), EPSILON, version=version or None)
+            zeros = torch.zeros(HIDDEN, dtype=dtype, device="cuda")
+            layer_norm(zeros.view(1, HIDDEN), zeros + 1, zeros, EPSILON, version=version or None)
         except RuntimeError as error:
             raise SystemExit(f"--ours {version}: {error} ({args.dtype} hidden {HIDDEN}); leave it out")
     torch._dynamo.config.automatic_dynamic_shapes = False  # each count compiles its own static kernel
