@@ -101,6 +101,41 @@ def test_default_version_takes_every_vectorizable_row(tmp_path):
     build_and_run(tmp_path, "defaults", PROGRAM)
 
 
+# The plugins offer TensorRT's builder every version split_fits says takes the hidden size
+# (bertLayerNormVersionTakes); the builder times one shape and the engine runs the pick at every
+# shape of the profile. That holds only if the launcher's own rules, which also see the row count
+# and the SM count, never refuse what split_fits takes, nor take what it refuses.
+TACTICS_PROGRAM = PROGRAM[:PROGRAM.index("int main()")] + r"""
+int main()
+{
+    using namespace bert;
+    int failures = 0, checked = 0;
+    for (int version = kLayerNormScalar + 1; version <= kLayerNormLastVersion; ++version)
+        for (int element_bytes : {4, 2}) {
+            const int elems = 16 / element_bytes;
+            for (int hidden = elems; hidden <= 16384; hidden += elems) {
+                const int vecs = hidden / elems;
+                const bool fits = split_fits(version, vecs, elems);
+                for (long long rows : {1LL, 7LL, 128LL, 1000LL, 16384LL, 65536LL, 1LL << 22})
+                    for (int sms : {16, 108, 132}) {
+                        ++checked;
+                        if (fits != launcher_takes(version, vecs, elems, rows, sms) && ++failures <= 10)
+                            std::printf("v%d, %d-byte elements, hidden %d, %lld rows, %d SMs: split_fits %d\n",
+                                        version, element_bytes, hidden, rows, sms, int(fits));
+                    }
+            }
+        }
+    std::printf("checked %d, failures %d\n", checked, failures);
+    return failures == 0 ? 0 : 1;
+}
+"""
+
+
+@needs_nvcc
+def test_a_version_that_takes_the_width_takes_every_row_count(tmp_path):
+    build_and_run(tmp_path, "tactics", TACTICS_PROGRAM, min_checked=1_000_000)
+
+
 MEAN_PROGRAM = r"""
 #include <cmath>
 #include <cstdint>

@@ -26,7 +26,7 @@ HEADERS = run.header_dirs()
 PER_CASE_CHECKS = {
     "field-names", "create", "identity", "capabilities-build", "nb-outputs", "output-types",
     "output-shapes", "format-combinations", "format-combinations-wrong-count", "configurePlugin",
-    "onShapeChange", "workspace", "serialize-fields", "deserialize", "capabilities-runtime",
+    "onShapeChange", "workspace", "tactics", "serialize-fields", "deserialize", "capabilities-runtime",
     "serialize-roundtrip", "attachToContext", "clone", "bad-fields",
 }
 LIBRARY_CHECKS = {"exports", "getCreators", "coverage"}

@@ -21,10 +21,15 @@
 //   std::string checkInputDims(nvinfer1::Dims const* inputs, int32_t nbInputs) const;
 //   getNbOutputs, getOutputDataTypes, getOutputShapes (or derive from OutputLikeFirstInput,
 //   which provides them for one output like input 0), enqueue.
+// and, if its launcher has numbered kernel versions to offer TensorRT as tactics (below):
+//   static constexpr int32_t kLastTactic;       the highest version number
+//   std::vector<int32_t> tacticsFor(in, nbInputs, out, nbOutputs) const;   those that take the
+//                                                configured sizes and types
 #pragma once
 
 #include "common/plugin_utils.h"
 
+#include <algorithm>
 #include <exception>
 #include <new>
 #include <string>
@@ -158,7 +163,7 @@ public:
     // Called while building with the profile's bounds; desc.dims may hold -1 for dimensions only
     // known at runtime (checkInputDims lets -1 match anything).
     int32_t configurePlugin(nvinfer1::DynamicPluginTensorDesc const* in, int32_t nbInputs,
-        nvinfer1::DynamicPluginTensorDesc const* /*out*/, int32_t /*nbOutputs*/) noexcept override
+        nvinfer1::DynamicPluginTensorDesc const* out, int32_t nbOutputs) noexcept override
     {
         try
         {
@@ -167,12 +172,49 @@ public:
             {
                 dims.push_back(in[i].desc.dims);
             }
-            return validateInputs(dims.data(), nbInputs);
+            if (int32_t const status = validateInputs(dims.data(), nbInputs); status != 0)
+            {
+                return status;
+            }
+            mTactics = self().tacticsFor(in, nbInputs, out, nbOutputs);
+            return 0;
         }
         catch (std::exception const&)
         {
             return -1;
         }
+    }
+
+    // Tactics. After each configurePlugin the builder asks for the plugin's tactics, times every
+    // one on the GPU it builds for, at the profile's shapes, next to tactic 0 (TensorRT's name
+    // for "the plugin's own choice": here the default version, picked by row count at every
+    // enqueue), and keeps the fastest; the engine stores that number and calls setTactic with it
+    // before enqueue, also after deserialization. Our tactics are the kernel versions that take
+    // the configured hidden size and type at every row count (bertLayerNormVersionTakes): the
+    // defaults were measured on one GPU, and another one's builder may find a faster version.
+    // A pinned version then runs at every shape of the profile, not only the one it was timed at.
+    int32_t getNbTactics() noexcept override
+    {
+        return static_cast<int32_t>(mTactics.size());
+    }
+
+    int32_t getValidTactics(int32_t* tactics, int32_t nbTactics) noexcept override
+    {
+        if (tactics == nullptr || nbTactics != getNbTactics())
+        {
+            logError(Plugin::kName, "getValidTactics: the buffer does not hold getNbTactics() values");
+            return -1;
+        }
+        std::copy(mTactics.begin(), mTactics.end(), tactics);
+        return 0;
+    }
+
+    // Plugins with tactics: the plugin name and the tactic range, the part of the plugin's state
+    // that timings depend on beyond the I/O shapes and formats TensorRT adds itself. Others
+    // (nullptr) have nothing to time.
+    char const* getTimingCacheID() noexcept override
+    {
+        return Plugin::kLastTactic > 0 ? mTimingCacheId.c_str() : nullptr;
     }
 
     // ---- IPluginV3OneRuntime ----------------------------------------------------------------
@@ -201,6 +243,19 @@ public:
         return clone();
     }
 
+    // The builder's pick while timing and in the engine; 0 where the plugin offers no tactics.
+    int32_t setTactic(int32_t tactic) noexcept override
+    {
+        if (tactic < 0 || tactic > Plugin::kLastTactic)
+        {
+            logError(std::string(Plugin::kName) + ": setTactic(" + std::to_string(tactic)
+                + "): not a tactic of this plugin (0 to " + std::to_string(Plugin::kLastTactic) + ")");
+            return -1;
+        }
+        mTactic = tactic;
+        return 0;
+    }
+
     // The engine stores exactly the creation fields; deserializing calls the creator's
     // createPlugin(name, <these fields>, TensorRTPhase::kRUNTIME).
     nvinfer1::PluginFieldCollection const* getFieldsToSerialize() noexcept override
@@ -222,6 +277,24 @@ protected:
     int32_t configuredInputs() const
     {
         return mNbInputs;
+    }
+
+    // No tactics: what a plugin without kernel versions to offer inherits.
+    static constexpr int32_t kLastTactic = 0;
+    std::vector<int32_t> tacticsFor(nvinfer1::DynamicPluginTensorDesc const* /*in*/, int32_t /*nbInputs*/,
+        nvinfer1::DynamicPluginTensorDesc const* /*out*/, int32_t /*nbOutputs*/) const
+    {
+        return {};
+    }
+
+    // launch(version) with the tactic set last (0: the default version). A pinned version that
+    // refuses these buffers (cudaErrorNotSupported, before launching anything: e.g. pointers not
+    // 16-byte aligned, which the builder's buffers were) gives way to the default.
+    template <typename Launch>
+    int launchTactic(Launch&& launch) const
+    {
+        int const status = launch(mTactic);
+        return status == cudaErrorNotSupported && mTactic != 0 ? launch(0) : status;
     }
 
     Params mParams;
@@ -248,6 +321,9 @@ private:
 
     int32_t mNbInputs{0};
     SerializedFields mSerialized;
+    std::vector<int32_t> mTactics; // offered at the last configurePlugin
+    int32_t mTactic{0};            // set by setTactic
+    std::string mTimingCacheId{std::string(Plugin::kName) + "-tactics-1-to-" + std::to_string(Plugin::kLastTactic)};
 };
 
 // LayerNorm, SkipLayerNorm and BiasGelu: one output, shaped and typed like the first input.

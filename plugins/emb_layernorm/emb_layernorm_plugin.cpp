@@ -11,6 +11,7 @@
 #include "common/plugin_base.h"
 #include "common/plugin_creators.h"
 #include "emb_layernorm/emb_layernorm_kernel.h"
+#include "layernorm/layernorm_kernel.h"
 #include "emb_layernorm/emb_layernorm_seqlens_kernel.h"
 
 namespace bert
@@ -69,7 +70,16 @@ public:
         kSeqLens
     };
 
+    static constexpr int32_t kLastTactic = BERT_LAYERNORM_LAST_VERSION;
+
     using PluginBase::PluginBase;
+
+    // The LayerNorm versions that write rows of the embeddings' type (the tables are FLOAT).
+    std::vector<int32_t> tacticsFor(nvinfer1::DynamicPluginTensorDesc const* /*in*/, int32_t /*nbInputs*/,
+        nvinfer1::DynamicPluginTensorDesc const* out, int32_t /*nbOutputs*/) const
+    {
+        return layerNormTactics(mParams.norm.hiddenSize, out[kEmbeddings].desc.type);
+    }
 
     std::vector<IoKind> ioKinds(int32_t nbInputs) const
     {
@@ -189,16 +199,18 @@ public:
 
         if (tokens > 0 && batch > 0)
         {
-            int32_t const status = checkCuda(
-                bertEmbLayerNorm(ids, types, mParams.packed ? maskOrCuSeqlens : nullptr, batch, seqLen,
-                    static_cast<float const*>(inputs[kWordTable]), static_cast<float const*>(inputs[kPosTable]),
-                    static_cast<float const*>(inputs[kTypeTable]), static_cast<float const*>(inputs[kGamma]),
-                    static_cast<float const*>(inputs[kBeta]), outputs[kEmbeddings], mParams.norm.hiddenSize,
+            int32_t const status = checkCuda(launchTactic([&](int version) {
+                return bertEmbLayerNormVersion(version, ids, types, mParams.packed ? maskOrCuSeqlens : nullptr,
+                    batch, seqLen, static_cast<float const*>(inputs[kWordTable]),
+                    static_cast<float const*>(inputs[kPosTable]), static_cast<float const*>(inputs[kTypeTable]),
+                    static_cast<float const*>(inputs[kGamma]), static_cast<float const*>(inputs[kBeta]),
+                    outputs[kEmbeddings], mParams.norm.hiddenSize,
                     static_cast<int32_t>(inputDesc[kWordTable].dims.d[0]),
                     static_cast<int32_t>(inputDesc[kPosTable].dims.d[0]),
                     static_cast<int32_t>(inputDesc[kTypeTable].dims.d[0]), mParams.norm.epsilon,
-                    toBertDType(outputDesc[kEmbeddings].type), stream),
-                kName, "bertEmbLayerNorm");
+                    toBertDType(outputDesc[kEmbeddings].type), stream);
+            }),
+                kName, "bertEmbLayerNormVersion");
             if (status != 0)
             {
                 return status;

@@ -1,7 +1,8 @@
 // --enqueue: each case of <dir>/manifest.txt goes the way a TensorRT engine takes a plugin:
 //   createPlugin(kBUILD) -> configurePlugin -> getOutputDataTypes/getOutputShapes (checked against
-//   the manifest) -> getFieldsToSerialize -> createPlugin(kRUNTIME) -> attachToContext ->
-//   onShapeChange -> enqueue on real device buffers -> compare with the expected outputs that
+//   the manifest) -> the tactics offered, timed as the builder times them -> getFieldsToSerialize
+//   -> for tactic 0 and every offered one: createPlugin(kRUNTIME) -> setTactic -> attachToContext
+//   -> onShapeChange -> enqueue on real device buffers -> compare with the expected outputs that
 //   plugins/harness/make_cases.py computed independently with PyTorch.
 //
 // manifest.txt (written by make_cases.py):
@@ -15,6 +16,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -273,6 +275,70 @@ std::string compareOutput(TensorFile const& expected, std::vector<char> const& g
     return text.str();
 }
 
+struct Stream
+{
+    Stream()
+    {
+        DeviceBuffer::check(cudaStreamCreate(&mStream), "cudaStreamCreate");
+    }
+    ~Stream()
+    {
+        cudaStreamDestroy(mStream);
+    }
+    Stream(Stream const&) = delete;
+    Stream& operator=(Stream const&) = delete;
+    cudaStream_t get() const
+    {
+        return mStream;
+    }
+
+private:
+    cudaStream_t mStream{nullptr};
+};
+
+// Microseconds per enqueue with `tactic` set: the median of 5 runs of 20 enqueues (CUDA events),
+// after 3 to warm up; -1 if setTactic or an enqueue fails.
+float tacticMicroseconds(nvinfer1::IPluginV3OneRuntime& plugin, int32_t tactic,
+    std::vector<nvinfer1::PluginTensorDesc> const& in, std::vector<nvinfer1::PluginTensorDesc> const& out,
+    std::vector<void const*> const& inputs, std::vector<void*> const& outputs, void* workspace, cudaStream_t stream)
+{
+    constexpr int32_t kWarmUp = 3, kCalls = 20, kRuns = 5;
+    if (plugin.setTactic(tactic) != 0)
+    {
+        return -1.F;
+    }
+    cudaEvent_t start = nullptr, stop = nullptr;
+    DeviceBuffer::check(cudaEventCreate(&start), "cudaEventCreate");
+    DeviceBuffer::check(cudaEventCreate(&stop), "cudaEventCreate");
+    std::vector<float> runs;
+    bool ok = true;
+    for (int32_t i = 0; ok && i < kWarmUp; ++i)
+    {
+        ok = plugin.enqueue(in.data(), out.data(), inputs.data(), outputs.data(), workspace, stream) == 0;
+    }
+    for (int32_t r = 0; ok && r < kRuns; ++r)
+    {
+        cudaEventRecord(start, stream);
+        for (int32_t i = 0; ok && i < kCalls; ++i)
+        {
+            ok = plugin.enqueue(in.data(), out.data(), inputs.data(), outputs.data(), workspace, stream) == 0;
+        }
+        cudaEventRecord(stop, stream);
+        float ms = 0.F;
+        ok = ok && cudaEventSynchronize(stop) == cudaSuccess && cudaEventElapsedTime(&ms, start, stop) == cudaSuccess;
+        runs.push_back(ms * 1000.F / kCalls);
+    }
+    ok = cudaStreamSynchronize(stream) == cudaSuccess && ok;
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    if (!ok)
+    {
+        return -1.F;
+    }
+    std::sort(runs.begin(), runs.end());
+    return runs[runs.size() / 2];
+}
+
 void runCase(EnqueueCase const& c, Creators const& creators, RecordingLogger& logger, Report& report)
 {
     FieldsFile const file = readFieldsFile(c.fieldsPath);
@@ -348,25 +414,18 @@ void runCase(EnqueueCase const& c, Creators const& creators, RecordingLogger& lo
         return;
     }
 
-    // Engine: serialized fields -> runtime plugin -> one per execution context.
-    std::vector<FieldValue> const stored = copyFields(runtimeOf(buildPlugin.get())->getFieldsToSerialize());
-    FieldCollection const storedFc(stored);
-    PluginPtr runtimePlugin(creator->createPlugin(c.label.c_str(), storedFc.get(), nvinfer1::TensorRTPhase::kRUNTIME));
-    ResourceContext context;
-    PluginPtr attached(runtimePlugin ? runtimeOf(runtimePlugin.get())->attachToContext(&context) : nullptr);
-    if (attached != nullptr && attached.get() == runtimePlugin.get())
-    {
-        attached.release(); // not a new plugin (refused below): only `runtimePlugin` owns it
-    }
-    nvinfer1::IPluginV3OneRuntime* runtime = runtimeOf(attached.get());
-    if (!check(runtime != nullptr && runtime->onShapeChange(inDesc.data(), nbInputs, outDesc.data(), nbOutputs) == 0,
-            "enqueue-setup", "deserialized, attached, onShapeChange accepted the shapes"))
+    // The builder's tactics: every one offered runs below, as the one an engine would store.
+    int32_t const nbTactics = build->getNbTactics();
+    std::vector<int32_t> tactics{0};
+    tactics.resize(1 + std::max(nbTactics, 0));
+    if (!check(nbTactics >= 0 && (nbTactics == 0 || build->getValidTactics(tactics.data() + 1, nbTactics) == 0),
+            "enqueue-setup", "tactics offered: " + std::to_string(nbTactics)))
     {
         return;
     }
 
-    // Device buffers: inputs from their files, outputs filled with 0xFF bytes (NaN / -1) so that
-    // anything enqueue() fails to write shows up.
+    // Device buffers: inputs from their files; outputs are filled with 0xFF bytes (NaN / -1)
+    // before every run, so that anything enqueue() fails to write shows up.
     std::vector<std::unique_ptr<DeviceBuffer>> buffers;
     std::vector<void const*> inputPtrs;
     std::vector<void*> outputPtrs;
@@ -381,40 +440,98 @@ void runCase(EnqueueCase const& c, Creators const& creators, RecordingLogger& lo
     for (TensorFile const& t : c.outputs)
     {
         buffers.push_back(std::make_unique<DeviceBuffer>(t.bytes()));
-        DeviceBuffer::check(cudaMemset(buffers.back()->get(), 0xFF, t.bytes()), "cudaMemset");
         outputPtrs.push_back(buffers.back()->get());
     }
     DeviceBuffer workspace(workspaceBytes);
-    cudaStream_t stream = nullptr;
-    DeviceBuffer::check(cudaStreamCreate(&stream), "cudaStreamCreate");
-    int32_t const status
-        = runtime->enqueue(inDesc.data(), outDesc.data(), inputPtrs.data(), outputPtrs.data(), workspace.get(), stream);
-    cudaError_t const synced = cudaStreamSynchronize(stream);
-    cudaStreamDestroy(stream);
-    if (!check(status == 0 && synced == cudaSuccess, "enqueue",
-            "status " + std::to_string(status) + ", stream " + cudaGetErrorString(synced)
-                + (status != 0 ? ": " + logger.lastError() : "")))
+    Stream stream;
+
+    // What the builder does with the offered tactics: time each on the build plugin (setTactic,
+    // then enqueue), keep the fastest. Reported, not checked: which one wins is the GPU's say.
+    if (tactics.size() > 1)
     {
-        return;
+        std::ostringstream timings;
+        int32_t fastest = -1;
+        float fastestUs = 0.F;
+        for (int32_t tactic : tactics)
+        {
+            float const us = tacticMicroseconds(*runtimeOf(buildPlugin.get()), tactic, inDesc, outDesc, inputPtrs,
+                outputPtrs, workspace.get(), stream.get());
+            if (us < 0.F)
+            {
+                check(false, "tactic-timing", "tactic " + std::to_string(tactic) + " failed: " + logger.lastError());
+                return;
+            }
+            timings << (tactic == tactics.front() ? "" : " ") << tactic << ":" << us;
+            if (fastest < 0 || us < fastestUs)
+            {
+                fastest = tactic, fastestUs = us;
+            }
+        }
+        check(true, "tactic-timing", "the builder's pick: tactic " + std::to_string(fastest) + " (us per enqueue, "
+                + timings.str() + ")");
     }
-    for (int32_t o = 0; o < nbOutputs; ++o)
+
+    // Engine: serialized fields -> runtime plugin (given the stored tactic) -> one per execution
+    // context, for every tactic the engine could have stored.
+    std::vector<FieldValue> const stored = copyFields(runtimeOf(buildPlugin.get())->getFieldsToSerialize());
+    FieldCollection const storedFc(stored);
+    for (int32_t tactic : tactics)
     {
-        TensorFile const& t = c.outputs[o];
-        std::vector<char> host(t.bytes());
-        DeviceBuffer::check(cudaMemcpy(host.data(), outputPtrs[o], t.bytes(), cudaMemcpyDeviceToHost), "cudaMemcpy");
-        double maxError = 0.0;
-        std::string const problem = compareOutput(t, host, maxError);
-        std::ostringstream detail;
-        detail << "output " << o << " " << typeName(t.type) << " " << toString(t.dims) << ": ";
-        if (problem.empty())
+        std::string const with = tactics.size() > 1 ? " (tactic " + std::to_string(tactic) + ")" : "";
+        PluginPtr runtimePlugin(
+            creator->createPlugin(c.label.c_str(), storedFc.get(), nvinfer1::TensorRTPhase::kRUNTIME));
+        if (!check(runtimePlugin != nullptr && runtimeOf(runtimePlugin.get())->setTactic(tactic) == 0,
+                "enqueue-setup", "deserialized, setTactic(" + std::to_string(tactic) + ")"))
         {
-            detail << "max |error| " << maxError;
+            return;
         }
-        else
+        ResourceContext context;
+        PluginPtr attached(runtimeOf(runtimePlugin.get())->attachToContext(&context));
+        if (attached != nullptr && attached.get() == runtimePlugin.get())
         {
-            detail << problem;
+            attached.release(); // not a new plugin (refused below): only `runtimePlugin` owns it
         }
-        check(problem.empty(), "enqueue-output", detail.str());
+        runtimePlugin.reset(); // the attached copy must stand on its own, tactic included
+        nvinfer1::IPluginV3OneRuntime* runtime = runtimeOf(attached.get());
+        if (!check(runtime != nullptr
+                    && runtime->onShapeChange(inDesc.data(), nbInputs, outDesc.data(), nbOutputs) == 0,
+                "enqueue-setup", "attached" + with + ", onShapeChange accepted the shapes"))
+        {
+            return;
+        }
+        for (size_t o = 0; o < c.outputs.size(); ++o)
+        {
+            DeviceBuffer::check(cudaMemset(outputPtrs[o], 0xFF, c.outputs[o].bytes()), "cudaMemset");
+        }
+        int32_t const status = runtime->enqueue(
+            inDesc.data(), outDesc.data(), inputPtrs.data(), outputPtrs.data(), workspace.get(), stream.get());
+        cudaError_t const synced = cudaStreamSynchronize(stream.get());
+        if (!check(status == 0 && synced == cudaSuccess, "enqueue",
+                "status " + std::to_string(status) + with + ", stream " + cudaGetErrorString(synced)
+                    + (status != 0 ? ": " + logger.lastError() : "")))
+        {
+            return;
+        }
+        for (int32_t o = 0; o < nbOutputs; ++o)
+        {
+            TensorFile const& t = c.outputs[o];
+            std::vector<char> host(t.bytes());
+            DeviceBuffer::check(
+                cudaMemcpy(host.data(), outputPtrs[o], t.bytes(), cudaMemcpyDeviceToHost), "cudaMemcpy");
+            double maxError = 0.0;
+            std::string const problem = compareOutput(t, host, maxError);
+            std::ostringstream detail;
+            detail << "output " << o << " " << typeName(t.type) << " " << toString(t.dims) << with << ": ";
+            if (problem.empty())
+            {
+                detail << "max |error| " << maxError;
+            }
+            else
+            {
+                detail << problem;
+            }
+            check(problem.empty(), "enqueue-output", detail.str());
+        }
     }
 }
 } // namespace

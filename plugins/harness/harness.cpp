@@ -551,6 +551,117 @@ void checkWorkspace(PluginUnderTest& t, nvinfer1::IPluginV3OneBuild* build)
     }
 }
 
+// Tactics after configurePlugin with a valid shape set, for FLOAT and for HALF activations: the
+// offered kernel versions follow the rules (PluginRules::lastTactic); getValidTactics refuses a
+// wrong count and setTactic a value outside 0..lastTactic, each with a logged error.
+void checkTactics(PluginUnderTest& t, nvinfer1::IPluginV3* plugin)
+{
+    nvinfer1::IPluginV3OneBuild* build = buildOf(plugin);
+    nvinfer1::IPluginV3OneRuntime* runtime = runtimeOf(plugin);
+    auto const shape = std::find_if(t.rules.shapeCases.begin(), t.rules.shapeCases.end(),
+        [](ShapeCase const& sc) { return sc.valid && !sc.buildTimeOnly; });
+    if (shape == t.rules.shapeCases.end())
+    {
+        t.check(false, "tactics", "no valid shape case to configure the plugin with");
+        return;
+    }
+    std::string problem;
+    std::string offered;
+    auto refusedWithError = [&](auto call) {
+        int32_t const errorsBefore = t.logger.errorCount();
+        return call() != 0 && t.logger.errorCount() > errorsBefore;
+    };
+    for (DataType activation : {DataType::kFLOAT, DataType::kHALF})
+    {
+        Descs d = describe(t, *shape);
+        std::vector<Accepts> const accepts = t.rules.accepts(static_cast<int32_t>(d.in.size()));
+        for (size_t i = 0; i < d.in.size(); ++i)
+        {
+            if (isActivationLike(accepts[i]))
+            {
+                d.in[i].desc.type = activation;
+            }
+        }
+        std::vector<DataType> const outTypes = t.rules.outputTypes(activation);
+        for (size_t o = 0; o < d.out.size(); ++o)
+        {
+            d.out[o].desc.type = outTypes[o];
+        }
+        if (build->configurePlugin(d.in.data(), static_cast<int32_t>(d.in.size()), d.out.data(),
+                static_cast<int32_t>(d.out.size()))
+            != 0)
+        {
+            problem = std::string("configurePlugin refused '") + shape->label + "': " + t.logger.lastError();
+            break;
+        }
+        int32_t const n = build->getNbTactics();
+        std::vector<int32_t> tactics(std::max(n, 0) + 1, -7);
+        if (n < 0 || (n > 0 && build->getValidTactics(tactics.data(), n) != 0))
+        {
+            problem = "getNbTactics " + std::to_string(n) + ", getValidTactics failed";
+            break;
+        }
+        tactics.resize(n);
+        // The rule: 1 always, and vectorized versions where the row is whole 16-byte vectors.
+        int64_t const elemsPerVector = outTypes[0] == DataType::kHALF ? 8 : 4;
+        bool const vectors = t.rules.rowWidth % elemsPerVector == 0 && t.rules.rowWidth <= 8192;
+        bool ok = std::is_sorted(tactics.begin(), tactics.end())
+            && std::adjacent_find(tactics.begin(), tactics.end()) == tactics.end();
+        for (int32_t tactic : tactics)
+        {
+            ok = ok && tactic >= 1 && tactic <= t.rules.lastTactic;
+        }
+        if (t.rules.lastTactic == 0)
+        {
+            ok = ok && n == 0;
+        }
+        else
+        {
+            ok = ok && contains(tactics, 1) && (vectors ? n > 1 : n == 1);
+        }
+        std::string list;
+        for (int32_t tactic : tactics)
+        {
+            list += (list.empty() ? "" : ",") + std::to_string(tactic);
+        }
+        offered += std::string(offered.empty() ? "" : "; ") + typeName(outTypes[0]) + " rows: {" + list + "}";
+        if (!ok)
+        {
+            problem = std::string(typeName(outTypes[0])) + " rows of " + std::to_string(t.rules.rowWidth) + ": {"
+                + list + "} breaks the rule (last tactic " + std::to_string(t.rules.lastTactic) + ")";
+            break;
+        }
+        if (n > 0 && !refusedWithError([&] { return build->getValidTactics(tactics.data(), n + 1); }))
+        {
+            problem = "getValidTactics with a wrong count: not refused with an error";
+            break;
+        }
+    }
+    char const* const cacheId = build->getTimingCacheID();
+    if (problem.empty() && (t.rules.lastTactic > 0) != (cacheId != nullptr && cacheId[0] != '\0'))
+    {
+        problem = std::string("getTimingCacheID ") + (cacheId ? "'" + std::string(cacheId) + "'" : "nullptr")
+            + (t.rules.lastTactic > 0 ? " (should name the plugin's tactics)" : " (no tactics: should be nullptr)");
+    }
+    for (int32_t tactic = 0; problem.empty() && tactic <= t.rules.lastTactic; ++tactic)
+    {
+        if (runtime->setTactic(tactic) != 0)
+        {
+            problem = "setTactic(" + std::to_string(tactic) + ") refused";
+        }
+    }
+    for (int32_t bad : {-1, t.rules.lastTactic + 1})
+    {
+        if (problem.empty() && !refusedWithError([&] { return runtime->setTactic(bad); }))
+        {
+            problem = "setTactic(" + std::to_string(bad) + "): not refused with an error";
+        }
+    }
+    runtime->setTactic(0);
+    t.check(problem.empty(), "tactics",
+        problem.empty() ? offered + (cacheId ? std::string(", timing cache id '") + cacheId + "'" : "") : problem);
+}
+
 // ---- Serialization, clone, attach -------------------------------------------------------------------
 void checkSerialization(PluginUnderTest& t, IPluginV3* buildPlugin)
 {
@@ -748,6 +859,7 @@ void checkPlugin(FieldsFile const& file, Creators const& creators, RecordingLogg
     checkFormatCombinations(t, build);
     checkShapeValidation(t, plugin.get());
     checkWorkspace(t, build);
+    checkTactics(t, plugin.get());
     checkSerialization(t, plugin.get());
     checkClone(t, std::move(plugin));
     checkBadFields(t);

@@ -121,11 +121,16 @@ std::vector<Dims> sameAsFirstInput(std::vector<Dims> const& inputs)
     return {inputs[0]};
 }
 
+// The LayerNorm family's kernel versions, offered as tactics (layernorm_kernel.h: 1 to 14).
+constexpr int32_t kLayerNormVersions = 14;
+
 // BertLayerNorm(input [..., H], gamma [H], beta [H]) -> [..., H]
 PluginRules layerNormRules(int64_t h)
 {
     PluginRules r;
     r.nbOutputs = 1;
+    r.lastTactic = kLayerNormVersions;
+    r.rowWidth = h;
     r.inputCounts = {3};
     r.accepts = [](int32_t) {
         return std::vector<Accepts>{Accepts::kActivation, Accepts::kParams, Accepts::kParams, Accepts::kActivation};
@@ -159,6 +164,8 @@ PluginRules skipLayerNormRules(int64_t h)
 {
     PluginRules r;
     r.nbOutputs = 1;
+    r.lastTactic = kLayerNormVersions;
+    r.rowWidth = h;
     r.inputCounts = {4, 5};
     // INT8 I/O: input, skip and output INT8 together, gamma/beta/bias then FLOAT; only at the
     // sizes bertSkipLayerNormInt8 takes (skip_layernorm_kernel.h: multiples of 8 up to 2048).
@@ -201,6 +208,8 @@ PluginRules embLayerNormRules(int64_t h, bool packed, bool fp16)
 {
     PluginRules r;
     r.nbOutputs = 2;
+    r.lastTactic = kLayerNormVersions;
+    r.rowWidth = h;
     r.inputCounts = {8};
     Accepts const embeddings = fp16 ? Accepts::kHalf : Accepts::kFloat;
     r.accepts = [embeddings](int32_t) {

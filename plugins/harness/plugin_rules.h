@@ -74,6 +74,12 @@ struct PluginRules
     std::function<std::vector<nvinfer1::Dims>(std::vector<nvinfer1::Dims> const& inputs)> outputDims;
     std::vector<ShapeCase> shapeCases;
     std::vector<BadValue> badValues;
+    // Tactics (IPluginV3OneBuild::getValidTactics): the LayerNorm family offers its kernel versions
+    // 1 to 14 (layernorm_kernel.h) that take rows of `rowWidth` values of the first output's type:
+    // version 1 (scalar) every row; only 1 where the row is no whole number of 16-byte vectors;
+    // 1 and vectorized ones where it is, up to 8192 values. 0: no tactics.
+    int32_t lastTactic{0};
+    int64_t rowWidth{0};
 };
 
 // The rules of `fields.plugin` for these field values; throws for an unknown plugin.

@@ -52,6 +52,8 @@ cudaError_t layer_norm(int version, const void* input, void* output, const void*
                                        static_cast<const T*>(beta), rows, hidden, epsilon, stream);
 }
 
+static_assert(BERT_LAYERNORM_LAST_VERSION == bert::kLayerNormLastVersion, "layernorm_kernel.h names the last version");
+
 }  // namespace
 
 extern "C" int bertLayerNormVersion(int version, const void* input, void* output,
@@ -74,4 +76,14 @@ extern "C" int bertLayerNorm(const void* input, void* output, const void* gamma,
 {
     return bertLayerNormVersion(bert::kLayerNormDefault, input, output, gamma, beta, rows, hidden,
                                 epsilon, dtype, stream);
+}
+
+extern "C" int bertLayerNormVersionTakes(int version, int32_t hidden, BertDType dtype)
+{
+    if (hidden <= 0 || version < bert::kLayerNormDefault || version > bert::kLayerNormLastVersion ||
+        (dtype != BERT_FP32 && dtype != BERT_FP16))
+        return 0;
+    if (version == bert::kLayerNormDefault || version == bert::kLayerNormScalar) return 1;
+    const int elems_per_vec = dtype == BERT_FP16 ? bert::kElemsPer16Bytes<__half> : bert::kElemsPer16Bytes<float>;
+    return hidden % elems_per_vec == 0 && bert::split_fits(version, hidden / elems_per_vec, elems_per_vec);
 }

@@ -35,6 +35,17 @@ int bertLayerNormVersion(int version, const void* input, void* output, const voi
                          const void* beta, int64_t rows, int32_t hidden, float epsilon,
                          BertDType dtype, cudaStream_t stream);
 
+// 1 if bertLayerNormVersion(version, ...) takes rows of `hidden` values of `dtype` (with 16-byte
+// aligned pointers), else 0; host code, no GPU needed. The answer holds for every row count (the
+// splits depend on the hidden size only), so a version taken at one shape of a dynamic range is
+// taken at all of them: what a TensorRT plugin needs to offer versions as tactics, timed by the
+// builder at one shape and then run at all of the profile's. Also SkipLayerNorm's and
+// EmbLayerNorm's (whose `dtype` is the output's).
+int bertLayerNormVersionTakes(int version, int32_t hidden, BertDType dtype);
+
+// The highest version number bertLayerNormVersion takes (versions are 1 to this; 0 = default).
+enum { BERT_LAYERNORM_LAST_VERSION = 14 };
+
 #ifdef __cplusplus
 }
 #endif

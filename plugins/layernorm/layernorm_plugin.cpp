@@ -29,7 +29,15 @@ public:
         kNbInputs
     };
 
+    static constexpr int32_t kLastTactic = BERT_LAYERNORM_LAST_VERSION;
+
     using OutputLikeFirstInput::OutputLikeFirstInput;
+
+    std::vector<int32_t> tacticsFor(nvinfer1::DynamicPluginTensorDesc const* in, int32_t /*nbInputs*/,
+        nvinfer1::DynamicPluginTensorDesc const* /*out*/, int32_t /*nbOutputs*/) const
+    {
+        return layerNormTactics(mParams.hiddenSize, in[kInput].desc.type);
+    }
 
     std::vector<IoKind> ioKinds(int32_t nbInputs) const
     {
@@ -54,9 +62,11 @@ public:
         {
             return 0; // an empty tensor: nothing to launch
         }
-        return checkCuda(bertLayerNorm(inputs[kInput], outputs[0], inputs[kGamma], inputs[kBeta], rows,
-                             mParams.hiddenSize, mParams.epsilon, toBertDType(inputDesc[kInput].type), stream),
-            kName, "bertLayerNorm");
+        return checkCuda(launchTactic([&](int version) {
+            return bertLayerNormVersion(version, inputs[kInput], outputs[0], inputs[kGamma], inputs[kBeta], rows,
+                mParams.hiddenSize, mParams.epsilon, toBertDType(inputDesc[kInput].type), stream);
+        }),
+            kName, "bertLayerNormVersion");
     }
 };
 } // namespace

@@ -13,6 +13,7 @@
 // reasons given in layernorm_plugin.cpp (refittable, inspectable, one copy, stateless plugin).
 #include "common/plugin_base.h"
 #include "common/plugin_creators.h"
+#include "layernorm/layernorm_kernel.h"
 #include "skip_layernorm/skip_layernorm_kernel.h"
 
 namespace bert
@@ -34,7 +35,16 @@ public:
         kBias
     };
 
+    static constexpr int32_t kLastTactic = BERT_LAYERNORM_LAST_VERSION;
+
     using OutputLikeFirstInput::OutputLikeFirstInput;
+
+    // FLOAT and HALF: the LayerNorm versions. INT8 I/O: no tactics (its default version runs).
+    std::vector<int32_t> tacticsFor(nvinfer1::DynamicPluginTensorDesc const* in, int32_t /*nbInputs*/,
+        nvinfer1::DynamicPluginTensorDesc const* /*out*/, int32_t /*nbOutputs*/) const
+    {
+        return layerNormTactics(mParams.hiddenSize, in[kInput].desc.type);
+    }
 
     bool int8Supported() const
     {
@@ -104,10 +114,12 @@ public:
                                  mParams.epsilon, stream),
                 kName, "bertSkipLayerNormInt8");
         }
-        return checkCuda(
-            bertSkipLayerNorm(inputs[kInput], inputs[kSkip], bias, inputs[kGamma], inputs[kBeta], outputs[0], rows,
-                mParams.hiddenSize, mParams.epsilon, toBertDType(inputDesc[kInput].type), stream),
-            kName, "bertSkipLayerNorm");
+        return checkCuda(launchTactic([&](int version) {
+            return bertSkipLayerNormVersion(version, inputs[kInput], inputs[kSkip], bias, inputs[kGamma],
+                inputs[kBeta], outputs[0], rows, mParams.hiddenSize, mParams.epsilon,
+                toBertDType(inputDesc[kInput].type), stream);
+        }),
+            kName, "bertSkipLayerNormVersion");
     }
 };
 } // namespace

@@ -9,6 +9,7 @@ this GPU only (CMAKE_CUDA_ARCHITECTURES=native) into build/plugin-harness/gpu-<h
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -36,9 +37,26 @@ def test_enqueue_matches_pytorch(tmp_path):
     failures = [" ".join(r) for r in result.results if r[0] == "FAIL"]
     assert not failures, "\n".join(failures)
     assert result.returncode == 0, result.output[-3000:]
-    # Every case ran to the comparison of each of its outputs.
+    # Every case ran to the comparison of each of its outputs, once with tactic 0 and once with
+    # every tactic the plugin offered; the LayerNorm family offers some in fp32 and fp16 (not
+    # with INT8 I/O), the other plugins none; every case with tactics had them timed.
     manifest = (tmp_path / "manifest.txt").read_text().splitlines()
-    outputs = sum(line.startswith("output ") for line in manifest)
+    outputs, case = {}, None
+    for line in manifest:
+        if line.startswith("case "):
+            case = line.split()[1]
+            outputs[case] = 0
+        elif line.startswith("output "):
+            outputs[case] += 1
+    assert len(outputs) == count
+    offered = {r[3]: int(re.search(r"tactics offered: (\d+)", r[4])[1])
+               for r in result.results if r[2] == "enqueue-setup" and "tactics offered" in r[4]}
+    assert set(offered) == set(outputs)
     compared = [r for r in result.results if r[2] == "enqueue-output"]
-    assert len({r[3] for r in compared}) == count
-    assert len(compared) == outputs
+    for case, n in outputs.items():
+        runs = sum(r[3] == case for r in compared)
+        assert runs == n * (1 + offered[case]), f"{case}: {runs} outputs compared, {n} x (1 + {offered[case]}) expected"
+        norm_family = case.split("_")[0] in ("layernorm", "skip", "emb")
+        assert (offered[case] > 0) == (norm_family and "int8" not in case), f"{case}: {offered[case]} tactics"
+    timed = {r[3] for r in result.results if r[2] == "tactic-timing"}
+    assert timed == {case for case, n in offered.items() if n > 0}
