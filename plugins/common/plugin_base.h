@@ -9,9 +9,9 @@
 //   IPluginV3OneBuild    what the builder asks: output types and shapes, supported formats;
 //   IPluginV3OneRuntime  what an engine needs: onShapeChange, enqueue, fields to serialize.
 // The plugins hold nothing but their creation fields (Params), the number of inputs they were
-// configured with and a buffer for getFieldsToSerialize (which a copy starts empty): no weights,
-// no device memory. So the build and runtime objects are the same class, and cloning is a plain
-// copy that cannot throw.
+// configured with, the tactics offered and the one set (fixed-size), and a buffer for
+// getFieldsToSerialize (which a copy starts empty): no weights, no device memory. So the build
+// and runtime objects are the same class, and cloning is a plain copy that cannot throw.
 //
 // A plugin is `class XPlugin : public PluginBase<XPlugin, XParams>` where XParams holds its
 // creation fields: struct XParams { std::vector<FieldRef> fields(); std::string problem() const; }.
@@ -30,6 +30,7 @@
 #include "common/plugin_utils.h"
 
 #include <algorithm>
+#include <array>
 #include <exception>
 #include <new>
 #include <string>
@@ -176,7 +177,14 @@ public:
             {
                 return status;
             }
-            mTactics = self().tacticsFor(in, nbInputs, out, nbOutputs);
+            std::vector<int32_t> const tactics = self().tacticsFor(in, nbInputs, out, nbOutputs);
+            if (tactics.size() > mTactics.size())
+            {
+                logError(Plugin::kName, "more tactics than PluginBase holds (kMaxTactics)");
+                return -1;
+            }
+            std::copy(tactics.begin(), tactics.end(), mTactics.begin());
+            mNbTactics = static_cast<int32_t>(tactics.size());
             return 0;
         }
         catch (std::exception const&)
@@ -195,7 +203,7 @@ public:
     // A pinned version then runs at every shape of the profile, not only the one it was timed at.
     int32_t getNbTactics() noexcept override
     {
-        return static_cast<int32_t>(mTactics.size());
+        return mNbTactics;
     }
 
     int32_t getValidTactics(int32_t* tactics, int32_t nbTactics) noexcept override
@@ -205,7 +213,7 @@ public:
             logError(Plugin::kName, "getValidTactics: the buffer does not hold getNbTactics() values");
             return -1;
         }
-        std::copy(mTactics.begin(), mTactics.end(), tactics);
+        std::copy(mTactics.begin(), mTactics.begin() + mNbTactics, tactics);
         return 0;
     }
 
@@ -214,7 +222,20 @@ public:
     // (nullptr) have nothing to time.
     char const* getTimingCacheID() noexcept override
     {
-        return Plugin::kLastTactic > 0 ? mTimingCacheId.c_str() : nullptr;
+        if (Plugin::kLastTactic == 0)
+        {
+            return nullptr;
+        }
+        try
+        {
+            static std::string const id
+                = std::string(Plugin::kName) + "-tactics-1-to-" + std::to_string(Plugin::kLastTactic);
+            return id.c_str();
+        }
+        catch (std::exception const&)
+        {
+            return nullptr;
+        }
     }
 
     // ---- IPluginV3OneRuntime ----------------------------------------------------------------
@@ -321,9 +342,10 @@ private:
 
     int32_t mNbInputs{0};
     SerializedFields mSerialized;
-    std::vector<int32_t> mTactics; // offered at the last configurePlugin
-    int32_t mTactic{0};            // set by setTactic
-    std::string mTimingCacheId{std::string(Plugin::kName) + "-tactics-1-to-" + std::to_string(Plugin::kLastTactic)};
+    static constexpr size_t kMaxTactics = 32;
+    std::array<int32_t, kMaxTactics> mTactics{}; // offered at the last configurePlugin: the first mNbTactics
+    int32_t mNbTactics{0};
+    int32_t mTactic{0}; // set by setTactic
 };
 
 // LayerNorm, SkipLayerNorm and BiasGelu: one output, shaped and typed like the first input.
