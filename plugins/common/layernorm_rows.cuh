@@ -901,9 +901,20 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
     return split_fits(chosen, vecs_per_row, elems_per_vec) ? chosen : kLayerNormParamsEarly;
 }
 
+// The version (1-14) of the last launch_layernorm_rows that launched a kernel on this host
+// thread (kernels_common.cu). Read through bertLayerNormLastVersion (layernorm_kernel.h): how a
+// caller (the plugin harness) sees which kernel a plugin's tactic really ran.
+void note_launched_version(int version);
+
+template <typename T, typename P, typename RowSource>
+cudaError_t launch_layernorm_version(int version, const RowSource& source, bool vectorizable,
+                                     T* output, const P* gamma, const P* beta, int64_t rows,
+                                     const Normalization& norm, int& sms, cudaStream_t stream);
+
 // Normalizes `rows` rows of `source` into output. `sources_aligned`: the source's own pointers
 // allow 16-byte loads (the caller knows them); output/gamma/beta are checked here.
-// Returns cudaErrorNotSupported when an explicitly requested version cannot take this shape.
+// Returns cudaErrorNotSupported when an explicitly requested version cannot take this shape,
+// before launching anything.
 template <typename T, typename P, typename RowSource>
 cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sources_aligned,
                                   T* output, const P* gamma, const P* beta, int64_t rows,
@@ -916,17 +927,31 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
 
     constexpr int kVec = kElemsPer16Bytes<T>;
     const Normalization norm = Normalization::of(hidden, epsilon);
-    const int vecs_per_row = hidden / kVec;
     const bool vectorizable = sources_aligned && hidden % kVec == 0 && all_aligned16({output, gamma, beta});
     // The SM count steers both the default's choice and v4-v11's block sizes: asked at most once.
     int sms = 0;
-    const auto count_sms = [&] { return sms > 0 ? cudaSuccess : multiprocessor_count(&sms); };
     if (version == kLayerNormDefault) {
-        const cudaError_t status = count_sms();
+        const cudaError_t status = multiprocessor_count(&sms);
         if (status != cudaSuccess) return status;
-        version = default_version(RowSource::kDefaults, sizeof(T), vectorizable, vecs_per_row, kVec,
+        version = default_version(RowSource::kDefaults, sizeof(T), vectorizable, hidden / kVec, kVec,
                                   rows, sms);
     }
+    const cudaError_t status =
+        launch_layernorm_version(version, source, vectorizable, output, gamma, beta, rows, norm, sms, stream);
+    if (status == cudaSuccess && rows > 0) note_launched_version(version);
+    return status;
+}
+
+// launch_layernorm_rows for a version 1-14 (the default resolved); `sms`: the SM count, or 0 if
+// not asked yet.
+template <typename T, typename P, typename RowSource>
+cudaError_t launch_layernorm_version(int version, const RowSource& source, bool vectorizable,
+                                     T* output, const P* gamma, const P* beta, int64_t rows,
+                                     const Normalization& norm, int& sms, cudaStream_t stream)
+{
+    constexpr int kVec = kElemsPer16Bytes<T>;
+    const int vecs_per_row = norm.hidden / kVec;
+    const auto count_sms = [&] { return sms > 0 ? cudaSuccess : multiprocessor_count(&sms); };
 
     // Whether a version applies depends on the shape only, so even 0 rows give the same answer.
     if (version == kLayerNormScalar) {

@@ -177,10 +177,11 @@ public:
             {
                 return status;
             }
+            static_assert(static_cast<size_t>(Plugin::kLastTactic) <= kMaxTactics, "PluginBase holds at most kMaxTactics tactics");
             std::vector<int32_t> const tactics = self().tacticsFor(in, nbInputs, out, nbOutputs);
             if (tactics.size() > mTactics.size())
             {
-                logError(Plugin::kName, "more tactics than PluginBase holds (kMaxTactics)");
+                logError(Plugin::kName, "tacticsFor offered more tactics than kLastTactic");
                 return -1;
             }
             std::copy(tactics.begin(), tactics.end(), mTactics.begin());
@@ -269,8 +270,15 @@ public:
     {
         if (tactic < 0 || tactic > Plugin::kLastTactic)
         {
-            logError(std::string(Plugin::kName) + ": setTactic(" + std::to_string(tactic)
-                + "): not a tactic of this plugin (0 to " + std::to_string(Plugin::kLastTactic) + ")");
+            try
+            {
+                logError(std::string(Plugin::kName) + ": setTactic(" + std::to_string(tactic)
+                    + "): not a tactic of this plugin (0 to " + std::to_string(Plugin::kLastTactic) + ")");
+            }
+            catch (std::exception const&)
+            {
+                logError(Plugin::kName, "setTactic: not a tactic of this plugin");
+            }
             return -1;
         }
         mTactic = tactic;
@@ -309,8 +317,10 @@ protected:
     }
 
     // launch(version) with the tactic set last (0: the default version). A pinned version that
-    // refuses these buffers (cudaErrorNotSupported, before launching anything: e.g. pointers not
-    // 16-byte aligned, which the builder's buffers were) gives way to the default.
+    // refuses these buffers (cudaErrorNotSupported, before launching anything) gives way to the
+    // default: pointers that are not 16-byte aligned, if TensorRT ever hands over such buffers
+    // (the builder timed the version on its own), or more than 2^31 - 1 rows for versions that
+    // launch a block per row.
     template <typename Launch>
     int launchTactic(Launch&& launch) const
     {

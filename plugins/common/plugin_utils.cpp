@@ -1,5 +1,4 @@
 #include "common/plugin_utils.h"
-#include "layernorm/layernorm_kernel.h"
 
 #include <atomic>
 #include <cmath>
@@ -241,24 +240,4 @@ std::string checkGammaBeta(nvinfer1::Dims const& gamma, nvinfer1::Dims const& be
     return {};
 }
 
-} // namespace bert
-
-namespace bert
-{
-std::vector<int32_t> layerNormTactics(int32_t hidden, nvinfer1::DataType type)
-{
-    std::vector<int32_t> tactics;
-    if (type != nvinfer1::DataType::kFLOAT && type != nvinfer1::DataType::kHALF)
-    {
-        return tactics;
-    }
-    for (int32_t version = 1; version <= BERT_LAYERNORM_LAST_VERSION; ++version)
-    {
-        if (bertLayerNormVersionTakes(version, hidden, toBertDType(type)) != 0)
-        {
-            tactics.push_back(version);
-        }
-    }
-    return tactics;
-}
 } // namespace bert

@@ -105,10 +105,6 @@ inline BertDType toBertDType(nvinfer1::DataType type)
     return type == nvinfer1::DataType::kHALF ? BERT_FP16 : BERT_FP32;
 }
 
-// The LayerNorm family's tactics (PluginBase): the kernel versions that take rows of `hidden`
-// values of `type` (FLOAT or HALF; none for any other type, e.g. INT8 I/O).
-std::vector<int32_t> layerNormTactics(int32_t hidden, nvinfer1::DataType type);
-
 // Rows of a [..., n] tensor seen as a matrix: the product of every dimension but the last.
 int64_t rowsOf(nvinfer1::Dims const& dims);
 int64_t lastDimOf(nvinfer1::Dims const& dims);

@@ -9,9 +9,9 @@
 //   fields:  epsilon, hidden_size, packed (0|1), output_fp16 (0|1)
 // The tables are network inputs (constants), like LayerNorm's gamma/beta: see layernorm_plugin.cpp.
 #include "common/plugin_base.h"
+#include "common/layernorm_tactics.h"
 #include "common/plugin_creators.h"
 #include "emb_layernorm/emb_layernorm_kernel.h"
-#include "layernorm/layernorm_kernel.h"
 #include "emb_layernorm/emb_layernorm_seqlens_kernel.h"
 
 namespace bert
@@ -70,7 +70,7 @@ public:
         kSeqLens
     };
 
-    static constexpr int32_t kLastTactic = BERT_LAYERNORM_LAST_VERSION;
+    static constexpr int32_t kLastTactic = kLayerNormLastTactic;
 
     using PluginBase::PluginBase;
 

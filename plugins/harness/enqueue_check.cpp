@@ -296,8 +296,29 @@ private:
     cudaStream_t mStream{nullptr};
 };
 
+struct Event
+{
+    Event()
+    {
+        DeviceBuffer::check(cudaEventCreate(&mEvent), "cudaEventCreate");
+    }
+    ~Event()
+    {
+        cudaEventDestroy(mEvent);
+    }
+    Event(Event const&) = delete;
+    Event& operator=(Event const&) = delete;
+    cudaEvent_t get() const
+    {
+        return mEvent;
+    }
+
+private:
+    cudaEvent_t mEvent{nullptr};
+};
+
 // Microseconds per enqueue with `tactic` set: the median of 5 runs of 20 enqueues (CUDA events),
-// after 3 to warm up; -1 if setTactic or an enqueue fails.
+// after 3 to warm up; -1 if setTactic, an enqueue or a CUDA call fails.
 float tacticMicroseconds(nvinfer1::IPluginV3OneRuntime& plugin, int32_t tactic,
     std::vector<nvinfer1::PluginTensorDesc> const& in, std::vector<nvinfer1::PluginTensorDesc> const& out,
     std::vector<void const*> const& inputs, std::vector<void*> const& outputs, void* workspace, cudaStream_t stream)
@@ -307,9 +328,7 @@ float tacticMicroseconds(nvinfer1::IPluginV3OneRuntime& plugin, int32_t tactic,
     {
         return -1.F;
     }
-    cudaEvent_t start = nullptr, stop = nullptr;
-    DeviceBuffer::check(cudaEventCreate(&start), "cudaEventCreate");
-    DeviceBuffer::check(cudaEventCreate(&stop), "cudaEventCreate");
+    Event const start, stop;
     std::vector<float> runs;
     bool ok = true;
     for (int32_t i = 0; ok && i < kWarmUp; ++i)
@@ -318,19 +337,17 @@ float tacticMicroseconds(nvinfer1::IPluginV3OneRuntime& plugin, int32_t tactic,
     }
     for (int32_t r = 0; ok && r < kRuns; ++r)
     {
-        cudaEventRecord(start, stream);
+        ok = cudaEventRecord(start.get(), stream) == cudaSuccess;
         for (int32_t i = 0; ok && i < kCalls; ++i)
         {
             ok = plugin.enqueue(in.data(), out.data(), inputs.data(), outputs.data(), workspace, stream) == 0;
         }
-        cudaEventRecord(stop, stream);
         float ms = 0.F;
-        ok = ok && cudaEventSynchronize(stop) == cudaSuccess && cudaEventElapsedTime(&ms, start, stop) == cudaSuccess;
+        ok = ok && cudaEventRecord(stop.get(), stream) == cudaSuccess && cudaEventSynchronize(stop.get()) == cudaSuccess
+            && cudaEventElapsedTime(&ms, start.get(), stop.get()) == cudaSuccess;
         runs.push_back(ms * 1000.F / kCalls);
     }
     ok = cudaStreamSynchronize(stream) == cudaSuccess && ok;
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
     if (!ok)
     {
         return -1.F;
@@ -339,7 +356,8 @@ float tacticMicroseconds(nvinfer1::IPluginV3OneRuntime& plugin, int32_t tactic,
     return runs[runs.size() / 2];
 }
 
-void runCase(EnqueueCase const& c, Creators const& creators, RecordingLogger& logger, Report& report)
+void runCase(EnqueueCase const& c, Creators const& creators, LastVersionFn lastVersion, RecordingLogger& logger,
+    Report& report)
 {
     FieldsFile const file = readFieldsFile(c.fieldsPath);
     auto check = [&](bool ok, std::string const& name, std::string const& detail) {
@@ -445,17 +463,24 @@ void runCase(EnqueueCase const& c, Creators const& creators, RecordingLogger& lo
     DeviceBuffer workspace(workspaceBytes);
     Stream stream;
 
-    // What the builder does with the offered tactics: time each on the build plugin (setTactic,
-    // then enqueue), keep the fastest. Reported, not checked: which one wins is the GPU's say.
+    // What the builder does with the offered tactics: time each on the build plugin (onShapeChange
+    // with the shapes timed, setTactic, then enqueue), keep the fastest. Reported, not checked:
+    // which one wins is the GPU's say.
     if (tactics.size() > 1)
     {
+        nvinfer1::IPluginV3OneRuntime* timed = runtimeOf(buildPlugin.get());
+        if (!check(timed != nullptr && timed->onShapeChange(inDesc.data(), nbInputs, outDesc.data(), nbOutputs) == 0,
+                "enqueue-setup", "build plugin's onShapeChange took the shapes, for timing the tactics"))
+        {
+            return;
+        }
         std::ostringstream timings;
         int32_t fastest = -1;
         float fastestUs = 0.F;
         for (int32_t tactic : tactics)
         {
-            float const us = tacticMicroseconds(*runtimeOf(buildPlugin.get()), tactic, inDesc, outDesc, inputPtrs,
-                outputPtrs, workspace.get(), stream.get());
+            float const us = tacticMicroseconds(
+                *timed, tactic, inDesc, outDesc, inputPtrs, outputPtrs, workspace.get(), stream.get());
             if (us < 0.F)
             {
                 check(false, "tactic-timing", "tactic " + std::to_string(tactic) + " failed: " + logger.lastError());
@@ -491,7 +516,7 @@ void runCase(EnqueueCase const& c, Creators const& creators, RecordingLogger& lo
         {
             attached.release(); // not a new plugin (refused below): only `runtimePlugin` owns it
         }
-        runtimePlugin.reset(); // the attached copy must stand on its own, tactic included
+        runtimePlugin.reset(); // the attached copy must stand on its own (enqueue-tactic checks its tactic)
         nvinfer1::IPluginV3OneRuntime* runtime = runtimeOf(attached.get());
         if (!check(runtime != nullptr
                     && runtime->onShapeChange(inDesc.data(), nbInputs, outDesc.data(), nbOutputs) == 0,
@@ -503,6 +528,7 @@ void runCase(EnqueueCase const& c, Creators const& creators, RecordingLogger& lo
         {
             DeviceBuffer::check(cudaMemset(outputPtrs[o], 0xFF, c.outputs[o].bytes()), "cudaMemset");
         }
+        lastVersion(); // forget what ran before
         int32_t const status = runtime->enqueue(
             inDesc.data(), outDesc.data(), inputPtrs.data(), outputPtrs.data(), workspace.get(), stream.get());
         cudaError_t const synced = cudaStreamSynchronize(stream.get());
@@ -511,6 +537,20 @@ void runCase(EnqueueCase const& c, Creators const& creators, RecordingLogger& lo
                     + (status != 0 ? ": " + logger.lastError() : "")))
         {
             return;
+        }
+        // Outputs agree between kernel versions, so only the library's record shows that the
+        // attached copy ran the tactic the engine stored: that version itself, or for tactic 0 the
+        // default's pick, one of the offered versions; nothing where the output is empty.
+        if (tactics.size() > 1)
+        {
+            int const ran = lastVersion();
+            bool const launches = c.outputs[0].count() > 0;
+            bool const ok = !launches ? ran == 0
+                : tactic != 0         ? ran == tactic
+                                      : std::find(tactics.begin() + 1, tactics.end(), ran) != tactics.end();
+            check(ok, "enqueue-tactic",
+                "tactic " + std::to_string(tactic) + ": " + (ran == 0 ? "no kernel" : "version " + std::to_string(ran))
+                    + " ran" + (launches ? "" : " (empty output)"));
         }
         for (int32_t o = 0; o < nbOutputs; ++o)
         {
@@ -536,7 +576,8 @@ void runCase(EnqueueCase const& c, Creators const& creators, RecordingLogger& lo
 }
 } // namespace
 
-void runEnqueueCases(std::string const& dir, Creators const& creators, RecordingLogger& logger, Report& report)
+void runEnqueueCases(std::string const& dir, Creators const& creators, LastVersionFn lastVersion,
+    RecordingLogger& logger, Report& report)
 {
     int deviceCount = 0;
     if (cudaGetDeviceCount(&deviceCount) != cudaSuccess || deviceCount == 0)
@@ -551,7 +592,7 @@ void runEnqueueCases(std::string const& dir, Creators const& creators, Recording
     {
         try
         {
-            runCase(c, creators, logger, report);
+            runCase(c, creators, lastVersion, logger, report);
         }
         catch (std::exception const& e)
         {

@@ -595,13 +595,14 @@ void checkTactics(PluginUnderTest& t, nvinfer1::IPluginV3* plugin)
             break;
         }
         int32_t const n = build->getNbTactics();
-        std::vector<int32_t> tactics(std::max(n, 0) + 1, -7);
-        if (n < 0 || (n > 0 && build->getValidTactics(tactics.data(), n) != 0))
+        constexpr int32_t kUnwritten = -7;
+        std::vector<int32_t> tactics(std::max(n, 0) + 1, kUnwritten); // one past n: must stay unwritten
+        if (n < 0 || (n > 0 && build->getValidTactics(tactics.data(), n) != 0) || tactics.back() != kUnwritten)
         {
-            problem = "getNbTactics " + std::to_string(n) + ", getValidTactics failed";
+            problem = "getNbTactics " + std::to_string(n) + ", getValidTactics failed or wrote past n values";
             break;
         }
-        tactics.resize(n);
+        tactics.pop_back();
         // The rule: 1 always, and vectorized versions where the row is whole 16-byte vectors.
         int64_t const elemsPerVector = outTypes[0] == DataType::kHALF ? 8 : 4;
         bool const vectors = t.rules.rowWidth % elemsPerVector == 0 && t.rules.rowWidth <= 8192;
@@ -624,14 +625,19 @@ void checkTactics(PluginUnderTest& t, nvinfer1::IPluginV3* plugin)
         {
             list += (list.empty() ? "" : ",") + std::to_string(tactic);
         }
-        offered += std::string(offered.empty() ? "" : "; ") + typeName(outTypes[0]) + " rows: {" + list + "}";
+        std::string const entry = std::string(typeName(outTypes[0])) + " rows: {" + list + "}";
+        if (offered.find(entry) == std::string::npos) // EmbLayerNorm's rows keep their type
+        {
+            offered += (offered.empty() ? "" : "; ") + entry;
+        }
         if (!ok)
         {
             problem = std::string(typeName(outTypes[0])) + " rows of " + std::to_string(t.rules.rowWidth) + ": {"
                 + list + "} breaks the rule (last tactic " + std::to_string(t.rules.lastTactic) + ")";
             break;
         }
-        if (n > 0 && !refusedWithError([&] { return build->getValidTactics(tactics.data(), n + 1); }))
+        std::vector<int32_t> larger(n + 1);
+        if (n > 0 && !refusedWithError([&] { return build->getValidTactics(larger.data(), n + 1); }))
         {
             problem = "getValidTactics with a wrong count: not refused with an error";
             break;
@@ -929,7 +935,16 @@ int run(int argc, char** argv)
     Creators const creators = loadCreators(args[0], finder, report);
     if (enqueue)
     {
-        runEnqueueCases(args[2], creators, logger, report);
+        // The library is loaded already: RTLD_NOLOAD hands back its handle.
+        void* library = dlopen(args[0].c_str(), RTLD_NOW | RTLD_NOLOAD);
+        auto lastVersion = reinterpret_cast<LastVersionFn>(
+            library != nullptr ? dlsym(library, "bertLayerNormLastVersion") : nullptr);
+        report.check(lastVersion != nullptr, "library", "exports-kernels", "-",
+            std::string("bertLayerNormLastVersion ") + (lastVersion ? "found" : "MISSING"));
+        if (lastVersion != nullptr)
+        {
+            runEnqueueCases(args[2], creators, lastVersion, logger, report);
+        }
     }
     else
     {

@@ -67,7 +67,10 @@ std::string compareFields(nvinfer1::PluginFieldCollection const* got, std::vecto
 std::vector<FieldValue> copyFields(nvinfer1::PluginFieldCollection const* fc);
 
 // Runs every case of <dir>/manifest.txt through enqueue() on the GPU (enqueue_check.cpp).
-void runEnqueueCases(std::string const& dir, Creators const& creators, RecordingLogger& logger, Report& report);
+// `lastVersion`: the library's bertLayerNormLastVersion (which kernel a tactic really ran).
+using LastVersionFn = int (*)();
+void runEnqueueCases(std::string const& dir, Creators const& creators, LastVersionFn lastVersion,
+    RecordingLogger& logger, Report& report);
 
 char const* typeName(nvinfer1::DataType type);
 

@@ -22,6 +22,7 @@ from plugins import plugin_fields as pf
 # BERT-base values (the interface checks only need valid ones), one file per plugin configuration.
 FIELD_CASES = {
     "layernorm": (pf.LAYER_NORM, dict(epsilon=1e-12, hidden_size=768)),
+    "layernorm_h100": (pf.LAYER_NORM, dict(epsilon=1e-5, hidden_size=100)),  # fp16: no 16-byte vectors
     "skip_layernorm": (pf.SKIP_LAYER_NORM, dict(epsilon=1e-12, hidden_size=768)),
     "skip_layernorm_h4096": (pf.SKIP_LAYER_NORM, dict(epsilon=1e-12, hidden_size=4096)),  # no INT8 there
     "emb_layernorm_padded": (pf.EMB_LAYER_NORM, dict(epsilon=1e-12, hidden_size=768, packed=0, output_fp16=0)),

@@ -8,6 +8,7 @@
 // engine holds one copy instead of one inside each serialized plugin. The plugin itself stays
 // stateless: its fields are two numbers, and cloning or serializing it copies no weights.
 #include "common/plugin_base.h"
+#include "common/layernorm_tactics.h"
 #include "common/plugin_creators.h"
 #include "layernorm/layernorm_kernel.h"
 
@@ -29,7 +30,7 @@ public:
         kNbInputs
     };
 
-    static constexpr int32_t kLastTactic = BERT_LAYERNORM_LAST_VERSION;
+    static constexpr int32_t kLastTactic = kLayerNormLastTactic;
 
     using OutputLikeFirstInput::OutputLikeFirstInput;
 

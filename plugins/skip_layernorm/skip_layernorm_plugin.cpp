@@ -12,8 +12,8 @@
 // writing a sum that the norm then reads back. Gamma, beta and bias are network inputs for the
 // reasons given in layernorm_plugin.cpp (refittable, inspectable, one copy, stateless plugin).
 #include "common/plugin_base.h"
+#include "common/layernorm_tactics.h"
 #include "common/plugin_creators.h"
-#include "layernorm/layernorm_kernel.h"
 #include "skip_layernorm/skip_layernorm_kernel.h"
 
 namespace bert
@@ -35,7 +35,7 @@ public:
         kBias
     };
 
-    static constexpr int32_t kLastTactic = BERT_LAYERNORM_LAST_VERSION;
+    static constexpr int32_t kLastTactic = kLayerNormLastTactic;
 
     using OutputLikeFirstInput::OutputLikeFirstInput;
 

@@ -57,10 +57,11 @@ def test_memory_bound_benchmark_copy_floor_and_hot_l2(tmp_path):
             for label in (*versions, "torch eager", "copy floor"):
                 assert (label, shape) in rows, f"{kernel} {label} {shape} missing from the table"
                 assert float(rows[(label, shape)][4]) > 0
-            # The builder's pick, timed again: one row, naming a contender of the table.
+            # The builder's pick, timed again: one row naming a contender of the table, for the
+            # kernels whose plugin offers tactics (not INT8 SkipLayerNorm).
             tuned = [label for label, at in rows if at == shape and label.startswith("tuned (")]
-            assert len(tuned) == 1, f"{kernel} {shape}: {tuned}"
-            assert (tuned[0][len("tuned ("):-1], shape) in rows, tuned[0]
+            assert len(tuned) == (1 if kernel == "LayerNorm" else 0), f"{kernel} {shape}: {tuned}"
+            assert all((label[len("tuned ("):-1], shape) in rows for label in tuned), tuned
 
 
 def test_attention_benchmark_quick(tmp_path):

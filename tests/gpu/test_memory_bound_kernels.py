@@ -30,7 +30,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from plugins.bias_gelu.ops import FP16_ONLY_VERSIONS as GELU_FP16_ONLY, VERSIONS as GELU_VERSIONS, bias_gelu  # noqa: E402
 from plugins.emb_layernorm.ops import emb_layer_norm, mask_to_seq_lens  # noqa: E402
-from plugins.layernorm.ops import VECTOR_VERSIONS, VERSIONS, layer_norm, version_takes  # noqa: E402
+from plugins.layernorm.ops import VECTOR_VERSIONS, VERSIONS, last_version, layer_norm, version_takes  # noqa: E402
 from plugins.skip_layernorm.ops import INT8_VERSIONS, skip_layer_norm, skip_layer_norm_int8  # noqa: E402
 
 DEVICE = torch.device("cuda")
@@ -293,7 +293,9 @@ def test_version_takes_says_what_the_launcher_takes(dtype):
     """bertLayerNormVersionTakes is the list of tactics the LayerNorm-family plugins offer TensorRT's
     builder: a version it names must launch at the width (the builder times it, the engine then runs
     it at every row count), and one it leaves out must refuse. Every width a multiple of 8 up to
-    1,100 values, some wider ones and some that are not whole 16-byte vectors."""
+    1,100 values, some wider ones and some that are not whole 16-byte vectors. And
+    bertLayerNormLastVersion, through which the plugin harness sees which kernel a tactic ran,
+    names the version that launched (0 after a refusal), and for the default one that takes the row."""
     g = generator("version takes", dtype_name(dtype))
     widths = [*range(8, 1101, 8), 1, 3, 100, 1030, 2048, 2056, 4096, 8192, 8200]
     mismatches = []
@@ -301,6 +303,7 @@ def test_version_takes_says_what_the_launcher_takes(dtype):
         x = randn((3, hidden), g).to(dtype)
         gamma, beta = norm_params(hidden, g, dtype)
         for version in VERSIONS:
+            last_version()  # forget the last launch
             try:
                 layer_norm(x, gamma, beta, EPSILON, version=version)
                 ran = True
@@ -309,6 +312,12 @@ def test_version_takes_says_what_the_launcher_takes(dtype):
                 ran = False
             if version_takes(version, hidden, dtype) != ran:
                 mismatches.append(f"v{version} hidden {hidden}: takes says {not ran}, the launcher {ran}")
+            if last_version() != (version if ran else 0):
+                mismatches.append(f"v{version} hidden {hidden}: bertLayerNormLastVersion disagrees")
+        layer_norm(x, gamma, beta, EPSILON)
+        default = last_version()
+        if not version_takes(default, hidden, dtype) or default == 0:
+            mismatches.append(f"default at hidden {hidden} ran v{default}")
     assert not mismatches, "\n".join(mismatches[:20])
 
 

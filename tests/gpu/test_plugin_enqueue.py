@@ -60,3 +60,8 @@ def test_enqueue_matches_pytorch(tmp_path):
         assert (offered[case] > 0) == (norm_family and "int8" not in case), f"{case}: {offered[case]} tactics"
     timed = {r[3] for r in result.results if r[2] == "tactic-timing"}
     assert timed == {case for case, n in offered.items() if n > 0}
+    # ...and after every run of such a case, the kernel library's record of the version that ran
+    # was checked against the tactic (enqueue-tactic; failures are caught above).
+    for case, n in offered.items():
+        ran = sum(r[3] == case and r[2] == "enqueue-tactic" for r in result.results)
+        assert ran == (1 + n if n > 0 else 0), f"{case}: {ran} enqueue-tactic checks"
