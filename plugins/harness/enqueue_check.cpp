@@ -275,47 +275,32 @@ std::string compareOutput(TensorFile const& expected, std::vector<char> const& g
     return text.str();
 }
 
-struct Stream
+// A CUDA stream or event owned for a scope: created (or thrown for) on construction, destroyed
+// on every way out.
+template <typename Handle, cudaError_t (*kCreate)(Handle*), cudaError_t (*kDestroy)(Handle)>
+class Owned
 {
-    Stream()
+public:
+    explicit Owned(char const* what)
     {
-        DeviceBuffer::check(cudaStreamCreate(&mStream), "cudaStreamCreate");
+        DeviceBuffer::check(kCreate(&mHandle), what);
     }
-    ~Stream()
+    ~Owned()
     {
-        cudaStreamDestroy(mStream);
+        kDestroy(mHandle);
     }
-    Stream(Stream const&) = delete;
-    Stream& operator=(Stream const&) = delete;
-    cudaStream_t get() const
+    Owned(Owned const&) = delete;
+    Owned& operator=(Owned const&) = delete;
+    Handle get() const
     {
-        return mStream;
+        return mHandle;
     }
 
 private:
-    cudaStream_t mStream{nullptr};
+    Handle mHandle{nullptr};
 };
-
-struct Event
-{
-    Event()
-    {
-        DeviceBuffer::check(cudaEventCreate(&mEvent), "cudaEventCreate");
-    }
-    ~Event()
-    {
-        cudaEventDestroy(mEvent);
-    }
-    Event(Event const&) = delete;
-    Event& operator=(Event const&) = delete;
-    cudaEvent_t get() const
-    {
-        return mEvent;
-    }
-
-private:
-    cudaEvent_t mEvent{nullptr};
-};
+using Stream = Owned<cudaStream_t, cudaStreamCreate, cudaStreamDestroy>;
+using Event = Owned<cudaEvent_t, cudaEventCreate, cudaEventDestroy>;
 
 // Microseconds per enqueue with `tactic` set: the median of 5 runs of 20 enqueues (CUDA events),
 // after 3 to warm up; -1 if setTactic, an enqueue or a CUDA call fails.
@@ -328,7 +313,7 @@ float tacticMicroseconds(nvinfer1::IPluginV3OneRuntime& plugin, int32_t tactic,
     {
         return -1.F;
     }
-    Event const start, stop;
+    Event const start("cudaEventCreate"), stop("cudaEventCreate");
     std::vector<float> runs;
     bool ok = true;
     for (int32_t i = 0; ok && i < kWarmUp; ++i)
@@ -461,7 +446,7 @@ void runCase(EnqueueCase const& c, Creators const& creators, LastVersionFn lastV
         outputPtrs.push_back(buffers.back()->get());
     }
     DeviceBuffer workspace(workspaceBytes);
-    Stream stream;
+    Stream stream("cudaStreamCreate");
 
     // What the builder does with the offered tactics: time each on the build plugin (onShapeChange
     // with the shapes timed, setTactic, then enqueue), keep the fastest. Reported, not checked:
