@@ -480,7 +480,7 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
             pick = min(candidates, key=candidates.get)
             # Timed again, alternating with torch.compile (when there is one) in TUNED_ROUNDS rounds:
             # the tuned row's "vs torch.compile" compares medians taken side by side, not timings
-            # from two places of the run (the same kernel has come out up to 7% apart between the
+            # from two places of the run (the same kernel has come out up to 6.5% apart between the
             # first pass and a later one).
             again = [pick] + (["torch.compile"] if "torch.compile" in times else [])
             rounds = {label: [] for label in again}
@@ -490,6 +490,9 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
             times[f"tuned ({pick})"] = statistics.median(rounds[pick])
             if "torch.compile" in rounds:
                 tuned_vs_compile = statistics.median(rounds["torch.compile"]) / times[f"tuned ({pick})"]
+                log(f"  {workload.name:13s} {shape:>14s} {dtype_name} tuned ({pick}) {times[f'tuned ({pick})']:.2f} us, "
+                    f"torch.compile {statistics.median(rounds['torch.compile']):.2f} us: medians of "
+                    f"{TUNED_ROUNDS} alternating rounds")
         for label, us in times.items():
             gbs = nbytes / us / 1e3
             vs_compiled = times["torch.compile"] / us if "torch.compile" in times else None
@@ -604,7 +607,8 @@ def main(argv=None):
              "within one quantization step) on the inputs it was timed on before timing.",
              "'default' is the launcher's own choice (bertLayerNorm, ...), tactic 0 of the TensorRT plugins; "
              "'tuned (vN)' the fastest of it and the versions, what a TensorRT builder keeps, timed again "
-             f"in {TUNED_ROUNDS} rounds alternating with torch.compile (its vs torch.compile: medians of those rounds). "
+             f"in {TUNED_ROUNDS} rounds, alternating with torch.compile where there is one (its vs torch.compile: "
+             "the medians of those rounds). "
              "vs torch: torch's time / ours (> 1: ours faster).",
              f"torch.compile baseline only for hidden {args.compile_hidden} (compiling takes ~10 s each), "
              + ("compiled per token count with static shapes. " if args.compile_static else

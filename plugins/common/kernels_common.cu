@@ -12,7 +12,7 @@ thread_local int last_layernorm_version = 0;
 }
 
 namespace bert {
-void note_launched_version(int version) { last_layernorm_version = version; }
+__attribute__((visibility("hidden"))) void note_launched_version(int version) { last_layernorm_version = version; }
 }  // namespace bert
 
 extern "C" int bertLayerNormLastVersion(void)

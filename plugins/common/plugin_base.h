@@ -181,7 +181,7 @@ public:
             std::vector<int32_t> const tactics = self().tacticsFor(in, nbInputs, out, nbOutputs);
             if (tactics.size() > mTactics.size())
             {
-                logError(Plugin::kName, "tacticsFor offered more tactics than kLastTactic");
+                logError(Plugin::kName, "tacticsFor offered more than kMaxTactics tactics");
                 return -1;
             }
             std::copy(tactics.begin(), tactics.end(), mTactics.begin());
@@ -317,10 +317,9 @@ protected:
     }
 
     // launch(version) with the tactic set last (0: the default version). A pinned version that
-    // refuses these buffers (cudaErrorNotSupported, before launching anything) gives way to the
-    // default: pointers that are not 16-byte aligned, if TensorRT ever hands over such buffers
-    // (the builder timed the version on its own), or more than 2^31 - 1 rows for versions that
-    // launch a block per row.
+    // refuses the buffers it is given (cudaErrorNotSupported, before launching anything) gives way
+    // to the default: e.g. pointers not 16-byte aligned, should TensorRT hand such buffers over, or
+    // more than 2^31 - 1 rows for the versions that launch a block per row.
     template <typename Launch>
     int launchTactic(Launch&& launch) const
     {
