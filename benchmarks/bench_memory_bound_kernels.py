@@ -487,12 +487,12 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
             for _ in range(TUNED_ROUNDS):
                 for label in again:
                     rounds[label].append(time_in_graph(contenders[label], sets))
-            times[f"tuned ({pick})"] = statistics.median(rounds[pick])
-            if "torch.compile" in rounds:
-                tuned_vs_compile = statistics.median(rounds["torch.compile"]) / times[f"tuned ({pick})"]
-                log(f"  {workload.name:13s} {shape:>14s} {dtype_name} tuned ({pick}) {times[f'tuned ({pick})']:.2f} us, "
-                    f"torch.compile {statistics.median(rounds['torch.compile']):.2f} us: medians of "
-                    f"{TUNED_ROUNDS} alternating rounds")
+            medians = {label: statistics.median(us) for label, us in rounds.items()}
+            times[f"tuned ({pick})"] = medians[pick]
+            if "torch.compile" in medians:
+                tuned_vs_compile = medians["torch.compile"] / medians[pick]
+                log(f"  {workload.name:13s} {shape:>14s} {dtype_name} tuned ({pick}) {medians[pick]:.2f} us, "
+                    f"torch.compile {medians['torch.compile']:.2f} us: medians of {TUNED_ROUNDS} alternating rounds")
         for label, us in times.items():
             gbs = nbytes / us / 1e3
             vs_compiled = times["torch.compile"] / us if "torch.compile" in times else None
