@@ -1,13 +1,15 @@
 """Which block shape suits a LayerNorm of BERT's rows: a sweep, hidden 768, fp32 or fp16.
 
     python3 benchmarks/sweep_layernorm_shapes.py --dtype fp32 --out benchmarks/results/<gpu>_layernorm_shapes_fp32.txt
+    python3 benchmarks/sweep_layernorm_shapes.py --kernel skip --dtype fp16 --tokens 64 128 384
 
 benchmarks/ablation/layernorm_shapes.cu holds one plain LayerNorm kernel (v12's code: every load
 first, two plain reductions) with its block shape as template constants: G groups of W warps a
-block, R rows a group, K 16-byte vectors a thread of each row (the file's header says more). This
-script builds it with nvcc, checks every shape against float64, and times each next to our own
-versions (--ours), a torch copy (x * 1) and torch.compile compiled afresh for every token count
-(static shapes, max-autotune, so autotuned at that count). Run 11 read v13 and v14 off this sweep.
+block, R rows a group, K vectors of B bytes a thread of each row (the file's header says more);
+`--kernel skip` normalizes x + skip + bias instead, as SkipLayerNorm does. This script builds it
+with nvcc, checks every shape against float64, and times each next to our own versions (--ours), a
+torch copy of the same bytes and torch.compile compiled afresh for every token count (static
+shapes, max-autotune, so autotuned at that count). Run 11 read v13 and v14 off this sweep.
 
 Timing as benchmarks/ablate_layernorm.py (benchmarks/interleaved.py): every contender captured into
 one CUDA graph rotating over input sets of >= 3x the L2, all graphs captured first, then replayed in
@@ -35,16 +37,20 @@ from benchmarks.interleaved import (LAUNCHER_ARGTYPES, check_all, compile_librar
                                     time_in_rounds)
 from bertrt.common import atomic_write_bytes  # noqa: E402
 from plugins.layernorm.ops import VERSIONS, layer_norm  # noqa: E402
+from plugins.skip_layernorm.ops import skip_layer_norm  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parent / "ablation" / "layernorm_shapes.cu"
 HIDDEN = 768  # the shapes are written for 768 (fp32 192 vectors a row, fp16 96)
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 DEFAULT_OURS = {"fp32": [3, 12, 13, 14], "fp16": [8, 12, 13]}
+SKIP_LAUNCH_ARGTYPES = [ctypes.c_int] + [ctypes.c_void_p] * 6 + [ctypes.c_int, ctypes.c_float, ctypes.c_float,
+                                                                 ctypes.c_void_p]
 
 
 def build(out_dir: Path) -> ctypes.CDLL:
     lib = compile_library(SOURCE, out_dir, "layernorm_shapes")
     lib.shape_launch.argtypes = LAUNCHER_ARGTYPES
+    lib.skip_launch.argtypes = SKIP_LAUNCH_ARGTYPES
     return lib
 
 
@@ -52,43 +58,78 @@ def shapes_of(lib, fp16: bool) -> list[tuple[int, str]]:
     """(index, label) of the library's shapes for this dtype."""
     found = []
     for index in range(lib.shape_count()):
-        info = (ctypes.c_int * 5)()
+        info = (ctypes.c_int * 6)()
         lib.shape_info(index, info)
         if bool(info[0]) == fp16:
-            found.append((index, "G{} W{} R{} K{}".format(*info[1:])))
+            found.append((index, "G{} W{} R{} K{} B{}".format(*info[1:])))
     return found
 
 
-def run_tokens(lib, dtype, tokens: int, ours: list[int], rounds: int, log) -> list[str]:
+def skip_call(lib, index: int, xs: list, skips: list, bias, gamma, beta):
+    """call(i): the shape's SkipLayerNorm of input set i into a new output (launcher_call's twin)."""
+    def call(i):
+        x = xs[i]
+        y = torch.empty_like(x)
+        status = lib.skip_launch(index, x.data_ptr(), skips[i].data_ptr(), bias.data_ptr(), gamma.data_ptr(),
+                                 beta.data_ptr(), y.data_ptr(), x.shape[0], 1.0 / x.shape[-1], EPSILON,
+                                 torch.cuda.current_stream().cuda_stream)
+        if status != 0:
+            raise RuntimeError(f"skip_launch {index}: CUDA error {status}")
+        return y
+    return call
+
+
+def run_tokens(lib, kernel: str, dtype, tokens: int, ours: list[int], rounds: int, log) -> list[str]:
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
     element = torch.tensor([], dtype=dtype).element_size()
+    skipping = kernel == "skip"
     torch.manual_seed(tokens)
     gamma = (1.0 + 0.1 * torch.randn(HIDDEN, device="cuda")).to(dtype)
     beta = (0.1 * torch.randn(HIDDEN, device="cuda")).to(dtype)
-    sets = max(1, math.ceil(WORKING_SET_OVER_L2 * l2 / (2 * tokens * HIDDEN * element)))
+    bias = (0.5 * torch.randn(HIDDEN, device="cuda")).to(dtype)
+    row_tensors = 3 if skipping else 2  # read and written a row: x (and skip), y
+    sets = max(1, math.ceil(WORKING_SET_OVER_L2 * l2 / (row_tensors * tokens * HIDDEN * element)))
     xs = [(3.0 * torch.randn(tokens, HIDDEN, device="cuda") + 1.0).to(dtype) for _ in range(sets)]
-    contenders = {label: launcher_call(lib.shape_launch, index, xs, gamma, beta, EPSILON, "shape_launch")
-                   for index, label in shapes_of(lib, dtype == torch.float16)}
-    for version in ours:
-        label = f"ours v{version}" if version else "ours default"
-        contenders[label] = (lambda v: lambda i: layer_norm(xs[i], gamma, beta, EPSILON, version=v or None))(version)
-    contenders["torch copy x*1"] = lambda i: torch.mul(xs[i], 1)
-    compiled = torch.compile(torch_layer_norm, mode="max-autotune-no-cudagraphs")  # static: this count's
-    contenders["torch.compile"] = lambda i: compiled(xs[i], gamma, beta)
-    check_all(contenders, double_layer_norm(xs[0], gamma, beta), TOLERANCE[dtype], f"{tokens} tokens",
+    skips = [torch.randn(tokens, HIDDEN, device="cuda").to(dtype) for _ in range(sets)] if skipping else []
+    shapes = shapes_of(lib, dtype == torch.float16)
+    if skipping:
+        contenders = {label: skip_call(lib, index, xs, skips, bias, gamma, beta) for index, label in shapes}
+        for version in ours:
+            label = f"ours v{version}" if version else "ours default"
+            contenders[label] = (lambda v: lambda i: skip_layer_norm(xs[i], skips[i], gamma, beta, EPSILON,
+                                                                     bias=bias, version=v or None))(version)
+        copy_label = "torch copy x+skip"
+        contenders[copy_label] = lambda i: torch.add(xs[i], skips[i])
+        compiled = torch.compile(lambda x, skip, bias, gamma, beta: torch_layer_norm(x + skip + bias, gamma, beta),
+                                 mode="max-autotune-no-cudagraphs")  # static: this count's
+        contenders["torch.compile"] = lambda i: compiled(xs[i], skips[i], bias, gamma, beta)
+        expected = double_layer_norm(xs[0].double() + skips[0].double() + bias.double(), gamma, beta)
+    else:
+        contenders = {label: launcher_call(lib.shape_launch, index, xs, gamma, beta, EPSILON, "shape_launch")
+                      for index, label in shapes}
+        for version in ours:
+            label = f"ours v{version}" if version else "ours default"
+            contenders[label] = (lambda v: lambda i: layer_norm(xs[i], gamma, beta, EPSILON, version=v or None))(version)
+        copy_label = "torch copy x*1"
+        contenders[copy_label] = lambda i: torch.mul(xs[i], 1)
+        compiled = torch.compile(torch_layer_norm, mode="max-autotune-no-cudagraphs")  # static: this count's
+        contenders["torch.compile"] = lambda i: compiled(xs[i], gamma, beta)
+        expected = double_layer_norm(xs[0], gamma, beta)
+    check_all(contenders, expected, TOLERANCE[dtype], f"{tokens} tokens",
               skip=lambda label: label.startswith("torch copy"))
     calls = sets * math.ceil((200 if tokens <= 8192 else 50) / sets)
     replays = 20 if tokens <= 8192 else 8  # per round: a 64K-row graph of 50 calls is ~5 ms
     times = time_in_rounds(contenders, sets, calls, rounds, replays)
     compile_us = statistics.median(times["torch.compile"])
-    copy_us = statistics.median(times["torch copy x*1"])
-    lines = [f"{tokens} x {HIDDEN} {'fp16' if dtype == torch.float16 else 'fp32'}, {sets} input sets from DRAM; "
+    copy_us = statistics.median(times[copy_label])
+    lines = [f"{'SkipLayerNorm' if skipping else 'LayerNorm'} {tokens} x {HIDDEN} "
+             f"{'fp16' if dtype == torch.float16 else 'fp32'}, {sets} input sets from DRAM; "
              f"median of {rounds} interleaved rounds (min-max), fastest first",
-             "| contender        | us      | min-max         | vs torch.compile | copy / this |",
-             "|------------------|---------|-----------------|------------------|-------------|"]
+             "| contender         | us      | min-max         | vs torch.compile | copy / this |",
+             "|-------------------|---------|-----------------|------------------|-------------|"]
     for label, values in sorted(times.items(), key=lambda item: statistics.median(item[1])):
         median = statistics.median(values)
-        lines.append(f"| {label:16s} | {median:7.3f} | {min(values):7.3f}-{max(values):7.3f} | "
+        lines.append(f"| {label:17s} | {median:7.3f} | {min(values):7.3f}-{max(values):7.3f} | "
                      f"{compile_us / median:15.3f}x | {copy_us / median:11.3f} |")
     for line in lines:
         log(line)
@@ -97,6 +138,8 @@ def run_tokens(lib, dtype, tokens: int, ours: list[int], rounds: int, log) -> li
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kernel", choices=["layernorm", "skip"], default="layernorm",
+                        help="skip: LayerNorm(x + skip + bias), against our SkipLayerNorm (default: layernorm)")
     parser.add_argument("--dtype", choices=list(DTYPES), default="fp32")
     parser.add_argument("--tokens", nargs="+", type=int, default=[1024, 2048, 3072, 4096, 12288, 65536])
     parser.add_argument("--ours", nargs="*", type=int,
@@ -118,7 +161,11 @@ def main(argv=None):
     for version in ours:  # a version that refuses these rows: one clear line, before any timing
         try:
             zeros = torch.zeros(HIDDEN, dtype=dtype, device="cuda")
-            layer_norm(zeros.view(1, HIDDEN), zeros + 1, zeros, EPSILON, version=version or None)
+            if args.kernel == "skip":
+                skip_layer_norm(zeros.view(1, HIDDEN), zeros.view(1, HIDDEN), zeros + 1, zeros, EPSILON,
+                                bias=zeros, version=version or None)
+            else:
+                layer_norm(zeros.view(1, HIDDEN), zeros + 1, zeros, EPSILON, version=version or None)
         except RuntimeError as error:
             raise SystemExit(f"--ours {version}: {error} ({args.dtype} hidden {HIDDEN}); leave it out")
     torch._dynamo.config.automatic_dynamic_shapes = False  # each count compiles its own static kernel
@@ -129,11 +176,12 @@ def main(argv=None):
 
     head = [f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}, CUDA {torch.version.cuda}",
             f"command: python3 benchmarks/sweep_layernorm_shapes.py {' '.join(sys.argv[1:] if argv is None else argv)}",
-            f"LayerNorm {args.dtype}, hidden 768; shapes: benchmarks/ablation/layernorm_shapes.cu (G groups of W "
-            "warps a block, R rows a group, K vectors a thread), each checked against float64 (atol = rtol = "
-            f"{TOLERANCE[DTYPES[args.dtype]]:g}) first;",
+            f"{'SkipLayerNorm (x + skip + bias)' if args.kernel == 'skip' else 'LayerNorm'} {args.dtype}, hidden 768; "
+            "shapes: benchmarks/ablation/layernorm_shapes.cu (G groups of W warps a block, R rows a group, K vectors "
+            f"of B bytes a thread), each checked against float64 (atol = rtol = {TOLERANCE[DTYPES[args.dtype]]:g}) first;",
             "torch.compile: max-autotune-no-cudagraphs, compiled afresh at every token count (static shapes).",
-            "copy / this: the time of torch's x * 1 (the same bytes read and written) over the contender's."]
+            "copy / this: the time of torch's " + ("x + skip" if args.kernel == "skip" else "x * 1") +
+            " (the activations' bytes read and written) over the contender's."]
     for line in head:
         log(line)
     warm_up_gpu()
@@ -141,7 +189,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as build_dir:
         lib = build(Path(build_dir))
         for tokens in args.tokens:
-            body += [""] + run_tokens(lib, DTYPES[args.dtype], tokens, ours, args.rounds, log)
+            body += [""] + run_tokens(lib, args.kernel, DTYPES[args.dtype], tokens, ours, args.rounds, log)
     if args.out:
         atomic_write_bytes(args.out, ("\n".join(head + body) + "\n").encode())
         log(f"wrote {args.out}")

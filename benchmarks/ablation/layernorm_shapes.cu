@@ -1,41 +1,55 @@
 // Which block shape suits a LayerNorm of h768 rows? One plain kernel (v12's: every load first, two
 // plain reductions, no bounds check but the last block's) with its shape as template constants:
 //   G  groups of W warps side by side in a block, each group normalizing R rows together,
-//   K  16-byte vectors a thread holds of each row (thread t: vectors t, t + 32 W, ...).
-// W * 32 * K must be the row's vectors (fp32 h768: 192, fp16: 96). G1 W6 R1 K1 is v12's fp32 shape,
-// G8 W1 R1 K3 our v13's fp16 shape, G1 W3 R2 K2 v14's fp32 shape; v3/v4's layout is G4 W1 R1 K6/K3.
+//   K  vectors a thread holds of each row (thread t: vectors t, t + 32 W, ...),
+//   B  the bytes of one vector: 16 (4 floats, 8 halves), 8 or 4.
+// W * 32 * K * (B / element size) must be 768. G1 W6 R1 K1 B16 is v12's fp32 shape, G8 W1 R1 K3 B16
+// our v13's fp16 shape, G1 W3 R2 K2 B16 v14's fp32 shape; v3/v4's layout is G4 W1 R1 K6/K3 B16.
+// Every shape comes twice: as LayerNorm(x) (shape_launch) and as SkipLayerNorm, LayerNorm(x + skip +
+// bias) with the sums in fp32 as our SkipLayerNorm does (skip_launch).
 // benchmarks/sweep_layernorm_shapes.py builds this file with nvcc, checks every shape against
 // float64 and times them next to our versions, a torch copy and torch.compile.
 // Rows past the last (in the last block) are the last row again, computed and not stored.
-// (ptxas -v, CUDA 13.0, sm_90: no spills but fp16 G1 W3 R2 K1, 8 bytes.)
+// (ptxas -v, CUDA 13.0, sm_90: no spills but fp16 G1 W3 R2 K1 B16, 8 bytes, in both kernels.)
 #include <cuda_fp16.h>
 #include <cstdint>
 
-template <typename T> struct Vec;
-template <> struct Vec<float> { static constexpr int kElems = 4; };
-template <> struct Vec<__half> { static constexpr int kElems = 8; };
+// The load type of a B-byte vector.
+template <int B> struct Bits;
+template <> struct Bits<16> { using type = uint4; };
+template <> struct Bits<8> { using type = uint2; };
+template <> struct Bits<4> { using type = unsigned; };
 
-__device__ __forceinline__ void unpack(uint4 v, float (&f)[4])
+template <typename T, int B>
+constexpr int kElems = B / int(sizeof(T));
+
+template <typename T, int B>
+__device__ __forceinline__ void unpack(typename Bits<B>::type bits, float (&f)[kElems<T, B>])
 {
-    f[0] = __uint_as_float(v.x), f[1] = __uint_as_float(v.y), f[2] = __uint_as_float(v.z), f[3] = __uint_as_float(v.w);
-}
-__device__ __forceinline__ void unpack(uint4 v, float (&f)[8])
-{
-    const __half2* h = reinterpret_cast<const __half2*>(&v);
+    if constexpr (sizeof(T) == 4) {
+        const float* p = reinterpret_cast<const float*>(&bits);
 #pragma unroll
-    for (int i = 0; i < 4; ++i) { const float2 p = __half22float2(h[i]); f[2 * i] = p.x, f[2 * i + 1] = p.y; }
-}
-__device__ __forceinline__ uint4 pack(const float (&f)[4])
-{
-    return make_uint4(__float_as_uint(f[0]), __float_as_uint(f[1]), __float_as_uint(f[2]), __float_as_uint(f[3]));
-}
-__device__ __forceinline__ uint4 pack(const float (&f)[8])
-{
-    uint4 v;
-    __half2* h = reinterpret_cast<__half2*>(&v);
+        for (int i = 0; i < kElems<T, B>; ++i) f[i] = p[i];
+    } else {
+        const __half2* h = reinterpret_cast<const __half2*>(&bits);
 #pragma unroll
-    for (int i = 0; i < 4; ++i) h[i] = __floats2half2_rn(f[2 * i], f[2 * i + 1]);
-    return v;
+        for (int i = 0; i < B / 4; ++i) { const float2 p = __half22float2(h[i]); f[2 * i] = p.x, f[2 * i + 1] = p.y; }
+    }
+}
+template <typename T, int B>
+__device__ __forceinline__ typename Bits<B>::type pack(const float (&f)[kElems<T, B>])
+{
+    typename Bits<B>::type bits;
+    if constexpr (sizeof(T) == 4) {
+        float* p = reinterpret_cast<float*>(&bits);
+#pragma unroll
+        for (int i = 0; i < kElems<T, B>; ++i) p[i] = f[i];
+    } else {
+        __half2* h = reinterpret_cast<__half2*>(&bits);
+#pragma unroll
+        for (int i = 0; i < B / 4; ++i) h[i] = __floats2half2_rn(f[2 * i], f[2 * i + 1]);
+    }
+    return bits;
 }
 __device__ __forceinline__ float warp_sum(float v)
 {
@@ -67,26 +81,35 @@ __device__ __forceinline__ void group_sums(float (&s)[R], float (&partials)[R][W
     }
 }
 
-template <typename T, int G, int W, int R, int K>
+// kSkip: the row is x + skip + bias (skip and bias unused otherwise).
+template <typename T, int G, int W, int R, int K, int B, bool kSkip>
 __global__ void __launch_bounds__(G * W * 32)
-layernorm_shape(const uint4* __restrict__ x, const uint4* __restrict__ gamma, const uint4* __restrict__ beta,
-                uint4* __restrict__ y, int rows, float inv_n, float eps)
+layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bits<B>::type* __restrict__ skip,
+                const typename Bits<B>::type* __restrict__ bias, const typename Bits<B>::type* __restrict__ gamma,
+                const typename Bits<B>::type* __restrict__ beta, typename Bits<B>::type* __restrict__ y, int rows,
+                float inv_n, float eps)
 {
-    constexpr int kN = Vec<T>::kElems;
+    using V = typename Bits<B>::type;
+    constexpr int kN = kElems<T, B>;
     constexpr int kGroupThreads = W * 32;
     constexpr int kVecsPerRow = kGroupThreads * K;
+    static_assert(kVecsPerRow * kN == 768, "the shapes are written for rows of 768");
     const int group = G == 1 ? 0 : int(threadIdx.x) / kGroupThreads;
     const int lane = G == 1 ? int(threadIdx.x) : int(threadIdx.x) % kGroupThreads;
     const int first = (int(blockIdx.x) * G + group) * R;
-    uint4 raw[R][K], raw_gamma[K], raw_beta[K];
+    V raw[R][K], raw_skip[R][K], raw_bias[K], raw_gamma[K], raw_beta[K];
 #pragma unroll
     for (int r = 0; r < R; ++r) {
         const int row = min(first + r, rows - 1);
 #pragma unroll
-        for (int k = 0; k < K; ++k) raw[r][k] = __ldg(x + size_t(row) * kVecsPerRow + lane + k * kGroupThreads);
+        for (int k = 0; k < K; ++k) {
+            raw[r][k] = __ldg(x + size_t(row) * kVecsPerRow + lane + k * kGroupThreads);
+            if constexpr (kSkip) raw_skip[r][k] = __ldg(skip + size_t(row) * kVecsPerRow + lane + k * kGroupThreads);
+        }
     }
 #pragma unroll
     for (int k = 0; k < K; ++k) {
+        if constexpr (kSkip) raw_bias[k] = __ldg(bias + lane + k * kGroupThreads);
         raw_gamma[k] = __ldg(gamma + lane + k * kGroupThreads);
         raw_beta[k] = __ldg(beta + lane + k * kGroupThreads);
     }
@@ -96,7 +119,14 @@ layernorm_shape(const uint4* __restrict__ x, const uint4* __restrict__ gamma, co
         sum[r] = 0.0f;
 #pragma unroll
         for (int k = 0; k < K; ++k) {
-            unpack(raw[r][k], v[r][k]);
+            unpack<T, B>(raw[r][k], v[r][k]);
+            if constexpr (kSkip) {
+                float s[kN], b[kN];
+                unpack<T, B>(raw_skip[r][k], s);
+                unpack<T, B>(raw_bias[k], b);
+#pragma unroll
+                for (int i = 0; i < kN; ++i) v[r][k][i] = (v[r][k][i] + s[i]) + b[i];
+            }
 #pragma unroll
             for (int i = 0; i < kN; ++i) sum[r] += v[r][k][i];
         }
@@ -117,55 +147,61 @@ layernorm_shape(const uint4* __restrict__ x, const uint4* __restrict__ gamma, co
 #pragma unroll
     for (int k = 0; k < K; ++k) {
         float g[kN], b[kN];
-        unpack(raw_gamma[k], g);
-        unpack(raw_beta[k], b);
+        unpack<T, B>(raw_gamma[k], g);
+        unpack<T, B>(raw_beta[k], b);
 #pragma unroll
         for (int r = 0; r < R; ++r) {
             const float inv_std = rsqrtf(squares[r] * inv_n + eps);
             float out[kN];
 #pragma unroll
             for (int i = 0; i < kN; ++i) out[i] = (v[r][k][i] - mean[r]) * inv_std * g[i] + b[i];
-            if (first + r < rows) y[size_t(first + r) * kVecsPerRow + lane + k * kGroupThreads] = pack(out);
+            if (first + r < rows) y[size_t(first + r) * kVecsPerRow + lane + k * kGroupThreads] = pack<T, B>(out);
         }
     }
 }
 
-template <typename T, int G, int W, int R, int K>
-int launch(const void* x, const void* gamma, const void* beta, void* y, int rows, float inv_n, float eps,
-           void* stream)
+template <typename T, int G, int W, int R, int K, int B, bool kSkip>
+int launch(const void* x, const void* skip, const void* bias, const void* gamma, const void* beta, void* y,
+           int rows, float inv_n, float eps, void* stream)
 {
+    using V = typename Bits<B>::type;
     constexpr int kRowsPerBlock = G * R;
-    layernorm_shape<T, G, W, R, K><<<(rows + kRowsPerBlock - 1) / kRowsPerBlock, G * W * 32, 0,
-                                     static_cast<cudaStream_t>(stream)>>>(
-        static_cast<const uint4*>(x), static_cast<const uint4*>(gamma), static_cast<const uint4*>(beta),
-        static_cast<uint4*>(y), rows, inv_n, eps);
+    layernorm_shape<T, G, W, R, K, B, kSkip><<<(rows + kRowsPerBlock - 1) / kRowsPerBlock, G * W * 32, 0,
+                                               static_cast<cudaStream_t>(stream)>>>(
+        static_cast<const V*>(x), static_cast<const V*>(skip), static_cast<const V*>(bias),
+        static_cast<const V*>(gamma), static_cast<const V*>(beta), static_cast<V*>(y), rows, inv_n, eps);
     return int(cudaGetLastError());
 }
 
-using Launch = int (*)(const void*, const void*, const void*, void*, int, float, float, void*);
+using Launch = int (*)(const void*, const void*, const void*, const void*, const void*, void*, int, float, float,
+                       void*);
 struct Shape {
-    int fp16, groups, warps, rows, vecs;
-    Launch launch;
+    int fp16, groups, warps, rows, vecs, bytes;
+    Launch layernorm, skip;
 };
-#define FP32(G, W, R, K) {0, G, W, R, K, launch<float, G, W, R, K>}
-#define FP16(G, W, R, K) {1, G, W, R, K, launch<__half, G, W, R, K>}
+#define SHAPE(T, FP16, G, W, R, K, B) {FP16, G, W, R, K, B, launch<T, G, W, R, K, B, false>, launch<T, G, W, R, K, B, true>}
+#define FP32(G, W, R, K, B) SHAPE(float, 0, G, W, R, K, B)
+#define FP16(G, W, R, K, B) SHAPE(__half, 1, G, W, R, K, B)
 static const Shape kShapes[] = {
-    // fp32 h768: 192 vectors a row
-    FP32(1, 6, 1, 1), FP32(1, 6, 2, 1), FP32(1, 6, 4, 1), FP32(1, 3, 1, 2), FP32(1, 3, 2, 2), FP32(2, 3, 1, 2),
-    FP32(4, 3, 1, 2), FP32(1, 2, 1, 3), FP32(2, 2, 1, 3), FP32(4, 2, 1, 3), FP32(1, 1, 1, 6), FP32(4, 1, 1, 6),
-    FP32(8, 1, 1, 6),
-    // fp16 h768: 96 vectors a row
-    FP16(1, 3, 1, 1), FP16(1, 3, 2, 1), FP16(1, 3, 4, 1), FP16(2, 3, 1, 1), FP16(1, 1, 1, 3), FP16(4, 1, 1, 3),
-    FP16(8, 1, 1, 3), FP16(4, 1, 2, 3),
+    // fp32 h768: 192 16-byte vectors a row, 384 of 8 bytes
+    FP32(1, 6, 1, 1, 16), FP32(1, 6, 2, 1, 16), FP32(1, 6, 4, 1, 16), FP32(1, 3, 1, 2, 16), FP32(1, 3, 2, 2, 16),
+    FP32(2, 3, 1, 2, 16), FP32(4, 3, 1, 2, 16), FP32(1, 2, 1, 3, 16), FP32(2, 2, 1, 3, 16), FP32(4, 2, 1, 3, 16),
+    FP32(1, 1, 1, 6, 16), FP32(4, 1, 1, 6, 16), FP32(8, 1, 1, 6, 16),
+    FP32(1, 12, 1, 1, 8), FP32(1, 12, 2, 1, 8),
+    // fp16 h768: 96 16-byte vectors a row, 192 of 8 bytes, 384 of 4
+    FP16(1, 3, 1, 1, 16), FP16(1, 3, 2, 1, 16), FP16(1, 3, 4, 1, 16), FP16(2, 3, 1, 1, 16), FP16(1, 1, 1, 3, 16),
+    FP16(4, 1, 1, 3, 16), FP16(8, 1, 1, 3, 16), FP16(4, 1, 2, 3, 16),
+    FP16(1, 6, 1, 1, 8), FP16(1, 6, 2, 1, 8), FP16(1, 3, 1, 2, 8), FP16(2, 6, 1, 1, 8),
+    FP16(1, 12, 1, 1, 4), FP16(1, 12, 2, 1, 4),
 };
 
 extern "C" int shape_count() { return int(sizeof(kShapes) / sizeof(kShapes[0])); }
 
-// out: fp16 (0 or 1), groups, warps, rows, vectors.
+// out: fp16 (0 or 1), groups, warps, rows, vectors, bytes a vector.
 extern "C" void shape_info(int index, int* out)
 {
     const Shape& s = kShapes[index];
-    out[0] = s.fp16, out[1] = s.groups, out[2] = s.warps, out[3] = s.rows, out[4] = s.vecs;
+    out[0] = s.fp16, out[1] = s.groups, out[2] = s.warps, out[3] = s.rows, out[4] = s.vecs, out[5] = s.bytes;
 }
 
 // x, y: [rows, 768] of the shape's dtype, gamma/beta [768] of the same; returns a cudaError_t.
@@ -173,5 +209,13 @@ extern "C" int shape_launch(int index, const void* x, const void* gamma, const v
                             float inv_n, float eps, void* stream)
 {
     if (index < 0 || index >= shape_count() || rows < 1) return 1;  // cudaErrorInvalidValue
-    return kShapes[index].launch(x, gamma, beta, y, rows, inv_n, eps, stream);
+    return kShapes[index].layernorm(x, nullptr, nullptr, gamma, beta, y, rows, inv_n, eps, stream);
+}
+
+// As shape_launch, of x + skip + bias (skip [rows, 768], bias [768], the shape's dtype).
+extern "C" int skip_launch(int index, const void* x, const void* skip, const void* bias, const void* gamma,
+                           const void* beta, void* y, int rows, float inv_n, float eps, void* stream)
+{
+    if (index < 0 || index >= shape_count() || rows < 1) return 1;
+    return kShapes[index].skip(x, skip, bias, gamma, beta, y, rows, inv_n, eps, stream);
 }
