@@ -40,7 +40,7 @@ from plugins.layernorm.ops import VERSIONS, layer_norm  # noqa: E402
 from plugins.skip_layernorm.ops import skip_layer_norm  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parent / "ablation" / "layernorm_shapes.cu"
-HIDDEN = 768  # the shapes are written for 768 (fp32 192 vectors a row, fp16 96)
+HIDDEN = 768  # the shapes are written for 768 (16-byte vectors: fp32 192 a row, fp16 96)
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 DEFAULT_OURS = {"fp32": [3, 12, 13, 14], "fp16": [8, 12, 13]}
 SKIP_LAUNCH_ARGTYPES = [ctypes.c_int] + [ctypes.c_void_p] * 6 + [ctypes.c_int, ctypes.c_float, ctypes.c_float,

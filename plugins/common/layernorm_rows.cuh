@@ -94,7 +94,8 @@ namespace bert {
 //      shared-memory round trip were a third of it: 0.12-0.15 us of ~2.6 at 128 rows. Needs
 //      every thread to hold a vector (rows of whole warps of vectors: fp32 384, 768, 1024, fp16
 //      768, 1024; else the default falls back to v9). From run 7 to run 10 the default of every
-//      kernel at ~128 and ~1K rows; now SkipLayerNorm fp32's at ~4K-16K rows and fp16's at ~128.
+//      kernel at ~128 and ~1K rows; now SkipLayerNorm fp32's at ~4K-16K rows (fp16's at ~128
+//      until run 13, when SkipLayerNorm's bias test left the kernel and v12 overtook it).
 //  11  as 8, with v10's one reduction (every thread of a group holds as many vectors: BERT rows
 //      split into equal shares, a warp with 3 to 8 vectors a thread, h384 16 lanes with 3 or
 //      6). Measured, kept as a step, a default
@@ -766,14 +767,17 @@ inline LoadsFirstPlan plan_warp_merged(int vecs_per_row, int elems_per_vec, int6
 
 // The default version of a row source, as measured on an H200 (132 SMs) at hidden 768 and 128,
 // 1024, 4096, 16384, 65536 rows (README; run 7: benchmarks/results/nvidia-h200_memory_bound_kernels.txt,
-// run 10: nvidia-h200_layernorm_run10_experiments.txt, run 11: ..._run11_experiments.txt): at each,
+// run 10: nvidia-h200_layernorm_run10_experiments.txt, run 11: ..._run11_experiments.txt, run 13:
+// nvidia-h200_skip_layernorm_run13_experiments.txt): at each,
 // the fastest version, a difference under 2% (the spread between runs) counted as a tie that goes
 // to the version already chosen (one exception, LayerNorm fp32's v14 at ~16K and ~64K: README, run
 // 11). No single version wins everywhere: with ~128-1K rows the shortest chain of latencies (v12: a
 // vector per thread, the plainest reductions; before run 10 v10) wins, and for SkipLayerNorm fp32
 // v10 up to ~16K rows; above, the shapes that give a thread more bytes (v13, v14: several vectors or
 // rows a thread, gamma/beta out of registers through the reductions), v5/v8, which keep gamma/beta
-// in registers (that pays with fewer rows and costs occupancy with many), and v3/v4/v7.
+// in registers (that pays with fewer rows and costs occupancy with many), and v3/v4/v7. The
+// exception: SkipLayerNorm fp16, whose v12 is the fastest at every point since run 13 (the bias's
+// test out of the kernel) and its default at all but ~4K, where v13 ties it.
 struct MeasuredDefaults {
     static constexpr int kPoints = 5;
     int fp32[kPoints];
@@ -785,8 +789,9 @@ struct MeasuredDefaults {
 // One fp16 bound is a measured crossover instead: between the ~1K and ~4K points at 2,508 rows
 // (the geometric mean of 2,048 and 3,072), where run 10 timed v12, the ~1K choice of all three
 // kernels in fp16, 6-16% ahead of the ~4K choices at 2,048 rows and those 3-6% ahead at 3,072
-// (H200, the issue's shapes). In fp32 the two were level at both counts but for EmbLayerNorm (v5
-// ahead at 2,048, v12 at 3,072), so fp32 keeps the geometric midpoint.
+// (H200, the issue's shapes; since run 13 SkipLayerNorm fp16's v12 leads its ~4K choice by under 1%
+// at 3,072, a tie). In fp32 the two were level at both counts but for EmbLayerNorm (v5 ahead at
+// 2,048, v12 at 3,072), so fp32 keeps the geometric midpoint.
 inline int measured_point(int64_t rows, int sms, int element_bytes)
 {
     // Geometric midpoints between the measured 128, 1024, 4096, 16384, 65536 rows on 132 SMs, but

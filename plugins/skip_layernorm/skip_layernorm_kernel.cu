@@ -13,8 +13,9 @@ namespace {
 // kBias: whether there is a bias, a template constant rather than a test of the pointer in the
 // kernel. With one kernel for both and `if (bias != nullptr)` around the bias's load and add,
 // ptxas scheduled fp16 v12 around that branch differently (gamma/beta issued before it, the
-// thread index and the shared-memory base read again after it, next to the first shuffle): 0.14 us
-// of 2.35 at 64 and 128 rows on an H200, where torch.compile took 2.31 and 2.44 (run 13, README).
+// thread index and the shared-memory base read again after it, next to the first shuffle): 2.35 ->
+// 2.21 us at 64 rows, 2.51 -> 2.36 at 128 on an H200, where torch.compile took 2.31 and 2.44 (run 13,
+// README).
 template <typename T, bool kBias>
 struct ResidualRows {
     const T* input;
