@@ -31,13 +31,16 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
-from benchmarks.bench_memory_bound_kernels import (EPSILON, TOLERANCE, WORKING_SET_OVER_L2,  # noqa: E402
-                                                   double_layer_norm, torch_layer_norm, warm_up_gpu)
+from benchmarks.bench_memory_bound_kernels import (EPSILON, LAYER_NORM, SKIP_LAYER_NORM, TOLERANCE,  # noqa: E402
+                                                   WORKING_SET_OVER_L2, compile_torch_fn, warm_up_gpu)
 from benchmarks.interleaved import (LAUNCHER_ARGTYPES, check_all, compile_library, launcher_call,  # noqa: E402
                                     time_in_rounds)
 from bertrt.common import atomic_write_bytes  # noqa: E402
-from plugins.layernorm.ops import VERSIONS, layer_norm  # noqa: E402
-from plugins.skip_layernorm.ops import skip_layer_norm  # noqa: E402
+from plugins.layernorm.ops import VERSIONS  # noqa: E402
+
+# --kernel: the benchmark's workload (our call, torch's function, the float64 reference, the copy of the
+# same activations) and the copy's label.
+KERNELS = {"layernorm": (LAYER_NORM, "torch copy x*1"), "skip": (SKIP_LAYER_NORM, "torch copy x+skip")}
 
 SOURCE = Path(__file__).resolve().parent / "ablation" / "layernorm_shapes.cu"
 HIDDEN = 768  # the shapes are written for 768 (16-byte vectors: fp32 192 a row, fp16 96)
@@ -82,39 +85,37 @@ def skip_call(lib, index: int, xs: list, skips: list, bias, gamma, beta):
 def run_tokens(lib, kernel: str, dtype, tokens: int, ours: list[int], rounds: int, log) -> list[str]:
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
     element = torch.tensor([], dtype=dtype).element_size()
+    workload, copy_label = KERNELS[kernel]
     skipping = kernel == "skip"
     torch.manual_seed(tokens)
-    gamma = (1.0 + 0.1 * torch.randn(HIDDEN, device="cuda")).to(dtype)
-    beta = (0.1 * torch.randn(HIDDEN, device="cuda")).to(dtype)
-    bias = (0.5 * torch.randn(HIDDEN, device="cuda")).to(dtype)
+    params = {"gamma": (1.0 + 0.1 * torch.randn(HIDDEN, device="cuda")).to(dtype),
+              "beta": (0.1 * torch.randn(HIDDEN, device="cuda")).to(dtype)}
+    if skipping:
+        params["bias"] = (0.5 * torch.randn(HIDDEN, device="cuda")).to(dtype)
     row_tensors = 3 if skipping else 2  # read and written a row: x (and skip), y
     sets = max(1, math.ceil(WORKING_SET_OVER_L2 * l2 / (row_tensors * tokens * HIDDEN * element)))
-    xs = [(3.0 * torch.randn(tokens, HIDDEN, device="cuda") + 1.0).to(dtype) for _ in range(sets)]
-    skips = [torch.randn(tokens, HIDDEN, device="cuda").to(dtype) for _ in range(sets)] if skipping else []
-    shapes = shapes_of(lib, dtype == torch.float16)
+    inputs = []
+    for _ in range(sets):
+        one = {"x": (3.0 * torch.randn(tokens, HIDDEN, device="cuda") + 1.0).to(dtype), **params}
+        if skipping:
+            one["skip"] = torch.randn(tokens, HIDDEN, device="cuda").to(dtype)
+        inputs.append(one)
+    xs = [one["x"] for one in inputs]
+    gamma, beta = params["gamma"], params["beta"]
     if skipping:
-        contenders = {label: skip_call(lib, index, xs, skips, bias, gamma, beta) for index, label in shapes}
-        for version in ours:
-            label = f"ours v{version}" if version else "ours default"
-            contenders[label] = (lambda v: lambda i: skip_layer_norm(xs[i], skips[i], gamma, beta, EPSILON,
-                                                                     bias=bias, version=v or None))(version)
-        copy_label = "torch copy x+skip"
-        contenders[copy_label] = lambda i: torch.add(xs[i], skips[i])
-        compiled = torch.compile(lambda x, skip, bias, gamma, beta: torch_layer_norm(x + skip + bias, gamma, beta),
-                                 mode="max-autotune-no-cudagraphs")  # static: this count's
-        contenders["torch.compile"] = lambda i: compiled(xs[i], skips[i], bias, gamma, beta)
-        expected = double_layer_norm(xs[0].double() + skips[0].double() + bias.double(), gamma, beta)
+        skips = [one["skip"] for one in inputs]
+        contenders = {label: skip_call(lib, index, xs, skips, params["bias"], gamma, beta)
+                      for index, label in shapes_of(lib, dtype == torch.float16)}
     else:
         contenders = {label: launcher_call(lib.shape_launch, index, xs, gamma, beta, EPSILON, "shape_launch")
-                      for index, label in shapes}
-        for version in ours:
-            label = f"ours v{version}" if version else "ours default"
-            contenders[label] = (lambda v: lambda i: layer_norm(xs[i], gamma, beta, EPSILON, version=v or None))(version)
-        copy_label = "torch copy x*1"
-        contenders[copy_label] = lambda i: torch.mul(xs[i], 1)
-        compiled = torch.compile(torch_layer_norm, mode="max-autotune-no-cudagraphs")  # static: this count's
-        contenders["torch.compile"] = lambda i: compiled(xs[i], gamma, beta)
-        expected = double_layer_norm(xs[0], gamma, beta)
+                      for index, label in shapes_of(lib, dtype == torch.float16)}
+    for version in ours:
+        label = f"ours v{version}" if version else "ours default"
+        contenders[label] = lambda i, v=version: workload.ours(inputs[i], v or None, dtype)
+    contenders[copy_label] = lambda i: workload.copy_fn(**inputs[i])
+    compiled = compile_torch_fn(workload)  # static: compiled, and autotuned, at this count
+    contenders["torch.compile"] = lambda i: compiled(**inputs[i])
+    expected = workload.reference(inputs[0])
     check_all(contenders, expected, TOLERANCE[dtype], f"{tokens} tokens",
               skip=lambda label: label.startswith("torch copy"))
     calls = sets * math.ceil((200 if tokens <= 8192 else 50) / sets)
@@ -161,11 +162,9 @@ def main(argv=None):
     for version in ours:  # a version that refuses these rows: one clear line, before any timing
         try:
             zeros = torch.zeros(HIDDEN, dtype=dtype, device="cuda")
-            if args.kernel == "skip":
-                skip_layer_norm(zeros.view(1, HIDDEN), zeros.view(1, HIDDEN), zeros + 1, zeros, EPSILON,
-                                bias=zeros, version=version or None)
-            else:
-                layer_norm(zeros.view(1, HIDDEN), zeros + 1, zeros, EPSILON, version=version or None)
+            row = zeros.view(1, HIDDEN)
+            KERNELS[args.kernel][0].ours({"x": row, "skip": row, "bias": zeros, "gamma": zeros + 1, "beta": zeros},
+                                         version or None, dtype)
         except RuntimeError as error:
             raise SystemExit(f"--ours {version}: {error} ({args.dtype} hidden {HIDDEN}); leave it out")
     torch._dynamo.config.automatic_dynamic_shapes = False  # each count compiles its own static kernel
