@@ -17,14 +17,18 @@ import torch
 from benchmarks.bench_memory_bound_kernels import replay_us
 
 
+def nvcc_command(source: Path, library: Path, arch: str) -> list[str]:
+    """The nvcc command that builds a kernel file here into a shared library for sm_<arch>."""
+    return ["nvcc", "-O3", f"-arch=sm_{arch}", "-shared", "-Xcompiler", "-fPIC", "-o", str(library), str(source)]
+
+
 def compile_library(source: Path, out_dir: Path, name: str) -> ctypes.CDLL:
     """Compiles `source` with nvcc -O3 for this GPU into out_dir/<name>_sm<XY>.so (temp name, then
     renamed) and loads it."""
     major, minor = torch.cuda.get_device_capability()
     library = out_dir / f"{name}_sm{major}{minor}.so"
     partial = library.with_suffix(".so.partial")
-    command = ["nvcc", "-O3", f"-arch=sm_{major}{minor}", "-shared", "-Xcompiler", "-fPIC",
-               "-o", str(partial), str(source)]
+    command = nvcc_command(source, partial, f"{major}{minor}")
     try:
         subprocess.run(command, check=True, capture_output=True, text=True)
     except FileNotFoundError:

@@ -1,0 +1,74 @@
+"""The kernel files of the LayerNorm benchmarks (benchmarks/ablation/*.cu) build on the CPU, with
+the nvcc command the scripts use, and their host entry points agree with the scripts that drive
+them: the ablation's mode names, the sweep's shape labels. The scripts themselves need a GPU
+(tests/gpu/test_benchmark_scripts.py); this catches a broken kernel file or a shape table out of
+step with them in CI, before a GPU session is spent on it. The libraries load without a GPU, and
+the entry points check their arguments on the host; nothing here runs a kernel (on a machine with a
+GPU the one launch below has an empty grid)."""
+import ctypes
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.interleaved import LAUNCHER_ARGTYPES, nvcc_command  # noqa: E402
+
+pytestmark = pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+ABLATION = ROOT / "benchmarks" / "ablation"
+CUDA_SUCCESS, CUDA_INVALID_VALUE = 0, 1
+
+
+def build(name: str, tmp_path) -> ctypes.CDLL:
+    library = tmp_path / f"{name}.so"
+    done = subprocess.run(nvcc_command(ABLATION / f"{name}.cu", library, "90"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "warning" not in done.stderr, done.stderr[-3000:]
+    return ctypes.CDLL(str(library))
+
+
+def launch_args(index: int, rows: int = 1):
+    return (index, None, None, None, None, rows, 1.0 / 768, 1e-12, None)
+
+
+def test_ablation_modes_match_the_script(tmp_path):
+    from benchmarks.ablate_layernorm import LAYER_NORM_MODES, MODES
+
+    lib = build("layernorm_ablation", tmp_path)
+    lib.ablate_launch.argtypes = LAUNCHER_ARGTYPES
+    assert lib.ablate_launch(*launch_args(len(MODES))) == CUDA_INVALID_VALUE, "a mode the script does not name"
+    assert lib.ablate_launch(*launch_args(-1)) == CUDA_INVALID_VALUE
+    # The last named mode is a kernel: with no rows it gets as far as CUDA, which refuses the empty grid
+    # (or, without a GPU, has no device): an error code other than "no such mode", and no kernel runs.
+    assert lib.ablate_launch(*launch_args(len(MODES) - 1, rows=0)) not in (CUDA_SUCCESS, CUDA_INVALID_VALUE)
+    assert set(LAYER_NORM_MODES) <= set(range(len(MODES)))
+
+
+def test_sweep_shapes_as_the_script_reads_them(tmp_path):
+    from benchmarks.sweep_layernorm_shapes import HIDDEN, SKIP_LAUNCH_ARGTYPES, shapes_of
+
+    lib = build("layernorm_shapes", tmp_path)
+    lib.shape_launch.argtypes = LAUNCHER_ARGTYPES
+    lib.skip_launch.argtypes = SKIP_LAUNCH_ARGTYPES
+    count = lib.shape_count()
+    fp32, fp16 = shapes_of(lib, False), shapes_of(lib, True)
+    assert len(fp32) + len(fp16) == count
+    for shapes, element in ((fp32, 4), (fp16, 2)):
+        labels = [label for _, label in shapes]
+        assert len(set(labels)) == len(labels), f"a shape twice: {labels}"
+        for label in labels:  # "G1 W3 R1 K1 B16": a row of HIDDEN values, W warps of K vectors of B bytes
+            g, w, r, k, b = (int(part[1:]) for part in label.split())
+            assert w * 32 * k * (b // element) == HIDDEN and b in (4, 8, 16) and g >= 1 and r >= 1, label
+    # The shapes the GPU smoke test and the READMEs name.
+    fp16_labels = {label for _, label in fp16}
+    assert {"G1 W3 R1 K1 B16", "G8 W1 R1 K3 B16", "G1 W6 R1 K1 B8", "G1 W12 R1 K1 B4"} <= fp16_labels
+    assert {"G1 W6 R1 K1 B16", "G1 W3 R2 K2 B16", "G1 W12 R1 K1 B8"} <= {label for _, label in fp32}
+    for launch, args in ((lib.shape_launch, launch_args), (lib.skip_launch, lambda i, rows=1: (
+            i, None, None, None, None, None, None, rows, 1.0 / 768, 1e-12, None))):
+        assert launch(*args(count)) == CUDA_INVALID_VALUE
+        assert launch(*args(-1)) == CUDA_INVALID_VALUE
+        assert launch(*args(count - 1, rows=0)) == CUDA_INVALID_VALUE  # no rows: refused before CUDA
