@@ -88,23 +88,19 @@ def run_tokens(lib, kernel: str, dtype, tokens: int, ours: list[int], rounds: in
     workload, copy_label = KERNELS[kernel]
     skipping = kernel == "skip"
     torch.manual_seed(tokens)
-    params = {"gamma": (1.0 + 0.1 * torch.randn(HIDDEN, device="cuda")).to(dtype),
-              "beta": (0.1 * torch.randn(HIDDEN, device="cuda")).to(dtype)}
-    if skipping:
-        params["bias"] = (0.5 * torch.randn(HIDDEN, device="cuda")).to(dtype)
+    # Drawn in this order whatever the kernel, so that a count's inputs are the same in every run.
+    gamma = (1.0 + 0.1 * torch.randn(HIDDEN, device="cuda")).to(dtype)
+    beta = (0.1 * torch.randn(HIDDEN, device="cuda")).to(dtype)
+    bias = (0.5 * torch.randn(HIDDEN, device="cuda")).to(dtype)
     row_tensors = 3 if skipping else 2  # read and written a row: x (and skip), y
     sets = max(1, math.ceil(WORKING_SET_OVER_L2 * l2 / (row_tensors * tokens * HIDDEN * element)))
-    inputs = []
-    for _ in range(sets):
-        one = {"x": (3.0 * torch.randn(tokens, HIDDEN, device="cuda") + 1.0).to(dtype), **params}
-        if skipping:
-            one["skip"] = torch.randn(tokens, HIDDEN, device="cuda").to(dtype)
-        inputs.append(one)
-    xs = [one["x"] for one in inputs]
-    gamma, beta = params["gamma"], params["beta"]
+    xs = [(3.0 * torch.randn(tokens, HIDDEN, device="cuda") + 1.0).to(dtype) for _ in range(sets)]
+    skips = [torch.randn(tokens, HIDDEN, device="cuda").to(dtype) for _ in range(sets)] if skipping else []
+    inputs = [{"x": x, "gamma": gamma, "beta": beta} for x in xs]
+    for one, skip in zip(inputs, skips):
+        one.update(skip=skip, bias=bias)
     if skipping:
-        skips = [one["skip"] for one in inputs]
-        contenders = {label: skip_call(lib, index, xs, skips, params["bias"], gamma, beta)
+        contenders = {label: skip_call(lib, index, xs, skips, bias, gamma, beta)
                       for index, label in shapes_of(lib, dtype == torch.float16)}
     else:
         contenders = {label: launcher_call(lib.shape_launch, index, xs, gamma, beta, EPSILON, "shape_launch")

@@ -40,8 +40,9 @@ def test_ablation_modes_match_the_script(tmp_path):
 
     lib = build("layernorm_ablation", tmp_path)
     lib.ablate_launch.argtypes = LAUNCHER_ARGTYPES
-    assert lib.ablate_launch(*launch_args(len(MODES))) == CUDA_INVALID_VALUE, "a mode the script does not name"
-    assert lib.ablate_launch(*launch_args(-1)) == CUDA_INVALID_VALUE
+    # No rows: should the kernel have a mode the script does not name, it still launches nothing.
+    assert lib.ablate_launch(*launch_args(len(MODES), rows=0)) == CUDA_INVALID_VALUE, "a mode the script does not name"
+    assert lib.ablate_launch(*launch_args(-1, rows=0)) == CUDA_INVALID_VALUE
     # The last named mode is a kernel: with no rows it gets as far as CUDA, which refuses the empty grid
     # (or, without a GPU, has no device): an error code other than "no such mode", and no kernel runs.
     assert lib.ablate_launch(*launch_args(len(MODES) - 1, rows=0)) not in (CUDA_SUCCESS, CUDA_INVALID_VALUE)
@@ -55,15 +56,18 @@ def test_sweep_shapes_as_the_script_reads_them(tmp_path):
     lib.shape_launch.argtypes = LAUNCHER_ARGTYPES
     lib.skip_launch.argtypes = SKIP_LAUNCH_ARGTYPES
     count = lib.shape_count()
+    for index in range(count):  # shapes_of sorts by this flag: anything but 0 or 1 would be read as fp16
+        info = (ctypes.c_int * 6)()
+        lib.shape_info(index, info)
+        assert info[0] in (0, 1), f"shape {index}: fp16 flag {info[0]}"
     fp32, fp16 = shapes_of(lib, False), shapes_of(lib, True)
-    assert len(fp32) + len(fp16) == count
     for shapes, element in ((fp32, 4), (fp16, 2)):
         labels = [label for _, label in shapes]
         assert len(set(labels)) == len(labels), f"a shape twice: {labels}"
         for label in labels:  # "G1 W3 R1 K1 B16": a row of HIDDEN values, W warps of K vectors of B bytes
             g, w, r, k, b = (int(part[1:]) for part in label.split())
             assert w * 32 * k * (b // element) == HIDDEN and b in (4, 8, 16) and g >= 1 and r >= 1, label
-    # The shapes the GPU smoke test and the READMEs name.
+    # Shapes named by the GPU smoke test, plugins/layernorm/README.md and the run-13 results.
     fp16_labels = {label for _, label in fp16}
     assert {"G1 W3 R1 K1 B16", "G8 W1 R1 K3 B16", "G1 W6 R1 K1 B8", "G1 W12 R1 K1 B4"} <= fp16_labels
     assert {"G1 W6 R1 K1 B16", "G1 W3 R2 K2 B16", "G1 W12 R1 K1 B8"} <= {label for _, label in fp32}
