@@ -61,7 +61,7 @@ def run_tokens(lib, tokens: int, hot: bool, rounds: int, compiled, log) -> list[
     xs = [torch.randn(tokens, HIDDEN, device="cuda").half() for _ in range(sets)]
     for x in xs:
         torch._dynamo.mark_dynamic(x, 0)
-    contenders = {f"{m} {name}": launcher_call(lib.ablate_launch, m, xs, gamma, beta, EPSILON, "ablate_launch mode")
+    contenders = {f"{m} {name}": launcher_call(lib.ablate_launch, m, [xs], [gamma, beta], EPSILON, "ablate_launch mode")
                    for m, name in enumerate(MODES)}
     contenders["ours v10"] = lambda i: layer_norm(xs[i], gamma, beta, EPSILON, version=10)
     contenders["ours v12"] = lambda i: layer_norm(xs[i], gamma, beta, EPSILON, version=12)

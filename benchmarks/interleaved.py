@@ -39,19 +39,22 @@ def compile_library(source: Path, out_dir: Path, name: str) -> ctypes.CDLL:
     return ctypes.CDLL(str(library))
 
 
-# The C entry points launcher_call calls: (index, x, gamma, beta, y, rows, 1 / hidden, epsilon, stream).
+# The LayerNorm entry points' arguments: (index, x, gamma, beta, y, rows, 1 / hidden, epsilon, stream).
 LAUNCHER_ARGTYPES = [ctypes.c_int] + [ctypes.c_void_p] * 4 + [ctypes.c_int, ctypes.c_float, ctypes.c_float,
                                                                ctypes.c_void_p]
 
 
-def launcher_call(launch, index: int, xs: list, gamma, beta, epsilon: float, what: str):
-    """call(i): a new output y of input set i through `launch(index, x, gamma, beta, y, rows,
-    1 / hidden, epsilon, stream)` (the C entry points of the kernel files here), on the current
-    stream, so that a CUDA graph capture records it."""
+def launcher_call(launch, index: int, sets: list[list], shared: list, epsilon: float, what: str):
+    """call(i): a new output y of input set i through `launch(index, *row tensors of set i, *shared,
+    y, rows, 1 / hidden, epsilon, stream)`, the C entry points of the kernel files here: `sets` holds
+    one list of tensors a row operand (x first, y shaped like it), `shared` the [hidden] parameters,
+    e.g. [xs], [gamma, beta] for LayerNorm. On the current stream, so that a CUDA graph capture
+    records it."""
     def call(i):
-        x = xs[i]
+        x = sets[0][i]
         y = torch.empty_like(x)
-        status = launch(index, x.data_ptr(), gamma.data_ptr(), beta.data_ptr(), y.data_ptr(), x.shape[0],
+        rows = [operand[i].data_ptr() for operand in sets]
+        status = launch(index, *rows, *(t.data_ptr() for t in shared), y.data_ptr(), x.shape[0],
                         1.0 / x.shape[-1], epsilon, torch.cuda.current_stream().cuda_stream)
         if status != 0:
             raise RuntimeError(f"{what} {index}: CUDA error {status}")

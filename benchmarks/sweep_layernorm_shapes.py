@@ -68,20 +68,6 @@ def shapes_of(lib, fp16: bool) -> list[tuple[int, str]]:
     return found
 
 
-def skip_call(lib, index: int, xs: list, skips: list, bias, gamma, beta):
-    """call(i): the shape's SkipLayerNorm of input set i into a new output (launcher_call's twin)."""
-    def call(i):
-        x = xs[i]
-        y = torch.empty_like(x)
-        status = lib.skip_launch(index, x.data_ptr(), skips[i].data_ptr(), bias.data_ptr(), gamma.data_ptr(),
-                                 beta.data_ptr(), y.data_ptr(), x.shape[0], 1.0 / x.shape[-1], EPSILON,
-                                 torch.cuda.current_stream().cuda_stream)
-        if status != 0:
-            raise RuntimeError(f"skip_launch {index}: CUDA error {status}")
-        return y
-    return call
-
-
 def run_tokens(lib, kernel: str, dtype, tokens: int, ours: list[int], rounds: int, log) -> list[str]:
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
     element = torch.tensor([], dtype=dtype).element_size()
@@ -99,12 +85,10 @@ def run_tokens(lib, kernel: str, dtype, tokens: int, ours: list[int], rounds: in
     inputs = [{"x": x, "gamma": gamma, "beta": beta} for x in xs]
     for one, skip in zip(inputs, skips):
         one.update(skip=skip, bias=bias)
-    if skipping:
-        contenders = {label: skip_call(lib, index, xs, skips, bias, gamma, beta)
-                      for index, label in shapes_of(lib, dtype == torch.float16)}
-    else:
-        contenders = {label: launcher_call(lib.shape_launch, index, xs, gamma, beta, EPSILON, "shape_launch")
-                      for index, label in shapes_of(lib, dtype == torch.float16)}
+    launch, operands, shared, what = ((lib.skip_launch, [xs, skips], [bias, gamma, beta], "skip_launch") if skipping
+                                   else (lib.shape_launch, [xs], [gamma, beta], "shape_launch"))
+    contenders = {label: launcher_call(launch, index, operands, shared, EPSILON, what)
+                  for index, label in shapes_of(lib, dtype == torch.float16)}
     for version in ours:
         label = f"ours v{version}" if version else "ours default"
         contenders[label] = lambda i, v=version: workload.ours(inputs[i], v or None, dtype)
