@@ -2,16 +2,20 @@
 // storage type. One read and one write per element: a bandwidth problem in fp32; in fp16, where
 // an element is half the bytes, the ~33 instructions an element of erff's form become the bound
 // (72.7% of the copy peak at 65536 x 3072 on the H200, run 7). Versions 1-3 differ in how many bytes each
-// thread keeps in flight, 4 and 5 in the GELU's arithmetic:
+// thread keeps in flight, 4 and 5 in the GELU's arithmetic, 6 and 7 in having no rows loop:
 //   1  scalar: one element per thread (grid-stride), the column from i % n.
 //   2  16-byte vectors: a thread owns one vector column, loads its bias once and walks rows.
 //   3  as 2, with kRowsInFlight rows loaded before any is computed (more independent loads).
 //   4  as 2, fp16 only, with ShortGelu (below: about half erff's instructions).
 //   5  as 3, fp16 only, with ShortGelu.
+//   6  one vector a thread and a grid that covers every row: 2 without its rows loop, which cost
+//      0.2 us at 64 x 3072 on the H100 (2.60 against 2.40 us, run 14; the loop ran once there).
+//      Needs the rows in one grid (gridDim.y <= 65535 row steps), else cudaErrorNotSupported.
+//   7  as 6, fp16 only, with ShortGelu.
 // 0 = default, the fastest that applies as measured (README): fp32 3 when its grid gives every SM
-// at least kMinBlocksPerSmRowsInFlight blocks, else 2 (fewer rows: more, shorter threads keep more
-// loads in flight); fp16 4 at every size (with ShortGelu's fewer registers, more warps an SM beat
-// rows in flight: v5 is 4-8% slower from 16K rows on the H200); 1 where 16-byte access does not work.
+// at least kMinBlocksPerSmRowsInFlight blocks, else 6 (2 beyond one grid); fp16 7 (4 beyond one
+// grid: with ShortGelu's fewer registers, more warps an SM beat rows in flight, v5 4-8% slower
+// from 16K rows on the H200); 1 where 16-byte access does not work.
 #include "bias_gelu_kernel.h"
 
 #include "../common/device_info.cuh"
@@ -26,12 +30,17 @@ enum BiasGeluVersion {
     kVectorsRowsInFlight = 3,
     kVectorsShortGelu = 4,
     kVectorsRowsInFlightShortGelu = 5,
+    kOnePass = 6,
+    kOnePassShortGelu = 7,
 };
 
 constexpr int kBlockThreads = 128;
 constexpr int kRowsInFlight = 4;
 constexpr int kMaxGridY = 65535;  // CUDA's limit on gridDim.y; the rows loop covers the rest
-constexpr int kMinBlocksPerSmRowsInFlight = 32;
+// Rows in flight pay only on a grid many waves deep: at n = 3072 fp32, v3 was 1-3% behind v6 at
+// 3,072-12,288 rows on the H100 (35-140 of its blocks an SM; run 14), and 1.02-1.08x ahead of v2 at
+// 16K-64K rows on the H200 (186 and more; README).
+constexpr int kMinBlocksPerSmRowsInFlight = 160;
 
 // v1-v3: CUDA's erff (at most 2 ulp; branch-free since CUDA 12: two polynomials picked per
 // coefficient by FSEL, one EX2), ~22 instructions.
@@ -121,6 +130,26 @@ bias_gelu_vectors(const T* input, const float* bias, T* output, int64_t rows, in
     }
 }
 
+// v6, v7: as bias_gelu_vectors with every row in the grid, so a thread loads, computes and stores
+// one vector and has no loop. The bias is a template constant, not a run-time test.
+template <typename T, typename Gelu, bool kBias>
+__global__ void __launch_bounds__(kBlockThreads)
+bias_gelu_one_pass(const T* input, const float* bias, T* output, int64_t rows, int32_t n)
+{
+    constexpr int kVec = bert::kElemsPer16Bytes<T>;
+    const int col = (blockIdx.x * blockDim.x + threadIdx.x) * kVec;
+    const int64_t row = int64_t(blockIdx.y) * blockDim.y + threadIdx.y;
+    if (col >= n || row >= rows) return;
+    float x[kVec];
+    float b[kVec] = {};
+    bert::load_as_float(input + row * n + col, x);
+    if constexpr (kBias) bert::load_as_float(bias + col, b);
+    float y[kVec];
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) y[i] = Gelu::apply(x[i] + b[i]);
+    bert::store_from_float(output + row * n + col, y);
+}
+
 int next_power_of_two(int value)
 {
     int power = 1;
@@ -156,6 +185,25 @@ cudaError_t launch_vectors(const T* input, const float* bias, T* output, int64_t
     return cudaGetLastError();
 }
 
+// Whether plan_vectors' grid, one row a thread, reaches every row (it caps gridDim.y).
+bool one_pass_fits(int64_t rows, int vecs_per_row)
+{
+    const VectorLaunch launch = plan_vectors(rows, vecs_per_row, 1);
+    return int64_t(launch.grid.y) * launch.block.y >= rows;
+}
+
+template <typename T, typename Gelu>
+cudaError_t launch_one_pass(const T* input, const float* bias, T* output, int64_t rows, int32_t n,
+                            cudaStream_t stream)
+{
+    const VectorLaunch launch = plan_vectors(rows, n / bert::kElemsPer16Bytes<T>, 1);
+    if (bias != nullptr)
+        bias_gelu_one_pass<T, Gelu, true><<<launch.grid, launch.block, 0, stream>>>(input, bias, output, rows, n);
+    else
+        bias_gelu_one_pass<T, Gelu, false><<<launch.grid, launch.block, 0, stream>>>(input, bias, output, rows, n);
+    return cudaGetLastError();
+}
+
 template <typename T>
 cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, void* output_ptr,
                       int64_t rows, int32_t n, cudaStream_t stream)
@@ -167,6 +215,7 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
                               bert::is_aligned16(output) && bert::is_aligned16(bias);
     if (version == kDefault && !vectorizable) version = kScalar;
     constexpr bool kHalf = sizeof(T) == 2;
+    const bool one_pass = one_pass_fits(rows, n / kVec);
     if (version == kDefault) {
         int sms = 0;
         const cudaError_t status = bert::multiprocessor_count(&sms);
@@ -174,14 +223,17 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
         const VectorLaunch v3 = plan_vectors(rows, n / kVec, kRowsInFlight);
         const int64_t v3_blocks = int64_t(v3.grid.x) * v3.grid.y;
         const bool rows_in_flight = v3_blocks >= int64_t(kMinBlocksPerSmRowsInFlight) * sms;
-        version = kHalf ? kVectorsShortGelu : rows_in_flight ? kVectorsRowsInFlight : kVectors;
+        if (kHalf) version = one_pass ? kOnePassShortGelu : kVectorsShortGelu;
+        else version = rows_in_flight ? kVectorsRowsInFlight : one_pass ? kOnePass : kVectors;
     }
 
     // Whether a version applies depends on the shape and type only, so even 0 rows give the same
     // answer.
     if (version != kScalar && !vectorizable) return cudaErrorNotSupported;
-    if ((version == kVectorsShortGelu || version == kVectorsRowsInFlightShortGelu) && !kHalf)
-        return cudaErrorNotSupported;
+    const bool short_gelu = version == kVectorsShortGelu || version == kVectorsRowsInFlightShortGelu ||
+                            version == kOnePassShortGelu;
+    if (short_gelu && !kHalf) return cudaErrorNotSupported;
+    if ((version == kOnePass || version == kOnePassShortGelu) && !one_pass) return cudaErrorNotSupported;
     if (rows == 0) return cudaSuccess;
     if (version == kScalar) {
         const int64_t total = rows * n;
@@ -194,7 +246,9 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
         if (version == kVectorsShortGelu) return launch_vectors<T, 1, ShortGelu>(input, bias, output, rows, n, stream);
         if (version == kVectorsRowsInFlightShortGelu)
             return launch_vectors<T, kRowsInFlight, ShortGelu>(input, bias, output, rows, n, stream);
+        if (version == kOnePassShortGelu) return launch_one_pass<T, ShortGelu>(input, bias, output, rows, n, stream);
     }
+    if (version == kOnePass) return launch_one_pass<T, ErffGelu>(input, bias, output, rows, n, stream);
     return version == kVectors ? launch_vectors<T, 1, ErffGelu>(input, bias, output, rows, n, stream)
                                : launch_vectors<T, kRowsInFlight, ErffGelu>(input, bias, output, rows, n, stream);
 }
@@ -204,7 +258,7 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
 extern "C" int bertBiasGeluVersion(int version, const void* input, const float* bias, void* output,
                                    int64_t rows, int32_t n, BertDType dtype, cudaStream_t stream)
 {
-    if (rows < 0 || n <= 0 || version < kDefault || version > kVectorsRowsInFlightShortGelu)
+    if (rows < 0 || n <= 0 || version < kDefault || version > kOnePassShortGelu)
         return cudaErrorInvalidValue;
     if (rows > 0 && (input == nullptr || output == nullptr)) return cudaErrorInvalidValue;
     switch (dtype) {

@@ -12,10 +12,13 @@ int bertBiasGelu(const void* input, const float* bias, void* output, int64_t row
 
 // bertBiasGelu with an explicit kernel version, for tests and benchmarks: 1 scalar reference,
 // 2 16-byte vectors, 3 16-byte vectors with several rows in flight per thread, 4 and 5 as 2 and 3
-// with a shorter erf (fp16 only: its error is below an fp16 output's rounding), 0 = default (what
-// bertBiasGelu runs: fp32 3 for many rows, 2 for few; fp16 4; 1 without 16-byte access).
-// 2-5 need n % (16 / element size) == 0 and 16-byte aligned pointers, and 4 and 5 fp16; else
-// they return cudaErrorNotSupported.
+// with a shorter erf (fp16 only: its error is below an fp16 output's rounding), 6 one 16-byte
+// vector a thread with every row in the grid (no rows loop), 7 as 6 with the shorter erf (fp16
+// only), 0 = default (what bertBiasGelu runs: fp32 3 for many rows, 6 for fewer; fp16 7; 2 and 4
+// where 6 and 7 do not fit; 1 without 16-byte access).
+// 2-7 need n % (16 / element size) == 0 and 16-byte aligned pointers, 4, 5 and 7 fp16, and 6 and 7
+// at most 65535 row steps of their grid (65535 rows at n = 3072); else they return
+// cudaErrorNotSupported.
 int bertBiasGeluVersion(int version, const void* input, const float* bias, void* output,
                         int64_t rows, int32_t n, BertDType dtype, cudaStream_t stream);
 

@@ -14,8 +14,9 @@ from plugins import kernels
 from plugins.layernorm.ops import fp32_vector, output_tensor
 
 # Version numbers accepted by bertBiasGeluVersion.
-VERSIONS = (1, 2, 3, 4, 5)
-FP16_ONLY_VERSIONS = (4, 5)  # ShortGelu: fp16 outputs only (bias_gelu_kernel.cu)
+VERSIONS = (1, 2, 3, 4, 5, 6, 7)
+FP16_ONLY_VERSIONS = (4, 5, 7)  # ShortGelu: fp16 outputs only (bias_gelu_kernel.cu)
+ONE_PASS_VERSIONS = (6, 7)  # no rows loop: they refuse more rows than one grid holds
 
 _ARGTYPES = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_int,
                                  ctypes.c_void_p]  # bertBiasGelu, see bias_gelu_kernel.h

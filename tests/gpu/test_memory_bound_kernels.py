@@ -28,7 +28,8 @@ torch = require_kernel_library()
 
 import torch.nn.functional as F  # noqa: E402
 
-from plugins.bias_gelu.ops import FP16_ONLY_VERSIONS as GELU_FP16_ONLY, VERSIONS as GELU_VERSIONS, bias_gelu  # noqa: E402
+from plugins.bias_gelu.ops import (FP16_ONLY_VERSIONS as GELU_FP16_ONLY, ONE_PASS_VERSIONS as GELU_ONE_PASS,  # noqa: E402
+                                   VERSIONS as GELU_VERSIONS, bias_gelu)
 from plugins.emb_layernorm.ops import emb_layer_norm, mask_to_seq_lens  # noqa: E402
 from plugins.layernorm.ops import VECTOR_VERSIONS, VERSIONS, last_version, layer_norm, version_takes  # noqa: E402
 from plugins.skip_layernorm.ops import INT8_VERSIONS, skip_layer_norm, skip_layer_norm_int8  # noqa: E402
@@ -101,14 +102,27 @@ def split_refuses(version, vecs_per_row, elems_per_vec):
     return False
 
 
-def run_version(version, width, dtype, launch, norm_family=False):
+def gelu_one_pass_refuses(rows, width, dtype):
+    """Whether BiasGelu v6/v7's grid (one row a thread) needs more than 65535 row steps: its block
+    is 128 threads, the row's vector count rounded up to a power of two across (at most 128), the
+    rest on further rows (bias_gelu_kernel.cu, plan_vectors)."""
+    vecs = width // elems_per_vector(dtype)
+    across = min(1 << max(vecs - 1, 0).bit_length(), 128)
+    return -(-rows // (128 // across)) > 65535
+
+
+def run_version(version, width, dtype, launch, norm_family=False, rows=None):
     """launch(); a vector version on rows that are not whole 16-byte vectors must refuse, and so
-    must LayerNorm-family v10-v14 on rows their splits cannot take. Returns whether it ran. In both
-    families (LayerNorm, BiasGelu) every numbered version but 1 is a vector version."""
+    must LayerNorm-family v10-v14 on rows their splits cannot take, and BiasGelu v6/v7 on more rows
+    than their grid holds (`rows` required for them). Returns whether it ran. In both families
+    (LayerNorm, BiasGelu) every numbered version but 1 is a vector version."""
     vec = elems_per_vector(dtype)
+    if not norm_family and version in GELU_ONE_PASS and rows is None:
+        raise ValueError("BiasGelu v6/v7: pass rows")
     refuses = (version not in (None, 1) and not vectorizable(width, dtype)) \
         or (norm_family and split_refuses(version, width // vec, vec)) \
-        or (not norm_family and version in GELU_FP16_ONLY and dtype != torch.float16)
+        or (not norm_family and version in GELU_FP16_ONLY and dtype != torch.float16) \
+        or (not norm_family and version in GELU_ONE_PASS and gelu_one_pass_refuses(rows, width, dtype))
     if refuses:
         with pytest.raises(RuntimeError, match="not supported"):
             launch()
@@ -646,7 +660,7 @@ def test_bias_gelu(dtype, n, with_bias):
         expected = reference_bias_gelu(x, bias)
         for version in ALL_GELU_VERSIONS:
             out = poisoned(x.shape, dtype)
-            if run_version(version, n, dtype, lambda: bias_gelu(x, bias, version=version, out=out)):
+            if run_version(version, n, dtype, lambda: bias_gelu(x, bias, version=version, out=out), rows=rows):
                 assert_matches(out, expected, dtype, f"BiasGelu v{version} {rows}x{n} bias={with_bias}")
 
 
@@ -662,7 +676,7 @@ def test_bias_gelu_rows_beyond_one_grid_and_in_place(dtype, version):
         expected = reference_bias_gelu(x, bias)
         in_place = x.clone()
         if run_version(version, n, dtype, lambda: bias_gelu(in_place, bias, version=version,
-                                                            out=in_place)):
+                                                            out=in_place), rows=rows):
             assert_matches(in_place, expected, dtype, f"BiasGelu in place v{version} {rows}x{n}")
 
 
@@ -675,7 +689,7 @@ def test_bias_gelu_many_tokens(dtype):
     expected = reference_bias_gelu(x, bias)
     for version in ALL_GELU_VERSIONS:
         out = poisoned(x.shape, dtype)
-        if run_version(version, n, dtype, lambda: bias_gelu(x, bias, version=version, out=out)):
+        if run_version(version, n, dtype, lambda: bias_gelu(x, bias, version=version, out=out), rows=rows):
             assert_matches(out, expected, dtype, f"BiasGelu v{version} {rows}x{n}")
     del expected
 
@@ -704,12 +718,13 @@ def every_finite_fp16():
 @pytest.mark.parametrize("version", ALL_GELU_VERSIONS, ids=lambda v: f"v{v}")
 def test_bias_gelu_fp16_every_input_within_one_ulp(version):
     """Every finite fp16 input (bias 0): the output within one fp16 ulp of the correctly rounded
-    float64 GELU. Everywhere for ShortGelu (v4, v5, the fp16 default); for erff's form (v1-v3) from
+    float64 GELU. Everywhere for ShortGelu (v4, v5, v7, the fp16 default); for erff's form (v1-v3, v6) from
     x = -3 up: below it 1 + erf(x / sqrt 2) cancels (erff's absolute error, ~6e-8, is 10% of it at
     x = -5), which leaves those tiny outputs a few ulps off (bias_gelu_kernel.cu)."""
     x = every_finite_fp16()
     out = poisoned(x.shape, torch.float16)
-    if not run_version(version, 8, torch.float16, lambda: bias_gelu(x, None, version=version, out=out)):
+    if not run_version(version, 8, torch.float16, lambda: bias_gelu(x, None, version=version, out=out),
+                       rows=x.shape[0]):
         return
     assert not out.isnan().any(), f"v{version}: NaN for a finite input"
     off = fp16_ulps_off(out, x)
@@ -728,6 +743,6 @@ def test_bias_gelu_misaligned_input_takes_the_scalar_path(dtype):
     out = poisoned(x.shape, dtype)
     bias_gelu(x, bias, out=out)
     assert_matches(out, reference_bias_gelu(x, bias), dtype, "BiasGelu misaligned")
-    for version in (2, 3, *(GELU_FP16_ONLY if dtype == torch.float16 else ())):
+    for version in (2, 3, 6, *(GELU_FP16_ONLY if dtype == torch.float16 else ())):
         with pytest.raises(RuntimeError, match="not supported"):
             bias_gelu(x, bias, version=version, out=out)
