@@ -36,13 +36,14 @@ enum BiasGeluVersion {
 
 constexpr int kBlockThreads = 128;
 constexpr int kRowsInFlight = 4;
-constexpr int kMaxGridY = 65535;  // CUDA's limit on gridDim.y; the rows loop covers the rest
+constexpr int kMaxGridY = 65535;  // CUDA's limit on gridDim.y; v2-v5 loop over the rest, v6/v7 refuse
 // Rows in flight pay only on a grid many waves deep: at n = 3072 fp32, v3 was 1-3% behind v6 at
 // 3,072-12,288 rows on the H100 (35-140 of its blocks an SM; run 14), and 1.02-1.08x ahead of v2 at
-// 16K-64K rows on the H200 (186 and more; README).
+// 16K-64K rows on the H200 (186 and more; README). The threshold keeps the H200's gain; on the H100
+// v3 was ~1% behind there too (16K: v6, 64K: v2), a choice between two GPUs' measurements.
 constexpr int kMinBlocksPerSmRowsInFlight = 160;
 
-// v1-v3: CUDA's erff (at most 2 ulp; branch-free since CUDA 12: two polynomials picked per
+// v1-v3, v6: CUDA's erff (at most 2 ulp; branch-free since CUDA 12: two polynomials picked per
 // coefficient by FSEL, one EX2), ~22 instructions.
 struct ErffGelu {
     static __device__ __forceinline__ float apply(float v)
@@ -52,7 +53,7 @@ struct ErffGelu {
     }
 };
 
-// v4, v5: Phi(v) = erfc(-v / sqrt 2) / 2 with erfc(z) ~= t P(t) exp(-z^2), t = 1 / (1 + p z), for
+// v4, v5, v7: Phi(v) = erfc(-v / sqrt 2) / 2 with erfc(z) ~= t P(t) exp(-z^2), t = 1 / (1 + p z), for
 // z = |v| / sqrt 2 >= 0 (Abramowitz & Stegun 7.1.26, |error| <= 1.5e-7), and Phi(v) = 1 - Phi(-v)
 // for v > 0: one polynomial, one approximate reciprocal, one EX2, ~13 instructions. Its error in y
 // (at most ~2.2e-7) is below what an fp16 output can show: over every finite fp16 input each output
@@ -185,18 +186,16 @@ cudaError_t launch_vectors(const T* input, const float* bias, T* output, int64_t
     return cudaGetLastError();
 }
 
-// Whether plan_vectors' grid, one row a thread, reaches every row (it caps gridDim.y).
-bool one_pass_fits(int64_t rows, int vecs_per_row)
+// Whether a grid of plan_vectors, one row a thread, reaches every row (it caps gridDim.y).
+bool reaches_every_row(const VectorLaunch& launch, int64_t rows)
 {
-    const VectorLaunch launch = plan_vectors(rows, vecs_per_row, 1);
     return int64_t(launch.grid.y) * launch.block.y >= rows;
 }
 
 template <typename T, typename Gelu>
-cudaError_t launch_one_pass(const T* input, const float* bias, T* output, int64_t rows, int32_t n,
-                            cudaStream_t stream)
+cudaError_t launch_one_pass(const VectorLaunch& launch, const T* input, const float* bias, T* output,
+                            int64_t rows, int32_t n, cudaStream_t stream)
 {
-    const VectorLaunch launch = plan_vectors(rows, n / bert::kElemsPer16Bytes<T>, 1);
     if (bias != nullptr)
         bias_gelu_one_pass<T, Gelu, true><<<launch.grid, launch.block, 0, stream>>>(input, bias, output, rows, n);
     else
@@ -215,7 +214,9 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
                               bert::is_aligned16(output) && bert::is_aligned16(bias);
     if (version == kDefault && !vectorizable) version = kScalar;
     constexpr bool kHalf = sizeof(T) == 2;
-    const bool one_pass = one_pass_fits(rows, n / kVec);
+    const VectorLaunch one_pass = plan_vectors(rows, n / kVec, 1);  // v6, v7
+    const bool fits_one_grid = reaches_every_row(one_pass, rows);
+    if (version == kDefault && kHalf) version = fits_one_grid ? kOnePassShortGelu : kVectorsShortGelu;
     if (version == kDefault) {
         int sms = 0;
         const cudaError_t status = bert::multiprocessor_count(&sms);
@@ -223,8 +224,7 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
         const VectorLaunch v3 = plan_vectors(rows, n / kVec, kRowsInFlight);
         const int64_t v3_blocks = int64_t(v3.grid.x) * v3.grid.y;
         const bool rows_in_flight = v3_blocks >= int64_t(kMinBlocksPerSmRowsInFlight) * sms;
-        if (kHalf) version = one_pass ? kOnePassShortGelu : kVectorsShortGelu;
-        else version = rows_in_flight ? kVectorsRowsInFlight : one_pass ? kOnePass : kVectors;
+        version = rows_in_flight ? kVectorsRowsInFlight : fits_one_grid ? kOnePass : kVectors;
     }
 
     // Whether a version applies depends on the shape and type only, so even 0 rows give the same
@@ -233,7 +233,7 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
     const bool short_gelu = version == kVectorsShortGelu || version == kVectorsRowsInFlightShortGelu ||
                             version == kOnePassShortGelu;
     if (short_gelu && !kHalf) return cudaErrorNotSupported;
-    if ((version == kOnePass || version == kOnePassShortGelu) && !one_pass) return cudaErrorNotSupported;
+    if ((version == kOnePass || version == kOnePassShortGelu) && !fits_one_grid) return cudaErrorNotSupported;
     if (rows == 0) return cudaSuccess;
     if (version == kScalar) {
         const int64_t total = rows * n;
@@ -246,9 +246,10 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
         if (version == kVectorsShortGelu) return launch_vectors<T, 1, ShortGelu>(input, bias, output, rows, n, stream);
         if (version == kVectorsRowsInFlightShortGelu)
             return launch_vectors<T, kRowsInFlight, ShortGelu>(input, bias, output, rows, n, stream);
-        if (version == kOnePassShortGelu) return launch_one_pass<T, ShortGelu>(input, bias, output, rows, n, stream);
+        if (version == kOnePassShortGelu)
+            return launch_one_pass<T, ShortGelu>(one_pass, input, bias, output, rows, n, stream);
     }
-    if (version == kOnePass) return launch_one_pass<T, ErffGelu>(input, bias, output, rows, n, stream);
+    if (version == kOnePass) return launch_one_pass<T, ErffGelu>(one_pass, input, bias, output, rows, n, stream);
     return version == kVectors ? launch_vectors<T, 1, ErffGelu>(input, bias, output, rows, n, stream)
                                : launch_vectors<T, kRowsInFlight, ErffGelu>(input, bias, output, rows, n, stream);
 }

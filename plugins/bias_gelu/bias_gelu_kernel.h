@@ -17,8 +17,8 @@ int bertBiasGelu(const void* input, const float* bias, void* output, int64_t row
 // only), 0 = default (what bertBiasGelu runs: fp32 3 for many rows, 6 for fewer; fp16 7; 2 and 4
 // where 6 and 7 do not fit; 1 without 16-byte access).
 // 2-7 need n % (16 / element size) == 0 and 16-byte aligned pointers, 4, 5 and 7 fp16, and 6 and 7
-// at most 65535 row steps of their grid (65535 rows at n = 3072); else they return
-// cudaErrorNotSupported.
+// rows <= 65535 * (128 / min(128, next power of two >= n / (16 / element size))): 65535 rows from
+// n = 512 (fp32) or 1024 (fp16) up, more for narrower rows; else they return cudaErrorNotSupported.
 int bertBiasGeluVersion(int version, const void* input, const float* bias, void* output,
                         int64_t rows, int32_t n, BertDType dtype, cudaStream_t stream);
 

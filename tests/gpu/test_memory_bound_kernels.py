@@ -102,13 +102,16 @@ def split_refuses(version, vecs_per_row, elems_per_vec):
     return False
 
 
+GELU_BLOCK_THREADS, MAX_GRID_Y = 128, 65535  # bias_gelu_kernel.cu: kBlockThreads, kMaxGridY
+
+
 def gelu_one_pass_refuses(rows, width, dtype):
-    """Whether BiasGelu v6/v7's grid (one row a thread) needs more than 65535 row steps: its block
-    is 128 threads, the row's vector count rounded up to a power of two across (at most 128), the
-    rest on further rows (bias_gelu_kernel.cu, plan_vectors)."""
+    """Whether BiasGelu v6/v7's grid (one row a thread) needs more than MAX_GRID_Y row steps: its
+    block has the row's vector count rounded up to a power of two across (at most the block), the
+    rest of the block on further rows (bias_gelu_kernel.cu, plan_vectors)."""
     vecs = width // elems_per_vector(dtype)
-    across = min(1 << max(vecs - 1, 0).bit_length(), 128)
-    return -(-rows // (128 // across)) > 65535
+    across = min(1 << max(vecs - 1, 0).bit_length(), GELU_BLOCK_THREADS)
+    return -(-rows // (GELU_BLOCK_THREADS // across)) > MAX_GRID_Y
 
 
 def run_version(version, width, dtype, launch, norm_family=False, rows=None):
@@ -667,9 +670,12 @@ def test_bias_gelu(dtype, n, with_bias):
 @pytest.mark.parametrize("version", ALL_GELU_VERSIONS, ids=lambda v: f"v{v}")
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_bias_gelu_rows_beyond_one_grid_and_in_place(dtype, version):
-    # 70001 rows of narrow width: more rows than gridDim.y (65535) holds, and not a multiple of
-    # the rows each thread keeps in flight.
-    for rows, n in ((70001, 8), (70001, 24), (4097, 3072)):
+    # Rows against gridDim.y's 65535 and the rows a thread keeps in flight. 70001 rows of narrow
+    # width: a block holds many rows, so v6/v7 fit and the loop versions take a few row steps.
+    # Width 512: v6/v7 fit exactly at 65535 rows (fp32, one row a block) and 131070 (fp16, two),
+    # and refuse one row more, where v2-v5 loop; 70001 x 512 fp32 is where the default runs v2.
+    for rows, n in ((70001, 8), (70001, 24), (4097, 3072), (65535, 512), (65536, 512), (131070, 512),
+                    (131071, 512), (70001, 512)):
         g = generator("bias_gelu_many", dtype_name(dtype), version, rows, n)
         x = randn((rows, n), g, scale=3.0).to(dtype)
         bias = randn(n, g)
@@ -743,6 +749,6 @@ def test_bias_gelu_misaligned_input_takes_the_scalar_path(dtype):
     out = poisoned(x.shape, dtype)
     bias_gelu(x, bias, out=out)
     assert_matches(out, reference_bias_gelu(x, bias), dtype, "BiasGelu misaligned")
-    for version in (2, 3, 6, *(GELU_FP16_ONLY if dtype == torch.float16 else ())):
+    for version in [v for v in GELU_VERSIONS if v != 1 and (dtype == torch.float16 or v not in GELU_FP16_ONLY)]:
         with pytest.raises(RuntimeError, match="not supported"):
             bias_gelu(x, bias, version=version, out=out)
