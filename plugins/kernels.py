@@ -73,6 +73,13 @@ def launch(name: str, argtypes: list, args: tuple, device, version: int | None =
             check(versioned(version, *args, stream), f"{name} (version {version})")
 
 
+def last_version() -> int:
+    """bertLastLaunchedVersion: the version of the last kernel with numbered versions (LayerNorm
+    family, BiasGelu, QkvToContext) launched from this thread, the default resolved; then forgotten
+    (0: none since). How a test sees which kernel a default really ran."""
+    return function("bertLastLaunchedVersion", [])()
+
+
 def check(status: int, what: str) -> None:
     """Raise if a launcher returned a CUDA error: errors are never returned and ignored."""
     if status != 0:

@@ -1424,6 +1424,33 @@ bool wgmma_supports(int version, const AttentionParams& p, BertDType dtype)
     return tensor_core_supports(version, p, dtype) && p.scale > 0.f;
 }
 
+// Launches version 1-8 (the default resolved, the checks passed).
+cudaError_t launch_version(int version, const AttentionParams& p, int batch, BertDType dtype,
+                           cudaStream_t stream)
+{
+    switch (version)
+    {
+    case 1:
+        return dtype == BERT_FP16 ? launch_v1<__half>(p, batch, stream)
+                                  : launch_v1<float>(p, batch, stream);
+    case 2:
+    case 3:
+    case 4:
+        // (warps per block, 16-row tiles per warp): 64, 128 and 128 query rows per block.
+        return version == 2   ? launch_tensor_core_for_head_size<4, 1>(p, batch, stream)
+               : version == 3 ? launch_tensor_core_for_head_size<8, 1>(p, batch, stream)
+                              : launch_tensor_core_for_head_size<4, 2>(p, batch, stream);
+    case 5:
+    case 6:
+        // (warpgroups per block, K/V stages): 64 or 128 query rows per block, double buffered.
+        return version == 5 ? launch_wgmma<1, 2>(p, batch, stream)
+                            : launch_wgmma<2, 2>(p, batch, stream);
+    case 7: return launch_simt_for_head_size<16>(p, batch, stream);
+    case 8: return launch_simt_for_head_size<8>(p, batch, stream);
+    default: return cudaErrorInvalidValue;
+    }
+}
+
 }  // namespace
 
 extern "C" int bertQkvToContextVersionSupported(int32_t version, int32_t head_size,
@@ -1468,30 +1495,14 @@ extern "C" int bertQkvToContextVersion(int32_t version, const void* qkv, void* c
     };
     if (version == 0)
         version = supports(5) ? 5 : supports(2) ? 2 : supports(8) ? 8 : 1;
-    else if (version >= 2 && !supports(version))
+    else if (version < 1 || version > BERT_QKV_TO_CONTEXT_LAST_VERSION)
         return cudaErrorInvalidValue;
-    switch (version)
-    {
-    case 1:
-        return dtype == BERT_FP16 ? launch_v1<__half>(p, batch, stream)
-                                  : launch_v1<float>(p, batch, stream);
-    case 2:
-    case 3:
-    case 4:
-        // (warps per block, 16-row tiles per warp): 64, 128 and 128 query rows per block.
-        return version == 2   ? launch_tensor_core_for_head_size<4, 1>(p, batch, stream)
-               : version == 3 ? launch_tensor_core_for_head_size<8, 1>(p, batch, stream)
-                              : launch_tensor_core_for_head_size<4, 2>(p, batch, stream);
-    case 5:
-    case 6:
-        // (warpgroups per block, K/V stages): 64 or 128 query rows per block, double buffered.
-        return version == 5 ? launch_wgmma<1, 2>(p, batch, stream)
-                            : launch_wgmma<2, 2>(p, batch, stream);
-    case 7: return launch_simt_for_head_size<16>(p, batch, stream);
-    case 8: return launch_simt_for_head_size<8>(p, batch, stream);
-
-    default: return cudaErrorInvalidValue;
-    }
+    else if (version >= 2 && !supports(version))
+        return cudaErrorNotSupported;
+    const cudaError_t status = launch_version(version, p, batch, dtype, stream);
+    if (status == cudaSuccess)
+        bert::note_launched_version(version);
+    return status;
 }
 
 extern "C" int bertQkvToContext(const void* qkv, void* context, const int32_t* seq_lens,

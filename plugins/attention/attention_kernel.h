@@ -30,7 +30,8 @@ int bertQkvToContext(const void* qkv, void* context, const int32_t* seq_lens,
 // fp16 mma.sync variants, 5 and 6 = fp16 Hopper wgmma variants, 7 and 8 = fp32 on CUDA cores, see
 // the .cu). A version that cannot run the call (wrong dtype, head size not compiled, no Hopper GPU or
 // sm_90a code, too little shared memory, unaligned buffers, a scale <= 0 for 5 and 6) returns
-// cudaErrorInvalidValue.
+// cudaErrorNotSupported before launching anything (the plugin's pinned tactic then gives way to
+// the default); a number outside 0-8, cudaErrorInvalidValue.
 int bertQkvToContextVersion(int32_t version, const void* qkv, void* context,
                             const int32_t* seq_lens, const int32_t* cu_seqlens, int32_t batch,
                             int32_t seq_len, int32_t num_heads, int32_t head_size, float scale,
@@ -39,6 +40,9 @@ int bertQkvToContextVersion(int32_t version, const void* qkv, void* context,
 // 1 if `version` handles this head size and dtype (given 16-byte aligned buffers, and for 5 and
 // 6 a scale > 0) on the current device with this build of the library, else 0.
 int bertQkvToContextVersionSupported(int32_t version, int32_t head_size, BertDType dtype);
+
+// The highest version number bertQkvToContextVersion takes (versions are 1 to this; 0 = default).
+enum { BERT_QKV_TO_CONTEXT_LAST_VERSION = 8 };
 
 #ifdef __cplusplus
 }

@@ -71,7 +71,20 @@ public:
         kMaxSeqlen
     };
 
+    static constexpr int32_t kLastTactic = BERT_QKV_TO_CONTEXT_LAST_VERSION;
+
     using PluginBase::PluginBase;
+
+    // The kernel versions that run this head size and type on the builder's GPU with this build
+    // (Hopper's wgmma versions on Hopper only): the builder times them and keeps the fastest,
+    // which matters most where none was measured here (Ampere's choice among the mma.sync ones).
+    std::vector<int32_t> tacticsFor(nvinfer1::DynamicPluginTensorDesc const* in, int32_t /*nbInputs*/,
+        nvinfer1::DynamicPluginTensorDesc const* /*out*/, int32_t /*nbOutputs*/) const
+    {
+        return versionsTaken(in[kQkv].desc.type, kLastTactic, [this](int32_t version, BertDType dtype) {
+            return bertQkvToContextVersionSupported(version, mParams.headSize, dtype);
+        });
+    }
 
     std::vector<IoKind> ioKinds(int32_t nbInputs) const
     {
@@ -168,11 +181,12 @@ public:
             logError(kName, "tokens but no sequence (cu_seqlens [1] or max_seqlen [0])");
             return -1;
         }
-        return checkCuda(
-            bertQkvToContext(inputs[kQkv], outputs[0], mParams.packed ? nullptr : lengths,
+        return checkCuda(launchTactic([&](int version) {
+            return bertQkvToContextVersion(version, inputs[kQkv], outputs[0], mParams.packed ? nullptr : lengths,
                 mParams.packed ? lengths : nullptr, static_cast<int32_t>(batch), static_cast<int32_t>(seqLen),
-                mParams.numHeads, mParams.headSize, mParams.scale, toBertDType(inputDesc[kQkv].type), stream),
-            kName, "bertQkvToContext");
+                mParams.numHeads, mParams.headSize, mParams.scale, toBertDType(inputDesc[kQkv].type), stream);
+        }),
+            kName, "bertQkvToContextVersion");
     }
 };
 } // namespace

@@ -37,10 +37,11 @@ enum BiasGeluVersion {
 constexpr int kBlockThreads = 128;
 constexpr int kRowsInFlight = 4;
 constexpr int kMaxGridY = 65535;  // CUDA's limit on gridDim.y; v2-v5 loop over the rest, v6/v7 refuse
-// Rows in flight pay only on a grid many waves deep: at n = 3072 fp32, v3 was 1-3% behind v6 at
-// 3,072-12,288 rows on the H100 (35-140 of its blocks an SM; run 14), and 1.02-1.08x ahead of v2 at
-// 16K-64K rows on the H200 (186 and more; README). The threshold keeps the H200's gain; on the H100
-// v3 was ~1% behind there too (16K: v6, 64K: v2), a choice between two GPUs' measurements.
+// Rows in flight pay only on a grid many waves deep: at n = 3072 fp32, v3 was 1-5% behind v6 at
+// 3,072-12,288 rows (35-140 of its blocks an SM) on the H100 (run 14) and the H200 (run 15). From
+// 16K rows (186 and more) the GPUs differ by a few percent: on the H200 v3 is level with v6 at 16K
+// and 4% ahead of v2 at 64K (where v6 cannot run), on the H100 ~1% behind both. The threshold keeps
+// the H200's choice; a TensorRT builder times both (the plugin's tactics).
 constexpr int kMinBlocksPerSmRowsInFlight = 160;
 
 // v1-v3, v6: CUDA's erff (at most 2 ulp; branch-free since CUDA 12: two polynomials picked per
@@ -204,6 +205,41 @@ cudaError_t launch_one_pass(const VectorLaunch& launch, const T* input, const fl
     return cudaGetLastError();
 }
 
+// Whether `version` (1-7) takes rows of n values of T from 16-byte aligned buffers at some row count
+// (v6/v7 not at every one: their rows must fit one grid, checked at launch).
+template <typename T>
+bool version_takes(int version, int32_t n)
+{
+    const bool short_gelu = version == kVectorsShortGelu || version == kVectorsRowsInFlightShortGelu ||
+                            version == kOnePassShortGelu;
+    if (short_gelu && sizeof(T) != 2) return false;
+    return version == kScalar || n % bert::kElemsPer16Bytes<T> == 0;
+}
+
+// Launches version 1-7 (the default resolved, the checks passed).
+template <typename T>
+cudaError_t launch_version(int version, const T* input, const float* bias, T* output, int64_t rows,
+                           int32_t n, const VectorLaunch& one_pass, cudaStream_t stream)
+{
+    if (version == kScalar) {
+        const int64_t total = rows * n;
+        const int64_t blocks = (total + kBlockThreads - 1) / kBlockThreads;
+        bias_gelu_scalar<T><<<unsigned(blocks < INT32_MAX ? blocks : INT32_MAX), kBlockThreads, 0,
+                              stream>>>(input, bias, output, total, n);
+        return cudaGetLastError();
+    }
+    if constexpr (sizeof(T) == 2) {
+        if (version == kVectorsShortGelu) return launch_vectors<T, 1, ShortGelu>(input, bias, output, rows, n, stream);
+        if (version == kVectorsRowsInFlightShortGelu)
+            return launch_vectors<T, kRowsInFlight, ShortGelu>(input, bias, output, rows, n, stream);
+        if (version == kOnePassShortGelu)
+            return launch_one_pass<T, ShortGelu>(one_pass, input, bias, output, rows, n, stream);
+    }
+    if (version == kOnePass) return launch_one_pass<T, ErffGelu>(one_pass, input, bias, output, rows, n, stream);
+    return version == kVectors ? launch_vectors<T, 1, ErffGelu>(input, bias, output, rows, n, stream)
+                               : launch_vectors<T, kRowsInFlight, ErffGelu>(input, bias, output, rows, n, stream);
+}
+
 template <typename T>
 cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, void* output_ptr,
                       int64_t rows, int32_t n, cudaStream_t stream)
@@ -230,37 +266,32 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
 
     // Whether a version applies depends on the shape and type only, so even 0 rows give the same
     // answer.
-    if (version != kScalar && !vectorizable) return cudaErrorNotSupported;
-    const bool short_gelu = version == kVectorsShortGelu || version == kVectorsRowsInFlightShortGelu ||
-                            version == kOnePassShortGelu;
-    if (short_gelu && !kHalf) return cudaErrorNotSupported;
+    if (!version_takes<T>(version, n) || (version != kScalar && !vectorizable)) return cudaErrorNotSupported;
     if ((version == kOnePass || version == kOnePassShortGelu) && !fits_one_grid) return cudaErrorNotSupported;
     if (rows == 0) return cudaSuccess;
-    if (version == kScalar) {
-        const int64_t total = rows * n;
-        const int64_t blocks = (total + kBlockThreads - 1) / kBlockThreads;
-        bias_gelu_scalar<T><<<unsigned(blocks < INT32_MAX ? blocks : INT32_MAX), kBlockThreads, 0,
-                              stream>>>(input, bias, output, total, n);
-        return cudaGetLastError();
-    }
-    if constexpr (kHalf) {
-        if (version == kVectorsShortGelu) return launch_vectors<T, 1, ShortGelu>(input, bias, output, rows, n, stream);
-        if (version == kVectorsRowsInFlightShortGelu)
-            return launch_vectors<T, kRowsInFlight, ShortGelu>(input, bias, output, rows, n, stream);
-        if (version == kOnePassShortGelu)
-            return launch_one_pass<T, ShortGelu>(one_pass, input, bias, output, rows, n, stream);
-    }
-    if (version == kOnePass) return launch_one_pass<T, ErffGelu>(one_pass, input, bias, output, rows, n, stream);
-    return version == kVectors ? launch_vectors<T, 1, ErffGelu>(input, bias, output, rows, n, stream)
-                               : launch_vectors<T, kRowsInFlight, ErffGelu>(input, bias, output, rows, n, stream);
+    const cudaError_t status = launch_version(version, input, bias, output, rows, n, one_pass, stream);
+    if (status == cudaSuccess) bert::note_launched_version(version);
+    return status;
 }
 
 }  // namespace
 
+static_assert(int(BERT_BIAS_GELU_LAST_VERSION) == int(kOnePassShortGelu), "bias_gelu_kernel.h names the last version");
+
+extern "C" int bertBiasGeluVersionTakes(int version, int32_t n, BertDType dtype)
+{
+    if (n <= 0 || version <= kDefault || version > BERT_BIAS_GELU_LAST_VERSION) return 0;
+    switch (dtype) {
+        case BERT_FP32: return version_takes<float>(version, n);
+        case BERT_FP16: return version_takes<__half>(version, n);
+    }
+    return 0;
+}
+
 extern "C" int bertBiasGeluVersion(int version, const void* input, const float* bias, void* output,
                                    int64_t rows, int32_t n, BertDType dtype, cudaStream_t stream)
 {
-    if (rows < 0 || n <= 0 || version < kDefault || version > kOnePassShortGelu)
+    if (rows < 0 || n <= 0 || version < kDefault || version > BERT_BIAS_GELU_LAST_VERSION)
         return cudaErrorInvalidValue;
     if (rows > 0 && (input == nullptr || output == nullptr)) return cudaErrorInvalidValue;
     switch (dtype) {

@@ -22,6 +22,15 @@ int bertBiasGelu(const void* input, const float* bias, void* output, int64_t row
 int bertBiasGeluVersion(int version, const void* input, const float* bias, void* output,
                         int64_t rows, int32_t n, BertDType dtype, cudaStream_t stream);
 
+// 1 if bertBiasGeluVersion(version, ...) takes rows of n values of `dtype` from 16-byte aligned
+// buffers, else 0; host code, no GPU needed. The answer holds for every row count except 6's and 7's
+// limit above (past it they refuse, and the plugin's pinned tactic gives way to the default): the
+// versions the TensorRT plugin offers the builder as tactics.
+int bertBiasGeluVersionTakes(int version, int32_t n, BertDType dtype);
+
+// The highest version number bertBiasGeluVersion takes (versions are 1 to this; 0 = default).
+enum { BERT_BIAS_GELU_LAST_VERSION = 7 };
+
 #ifdef __cplusplus
 }
 #endif

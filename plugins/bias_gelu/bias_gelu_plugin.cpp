@@ -38,7 +38,20 @@ public:
         kNbInputs
     };
 
+    static constexpr int32_t kLastTactic = BERT_BIAS_GELU_LAST_VERSION;
+
     using OutputLikeFirstInput::OutputLikeFirstInput;
+
+    // The kernel versions that take rows of `size` values of the input's type (plugin_base.h,
+    // "Tactics"): where the builder's GPU disagrees with the default's measurements, it keeps the
+    // faster one.
+    std::vector<int32_t> tacticsFor(nvinfer1::DynamicPluginTensorDesc const* in, int32_t /*nbInputs*/,
+        nvinfer1::DynamicPluginTensorDesc const* /*out*/, int32_t /*nbOutputs*/) const
+    {
+        return versionsTaken(in[kInput].desc.type, kLastTactic, [this](int32_t version, BertDType dtype) {
+            return bertBiasGeluVersionTakes(version, mParams.size, dtype);
+        });
+    }
 
     std::vector<IoKind> ioKinds(int32_t nbInputs) const
     {
@@ -70,9 +83,11 @@ public:
         {
             return 0; // an empty tensor: nothing to launch
         }
-        return checkCuda(bertBiasGelu(inputs[kInput], static_cast<float const*>(inputs[kBias]), outputs[0], rows,
-                             mParams.size, toBertDType(inputDesc[kInput].type), stream),
-            kName, "bertBiasGelu");
+        return checkCuda(launchTactic([&](int version) {
+            return bertBiasGeluVersion(version, inputs[kInput], static_cast<float const*>(inputs[kBias]), outputs[0],
+                rows, mParams.size, toBertDType(inputDesc[kInput].type), stream);
+        }),
+            kName, "bertBiasGeluVersion");
     }
 };
 } // namespace

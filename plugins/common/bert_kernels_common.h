@@ -21,6 +21,19 @@ typedef enum BertDType { BERT_FP32 = 0, BERT_FP16 = 1 } BertDType;
 // Human-readable message for a status code returned by any launcher.
 const char* bertKernelErrorString(int status);
 
+// The version of the last kernel with numbered versions (LayerNorm, SkipLayerNorm and
+// EmbLayerNorm in fp32/fp16, BiasGelu, QkvToContext) that a launcher launched from this host
+// thread, the default resolved; then forgotten: 0 when none launched since the last call. Outputs
+// agree between versions, so this is how a test sees which kernel a default or a TensorRT tactic
+// really ran.
+int bertLastLaunchedVersion(void);
+
 #ifdef __cplusplus
 }
+
+namespace bert {
+// Records a launch for bertLastLaunchedVersion (kernels_common.cu). Hidden: each shared library
+// (kernels, plugins) keeps its own record, whatever order they are loaded in.
+__attribute__((visibility("hidden"))) void note_launched_version(int version);
+}  // namespace bert
 #endif

@@ -34,6 +34,7 @@
 
 #include <initializer_list>
 
+#include "bert_kernels_common.h"
 #include "device_info.cuh"
 #include "reductions.cuh"
 #include "vector_io.cuh"
@@ -905,12 +906,6 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
     }
     return split_fits(chosen, vecs_per_row, elems_per_vec) ? chosen : kLayerNormParamsEarly;
 }
-
-// The version (1-14) of the last launch_layernorm_rows that launched a kernel on this host
-// thread (kernels_common.cu). Read through bertLayerNormLastVersion (layernorm_kernel.h): how a
-// caller (the plugin harness) sees which kernel a plugin's tactic really ran. Hidden: each shared
-// library (kernels, plugins) keeps its own record, whatever order they are loaded in.
-__attribute__((visibility("hidden"))) void note_launched_version(int version);
 
 template <typename T, typename P, typename RowSource>
 cudaError_t launch_layernorm_version(int version, const RowSource& source, bool vectorizable,

@@ -2,7 +2,7 @@
 // kernel versions, offered to TensorRT's builder through PluginBase (plugin_base.h, "Tactics").
 #pragma once
 
-#include "common/plugin_utils.h"
+#include "common/plugin_base.h"
 #include "layernorm/layernorm_kernel.h"
 
 #include <vector>
@@ -17,19 +17,8 @@ constexpr int32_t kLayerNormLastTactic = BERT_LAYERNORM_LAST_VERSION;
 // none for any other type, e.g. SkipLayerNorm's INT8 I/O, whose kernels are others).
 inline std::vector<int32_t> layerNormTactics(int32_t hidden, nvinfer1::DataType type)
 {
-    std::vector<int32_t> tactics;
-    if (type != nvinfer1::DataType::kFLOAT && type != nvinfer1::DataType::kHALF)
-    {
-        return tactics;
-    }
-    for (int32_t version = 1; version <= kLayerNormLastTactic; ++version)
-    {
-        if (bertLayerNormVersionTakes(version, hidden, toBertDType(type)) != 0)
-        {
-            tactics.push_back(version);
-        }
-    }
-    return tactics;
+    return versionsTaken(type, kLayerNormLastTactic,
+        [hidden](int32_t version, BertDType dtype) { return bertLayerNormVersionTakes(version, hidden, dtype); });
 }
 
 } // namespace bert

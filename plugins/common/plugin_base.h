@@ -199,9 +199,11 @@ public:
     // for "the plugin's own choice": here the default version, picked by row count at every
     // enqueue), and keeps the fastest; the engine stores that number and calls setTactic with it
     // before enqueue, also after deserialization. Our tactics are the kernel versions that take
-    // the configured hidden size and type at every row count (bertLayerNormVersionTakes): the
-    // defaults were measured on one GPU, and another one's builder may find a faster version.
-    // A pinned version then runs at every shape of the profile, not only the one it was timed at.
+    // the configured sizes and type (the kernel library says which: bertLayerNormVersionTakes,
+    // bertBiasGeluVersionTakes, bertQkvToContextVersionSupported): the defaults were measured on
+    // one or two GPUs, and another one's builder may find a faster version. A pinned version then
+    // runs at every shape of the profile, not only the one it was timed at (launchTactic, below,
+    // for a shape it refuses).
     int32_t getNbTactics() noexcept override
     {
         return mNbTactics;
@@ -356,6 +358,26 @@ private:
     int32_t mNbTactics{0};
     int32_t mTactic{0}; // set by setTactic
 };
+
+// A plugin's tactics for activations of `type`: the versions 1..last for which `takes(version,
+// BertDType)` holds (the kernel library's own rule); none for types other than FLOAT and HALF.
+template <typename Takes>
+std::vector<int32_t> versionsTaken(nvinfer1::DataType type, int32_t last, Takes&& takes)
+{
+    std::vector<int32_t> tactics;
+    if (type != nvinfer1::DataType::kFLOAT && type != nvinfer1::DataType::kHALF)
+    {
+        return tactics;
+    }
+    for (int32_t version = 1; version <= last; ++version)
+    {
+        if (takes(version, toBertDType(type)) != 0)
+        {
+            tactics.push_back(version);
+        }
+    }
+    return tactics;
+}
 
 // LayerNorm, SkipLayerNorm and BiasGelu: one output, shaped and typed like the first input.
 template <typename Plugin, typename PluginParams>

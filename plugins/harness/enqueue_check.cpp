@@ -421,8 +421,14 @@ void runCase(EnqueueCase const& c, Creators const& creators, LastVersionFn lastV
     int32_t const nbTactics = build->getNbTactics();
     std::vector<int32_t> tactics{0};
     tactics.resize(1 + std::max(nbTactics, 0));
-    if (!check(nbTactics >= 0 && (nbTactics == 0 || build->getValidTactics(tactics.data() + 1, nbTactics) == 0),
-            "enqueue-setup", "tactics offered: " + std::to_string(nbTactics)))
+    bool const tacticsOk
+        = nbTactics >= 0 && (nbTactics == 0 || build->getValidTactics(tactics.data() + 1, nbTactics) == 0);
+    std::string offered;
+    for (size_t i = 1; tacticsOk && i < tactics.size(); ++i)
+    {
+        offered += (i > 1 ? "," : "") + std::to_string(tactics[i]);
+    }
+    if (!check(tacticsOk, "enqueue-setup", "tactics offered: " + std::to_string(nbTactics) + " {" + offered + "}"))
     {
         return;
     }

@@ -193,11 +193,6 @@ std::vector<DataType> activationTypes(std::vector<Accepts> const& accepts)
     return {DataType::kFLOAT, DataType::kHALF};
 }
 
-bool contains(std::vector<int32_t> const& values, int32_t v)
-{
-    return std::find(values.begin(), values.end(), v) != values.end();
-}
-
 // Everything the checks of one fields file share.
 struct PluginUnderTest
 {
@@ -603,23 +598,15 @@ void checkTactics(PluginUnderTest& t, nvinfer1::IPluginV3* plugin)
             break;
         }
         tactics.pop_back();
-        // The rule: 1 always, and vectorized versions where the row is whole 16-byte vectors.
-        int64_t const elemsPerVector = outTypes[0] == DataType::kHALF ? 8 : 4;
-        bool const vectors = t.rules.rowWidth % elemsPerVector == 0 && t.rules.rowWidth <= 8192;
         bool ok = std::is_sorted(tactics.begin(), tactics.end())
             && std::adjacent_find(tactics.begin(), tactics.end()) == tactics.end();
         for (int32_t tactic : tactics)
         {
             ok = ok && tactic >= 1 && tactic <= t.rules.lastTactic;
         }
-        if (t.rules.lastTactic == 0)
-        {
-            ok = ok && n == 0;
-        }
-        else
-        {
-            ok = ok && contains(tactics, 1) && (vectors ? n > 1 : n == 1);
-        }
+        std::string const why = t.rules.lastTactic == 0 ? (n == 0 ? "" : "expected none")
+                                                        : t.rules.tacticsProblem(outTypes[0], tactics);
+        ok = ok && why.empty();
         std::string list;
         for (int32_t tactic : tactics)
         {
@@ -632,8 +619,8 @@ void checkTactics(PluginUnderTest& t, nvinfer1::IPluginV3* plugin)
         }
         if (!ok)
         {
-            problem = std::string(typeName(outTypes[0])) + " rows of " + std::to_string(t.rules.rowWidth) + ": {"
-                + list + "} breaks the rule (last tactic " + std::to_string(t.rules.lastTactic) + ")";
+            problem = std::string(typeName(outTypes[0])) + ": {" + list + "} breaks the rule (last tactic "
+                + std::to_string(t.rules.lastTactic) + (why.empty() ? "" : "; " + why) + ")";
             break;
         }
         std::vector<int32_t> larger(n + 1);
@@ -938,9 +925,9 @@ int run(int argc, char** argv)
         // The library is loaded already: RTLD_NOLOAD hands back its handle.
         void* library = dlopen(args[0].c_str(), RTLD_NOW | RTLD_NOLOAD);
         auto lastVersion = reinterpret_cast<LastVersionFn>(
-            library != nullptr ? dlsym(library, "bertLayerNormLastVersion") : nullptr);
+            library != nullptr ? dlsym(library, "bertLastLaunchedVersion") : nullptr);
         report.check(lastVersion != nullptr, "library", "exports-kernels", "-",
-            std::string("bertLayerNormLastVersion ") + (lastVersion ? "found" : "MISSING"));
+            std::string("bertLastLaunchedVersion ") + (lastVersion ? "found" : "MISSING"));
         if (lastVersion != nullptr)
         {
             runEnqueueCases(args[2], creators, lastVersion, logger, report);

@@ -67,7 +67,7 @@ std::string compareFields(nvinfer1::PluginFieldCollection const* got, std::vecto
 std::vector<FieldValue> copyFields(nvinfer1::PluginFieldCollection const* fc);
 
 // Runs every case of <dir>/manifest.txt through enqueue() on the GPU (enqueue_check.cpp).
-// `lastVersion`: the library's bertLayerNormLastVersion (which kernel a tactic really ran).
+// `lastVersion`: the library's bertLastLaunchedVersion (which kernel a tactic really ran).
 using LastVersionFn = int (*)();
 void runEnqueueCases(std::string const& dir, Creators const& creators, LastVersionFn lastVersion,
     RecordingLogger& logger, Report& report);

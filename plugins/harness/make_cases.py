@@ -30,7 +30,10 @@ FIELD_CASES = {
     "emb_layernorm_packed_fp16": (pf.EMB_LAYER_NORM, dict(epsilon=1e-12, hidden_size=768, packed=1, output_fp16=1)),
     "attention_padded": (pf.QKV_TO_CONTEXT, dict(num_heads=12, head_size=64, scale=0.125, packed=0)),
     "attention_packed": (pf.QKV_TO_CONTEXT, dict(num_heads=12, head_size=64, scale=0.125, packed=1)),
+    "attention_h128": (pf.QKV_TO_CONTEXT, dict(num_heads=2, head_size=128, scale=0.088, packed=0)),  # no wgmma
+    "attention_h48": (pf.QKV_TO_CONTEXT, dict(num_heads=4, head_size=48, scale=0.144, packed=0)),  # v1 only
     "bias_gelu": (pf.BIAS_GELU, dict(size=3072)),
+    "bias_gelu_n3076": (pf.BIAS_GELU, dict(size=3076)),  # 16-byte vectors in fp32, not in fp16
 }
 
 
@@ -256,6 +259,8 @@ def enqueue_cases() -> list[Case]:
             c.attention(f"attention_packed_{tag}", [5, 7, 2], packed=True, dtype=dtype),
             c.attention(f"attention_packed_{tag}_empty_sequence", [4, 0, 5], packed=True, dtype=dtype),
             c.attention(f"attention_packed_{tag}_one_token", [1], packed=True, dtype=dtype),
+            c.attention(f"attention_padded_{tag}_h128", [5, 3], packed=False, dtype=dtype, head_size=128),
+            c.attention(f"attention_padded_{tag}_h48", [5, 3], packed=False, dtype=dtype, head_size=48),
             c.bias_gelu(f"bias_gelu_{tag}", (2, 5, 3072), dtype),
             c.bias_gelu(f"bias_gelu_{tag}_n100", (3, 100), dtype),
             c.bias_gelu(f"bias_gelu_{tag}_one_token", (1, 1, 3072), dtype),

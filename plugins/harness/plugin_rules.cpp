@@ -1,5 +1,8 @@
 #include "plugin_rules.h"
 
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -19,6 +22,11 @@ Dims dims(std::vector<int64_t> const& values)
         d.d[i] = values[i];
     }
     return d;
+}
+
+bool contains(std::vector<int32_t> const& values, int32_t v)
+{
+    return std::find(values.begin(), values.end(), v) != values.end();
 }
 
 std::string toString(Dims const& d)
@@ -121,16 +129,41 @@ std::vector<Dims> sameAsFirstInput(std::vector<Dims> const& inputs)
     return {inputs[0]};
 }
 
-// The LayerNorm family's kernel versions, offered as tactics (layernorm_kernel.h: 1 to 14).
+std::string listOf(std::vector<int32_t> const& versions)
+{
+    std::string text = "{";
+    for (int32_t version : versions)
+    {
+        text += (text.size() > 1 ? "," : "") + std::to_string(version);
+    }
+    return text + "}";
+}
+
+int32_t valuesPer16Bytes(DataType type)
+{
+    return type == DataType::kHALF ? 8 : 4;
+}
+
+// The LayerNorm family's kernel versions, offered as tactics (layernorm_kernel.h: 1 to 14) when
+// they take rows of h values of the type: version 1 (scalar) every row; only 1 where the row is no
+// whole number of 16-byte vectors; 1 and vectorized ones where it is, up to 8192 values.
 constexpr int32_t kLayerNormVersions = 14;
+void offerLayerNormTactics(PluginRules& r, int64_t h)
+{
+    r.lastTactic = kLayerNormVersions;
+    r.tacticsProblem = [h](DataType type, std::vector<int32_t> const& offered) {
+        bool const vectors = h % valuesPer16Bytes(type) == 0 && h <= 8192;
+        bool const ok = contains(offered, 1) && (vectors ? offered.size() > 1 : offered.size() == 1);
+        return ok ? std::string() : "expected 1" + std::string(vectors ? " and vectorized versions" : " only");
+    };
+}
 
 // BertLayerNorm(input [..., H], gamma [H], beta [H]) -> [..., H]
 PluginRules layerNormRules(int64_t h)
 {
     PluginRules r;
     r.nbOutputs = 1;
-    r.lastTactic = kLayerNormVersions;
-    r.rowWidth = h;
+    offerLayerNormTactics(r, h);
     r.inputCounts = {3};
     r.accepts = [](int32_t) {
         return std::vector<Accepts>{Accepts::kActivation, Accepts::kParams, Accepts::kParams, Accepts::kActivation};
@@ -164,8 +197,7 @@ PluginRules skipLayerNormRules(int64_t h)
 {
     PluginRules r;
     r.nbOutputs = 1;
-    r.lastTactic = kLayerNormVersions;
-    r.rowWidth = h;
+    offerLayerNormTactics(r, h);
     r.inputCounts = {4, 5};
     // INT8 I/O: input, skip and output INT8 together, gamma/beta/bias then FLOAT; only at the
     // sizes bertSkipLayerNormInt8 takes (skip_layernorm_kernel.h: multiples of 8 up to 2048).
@@ -208,8 +240,7 @@ PluginRules embLayerNormRules(int64_t h, bool packed, bool fp16)
 {
     PluginRules r;
     r.nbOutputs = 2;
-    r.lastTactic = kLayerNormVersions;
-    r.rowWidth = h;
+    offerLayerNormTactics(r, h);
     r.inputCounts = {8};
     Accepts const embeddings = fp16 ? Accepts::kHalf : Accepts::kFloat;
     r.accepts = [embeddings](int32_t) {
@@ -266,6 +297,73 @@ PluginRules embLayerNormRules(int64_t h, bool packed, bool fp16)
     return r;
 }
 
+// The compute capability of the current GPU, 0 without one (the interface checks run on CPUs).
+int computeCapability()
+{
+    int count = 0, device = 0, major = 0, minor = 0;
+    bool const known = cudaGetDeviceCount(&count) == cudaSuccess && count > 0 && cudaGetDevice(&device) == cudaSuccess
+        && cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess
+        && cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess;
+    return known ? major * 10 + minor : 0;
+}
+
+// QkvToContext's versions (attention_kernel.h: 1 to 8), offered as tactics where they run on this
+// GPU with this build: 1 always; fp16 2 and 3 at head sizes 32, 64 and 128 and 4 at 32 and 64 on
+// compute capability 8.0 or newer, 5 and 6 at 64 on 9.0 with sm_90a code (a build question, so
+// allowed, not required); fp32 7 and 8 at 64 and 128 where a block may have 50 KB (64; every GPU
+// the library is built for) or 98 KB (128) of shared memory (required at 64). No GPU: 1 alone.
+constexpr int32_t kAttentionVersions = 8;
+void offerAttentionTactics(PluginRules& r, int64_t headSize)
+{
+    r.lastTactic = kAttentionVersions;
+    r.tacticsProblem = [headSize](DataType type, std::vector<int32_t> const& offered) {
+        int const cc = computeCapability();
+        bool const mma = headSize == 32 || headSize == 64 || headSize == 128;
+        std::vector<int32_t> required{1}, allowed{1};
+        auto add = [](std::vector<int32_t>& to, std::initializer_list<int32_t> versions) {
+            to.insert(to.end(), versions);
+        };
+        if (type == DataType::kHALF && cc >= 80 && mma)
+        {
+            add(required, {2, 3});
+            add(allowed, {2, 3});
+            if (headSize <= 64)
+            {
+                add(required, {4});
+                add(allowed, {4});
+            }
+            if (headSize == 64 && cc == 90)
+            {
+                add(allowed, {5, 6});
+            }
+        }
+        if (type == DataType::kFLOAT && cc > 0 && (headSize == 64 || headSize == 128))
+        {
+            add(allowed, {7, 8});
+            if (headSize == 64)
+            {
+                add(required, {7, 8});
+            }
+        }
+        for (int32_t version : required)
+        {
+            if (!contains(offered, version))
+            {
+                return "version " + std::to_string(version) + " missing (compute capability " + std::to_string(cc)
+                    + ", head size " + std::to_string(headSize) + ")";
+            }
+        }
+        for (int32_t version : offered)
+        {
+            if (!contains(allowed, version))
+            {
+                return "version " + std::to_string(version) + " cannot run here (allowed " + listOf(allowed) + ")";
+            }
+        }
+        return std::string();
+    };
+}
+
 // BertQkvToContext(qkv [B,S,3H], seq_lens [B]) | (qkv [T,3H], cu_seqlens [B+1], max_seqlen [S])
 PluginRules qkvToContextRules(int64_t heads, int64_t headSize, bool packed)
 {
@@ -313,6 +411,7 @@ PluginRules qkvToContextRules(int64_t heads, int64_t headSize, bool packed)
         };
     }
     r.badValues = {{"num_heads", 0}, {"head_size", -64}, {"scale", 0.0}, {"scale", NAN}, {"packed", 3}};
+    offerAttentionTactics(r, headSize);
     return r;
 }
 
@@ -339,6 +438,18 @@ PluginRules biasGeluRules(int64_t n)
         {"1 input", {dims({2, 5, n})}, false},
     };
     r.badValues = {{"size", 0}, {"size", -3072}};
+    // BiasGelu's versions (bias_gelu_kernel.h: 1 to 7): 1 (scalar) always; where the row is whole
+    // 16-byte vectors 2, 3 and 6 too, and in fp16 the ShortGelu ones, 4, 5 and 7. No GPU involved.
+    r.lastTactic = 7;
+    r.tacticsProblem = [n](DataType type, std::vector<int32_t> const& offered) {
+        std::vector<int32_t> expected{1};
+        if (n % valuesPer16Bytes(type) == 0)
+        {
+            expected = type == DataType::kHALF ? std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7}
+                                               : std::vector<int32_t>{1, 2, 3, 6};
+        }
+        return offered == expected ? std::string() : "expected " + listOf(expected);
+    };
     return r;
 }
 } // namespace

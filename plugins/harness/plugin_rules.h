@@ -74,18 +74,19 @@ struct PluginRules
     std::function<std::vector<nvinfer1::Dims>(std::vector<nvinfer1::Dims> const& inputs)> outputDims;
     std::vector<ShapeCase> shapeCases;
     std::vector<BadValue> badValues;
-    // Tactics (IPluginV3OneBuild::getValidTactics): the LayerNorm family offers its kernel versions
-    // 1 to 14 (layernorm_kernel.h) that take rows of `rowWidth` values of the first output's type:
-    // version 1 (scalar) every row; only 1 where the row is no whole number of 16-byte vectors;
-    // 1 and vectorized ones where it is, up to 8192 values. 0: no tactics.
+    // Tactics (IPluginV3OneBuild::getValidTactics): the kernel versions a plugin offers, numbered
+    // 1 to lastTactic (0: it offers none). tacticsProblem(type, offered): empty when `offered`
+    // (sorted, unique and in range: the harness checks that itself) is what the plugin's documented
+    // rule gives for activations of `type`, else what is wrong.
     int32_t lastTactic{0};
-    int64_t rowWidth{0};
+    std::function<std::string(nvinfer1::DataType type, std::vector<int32_t> const& offered)> tacticsProblem;
 };
 
 // The rules of `fields.plugin` for these field values; throws for an unknown plugin.
 PluginRules rulesFor(FieldsFile const& fields);
 
 nvinfer1::Dims dims(std::vector<int64_t> const& values);
+bool contains(std::vector<int32_t> const& values, int32_t v);
 std::string toString(nvinfer1::Dims const& d);
 bool sameDims(nvinfer1::Dims const& a, nvinfer1::Dims const& b);
 

@@ -43,12 +43,6 @@ int bertLayerNormVersion(int version, const void* input, void* output, const voi
 // EmbLayerNorm's (whose `dtype` is the output's).
 int bertLayerNormVersionTakes(int version, int32_t hidden, BertDType dtype);
 
-// The version (1 to BERT_LAYERNORM_LAST_VERSION) of the last LayerNorm-family kernel launched
-// from this host thread by bertLayerNorm*, bertSkipLayerNorm* or bertEmbLayerNorm* (fp32/fp16; the
-// default resolved), then forgotten: 0 when none launched since the last call. Lets a test see
-// which kernel a default or a TensorRT tactic really ran (outputs agree between versions).
-int bertLayerNormLastVersion(void);
-
 // The highest version number bertLayerNormVersion takes (versions are 1 to this; 0 = default).
 enum { BERT_LAYERNORM_LAST_VERSION = 14 };
 

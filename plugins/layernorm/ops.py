@@ -77,9 +77,3 @@ def version_takes(version: int, hidden: int, dtype) -> bool:
     code = {torch.float32: kernels.BERT_FP32, torch.float16: kernels.BERT_FP16}[dtype]
     takes = kernels.function("bertLayerNormVersionTakes", [ctypes.c_int, ctypes.c_int32, ctypes.c_int])
     return takes(version, hidden, code) == 1
-
-
-def last_version() -> int:
-    """bertLayerNormLastVersion: the version of the last LayerNorm-family kernel launched from this
-    thread (1-14, the default resolved), then forgotten (0: none since)."""
-    return kernels.function("bertLayerNormLastVersion", [])()

@@ -18,6 +18,7 @@ from gpu_support import require_kernel_library  # noqa: E402
 torch = require_kernel_library()
 
 from plugins.attention.ops import VERSIONS, qkv_to_context, version_supported  # noqa: E402
+from plugins.kernels import last_version  # noqa: E402
 
 DEVICE = torch.device("cuda")
 # (atol, rtol) against float64 math on the same (rounded) inputs. fp32 kernels accumulate in fp32;
@@ -262,6 +263,31 @@ def test_unaligned_buffers_fall_back_to_v1():
                    torch.float16)
     with pytest.raises(RuntimeError, match="version 2"):
         run(shifted, 2, num_heads, head_size, seq_lens=lengths)
+
+
+@pytest.mark.parametrize("head_size", (32, 48, 64, 128))
+@pytest.mark.parametrize("dtype", (torch.float32, torch.float16), ids=("float32", "float16"))
+def test_version_supported_says_what_the_launcher_runs(dtype, head_size):
+    """bertQkvToContextVersionSupported is the list of tactics the attention plugin offers
+    TensorRT's builder on this GPU: a version it names must run (aligned buffers, positive scale),
+    one it leaves out must refuse as not supported. bertLastLaunchedVersion names the version that
+    ran (0 after a refusal), and for the default the launcher's documented pick: v5 where it runs
+    (fp16, head size 64, Hopper), else v2 for fp16 and v8 for fp32 where they run, else v1."""
+    num_heads = 2
+    qkv, lengths = padded_batch(2, 40, num_heads, head_size, dtype, generator("supported", head_size, dtype))
+    for version in VERSIONS:
+        last_version()
+        if version_supported(version, head_size, dtype):
+            run(qkv, version, num_heads, head_size, seq_lens=lengths)
+            assert last_version() == version, f"v{version} ran, the record says otherwise"
+        else:
+            with pytest.raises(RuntimeError, match="not supported"):
+                run(qkv, version, num_heads, head_size, seq_lens=lengths)
+            assert last_version() == 0, f"v{version} refused, yet a launch is recorded"
+    run(qkv, None, num_heads, head_size, seq_lens=lengths)
+    preferred = (5, 2) if dtype == torch.float16 else (8,)
+    expected = next((v for v in preferred if version_supported(v, head_size, dtype)), 1)
+    assert last_version() == expected
 
 
 def test_unsupported_version_raises():

@@ -29,9 +29,10 @@ torch = require_kernel_library()
 import torch.nn.functional as F  # noqa: E402
 
 from plugins.bias_gelu.ops import (FP16_ONLY_VERSIONS as GELU_FP16_ONLY, ONE_PASS_VERSIONS as GELU_ONE_PASS,  # noqa: E402
-                                   VERSIONS as GELU_VERSIONS, bias_gelu)
+                                   VERSIONS as GELU_VERSIONS, bias_gelu, version_takes as gelu_version_takes)
 from plugins.emb_layernorm.ops import emb_layer_norm, mask_to_seq_lens  # noqa: E402
-from plugins.layernorm.ops import VECTOR_VERSIONS, VERSIONS, last_version, layer_norm, version_takes  # noqa: E402
+from plugins.kernels import last_version  # noqa: E402
+from plugins.layernorm.ops import VECTOR_VERSIONS, VERSIONS, layer_norm, version_takes  # noqa: E402
 from plugins.skip_layernorm.ops import INT8_VERSIONS, skip_layer_norm, skip_layer_norm_int8  # noqa: E402
 
 DEVICE = torch.device("cuda")
@@ -311,7 +312,7 @@ def test_version_takes_says_what_the_launcher_takes(dtype):
     builder: a version it names must launch at the width (the builder times it, the engine then runs
     it at every row count), and one it leaves out must refuse. Every width a multiple of 8 up to
     1,100 values, some wider ones and some that are not whole 16-byte vectors. And
-    bertLayerNormLastVersion, through which the plugin harness sees which kernel a tactic ran,
+    bertLastLaunchedVersion, through which the plugin harness sees which kernel a tactic ran,
     names the version that launched (0 after a refusal), and for the default one that takes the row."""
     g = generator("version takes", dtype_name(dtype))
     widths = [*range(8, 1101, 8), 1, 3, 100, 1030, 2048, 2056, 4096, 8192, 8200]
@@ -330,7 +331,7 @@ def test_version_takes_says_what_the_launcher_takes(dtype):
             if version_takes(version, hidden, dtype) != ran:
                 mismatches.append(f"v{version} hidden {hidden}: takes says {not ran}, the launcher {ran}")
             if last_version() != (version if ran else 0):
-                mismatches.append(f"v{version} hidden {hidden}: bertLayerNormLastVersion disagrees")
+                mismatches.append(f"v{version} hidden {hidden}: bertLastLaunchedVersion disagrees")
         layer_norm(x, gamma, beta, EPSILON)
         default = last_version()
         if not version_takes(default, hidden, dtype) or default == 0:
@@ -738,6 +739,39 @@ def test_bias_gelu_fp16_every_input_within_one_ulp(version):
     worst = int(torch.where(checked, off, 0).flatten().argmax())
     assert off[checked].max() <= 1.0, (f"v{version}: gelu({x.flatten()[worst].item()}) = "
                                        f"{out.flatten()[worst].item()}, {off.flatten()[worst].item():.2f} ulp off")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_bias_gelu_version_takes_says_what_the_launcher_takes(dtype):
+    """bertBiasGeluVersionTakes is the list of tactics the BiasGelu plugin offers TensorRT's builder:
+    a version it names must launch at the width (v6/v7 up to one grid of rows, past which the
+    plugin's pinned tactic gives way to the default), one it leaves out must refuse. And
+    bertLastLaunchedVersion names the version that launched (0 after a refusal), for the default
+    one that the width takes: widths 1-64 and some wider, rows on both sides of the default's
+    switches (v3's threshold at n = 3072, one grid of v6/v7 at n = 512)."""
+    shapes = [(3, n) for n in (*range(1, 65), 100, 770, 1000, 3072, 3076)] + [(16384, 3072), (70001, 512)]
+    mismatches = []
+    for rows, n in shapes:
+        x = randn((rows, n), generator("gelu takes", dtype_name(dtype), rows, n)).to(dtype)
+        for version in GELU_VERSIONS:
+            takes = gelu_version_takes(version, n, dtype)
+            last_version()  # forget the last launch
+            try:
+                bias_gelu(x, None, version=version)
+                ran = True
+            except RuntimeError as error:
+                assert "not supported" in str(error), error
+                ran = False
+            beyond_grid = version in GELU_ONE_PASS and gelu_one_pass_refuses(rows, n, dtype)
+            if ran != (takes and not beyond_grid):
+                mismatches.append(f"v{version} {rows}x{n}: takes says {takes}, the launcher ran: {ran}")
+            if last_version() != (version if ran else 0):
+                mismatches.append(f"v{version} {rows}x{n}: bertLastLaunchedVersion disagrees")
+        bias_gelu(x, None)
+        default = last_version()
+        if default == 0 or not gelu_version_takes(default, n, dtype):
+            mismatches.append(f"default at {rows}x{n} ran v{default}")
+    assert not mismatches, "\n".join(mismatches[:20])
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)

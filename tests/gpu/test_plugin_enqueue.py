@@ -38,8 +38,9 @@ def test_enqueue_matches_pytorch(tmp_path):
     assert not failures, "\n".join(failures)
     assert result.returncode == 0, result.output[-3000:]
     # Every case ran to the comparison of each of its outputs, once with tactic 0 and once with
-    # every tactic the plugin offered; the LayerNorm family offers some in fp32 and fp16 (not
-    # with INT8 I/O), the other plugins none; every case with tactics had them timed.
+    # every tactic the plugin offered; every plugin with kernel versions offers some in fp32 and
+    # fp16 (the LayerNorm family not with INT8 I/O; EmbLayerNorm's sequence lengths come from a
+    # kernel without versions); every case with tactics had them timed.
     manifest = (tmp_path / "manifest.txt").read_text().splitlines()
     outputs, case = {}, None
     for line in manifest:
@@ -49,15 +50,19 @@ def test_enqueue_matches_pytorch(tmp_path):
         elif line.startswith("output "):
             outputs[case] += 1
     assert len(outputs) == count
-    offered = {r[3]: int(re.search(r"tactics offered: (\d+)", r[4])[1])
-               for r in result.results if r[2] == "enqueue-setup" and "tactics offered" in r[4]}
+    listed = {r[3]: re.search(r"tactics offered: (\d+) \{([\d,]*)\}", r[4]).groups()
+              for r in result.results if r[2] == "enqueue-setup" and "tactics offered" in r[4]}
+    offered = {case: int(n) for case, (n, _) in listed.items()}
+    versions = {case: [int(v) for v in text.split(",") if v] for case, (_, text) in listed.items()}
     assert set(offered) == set(outputs)
     compared = [r for r in result.results if r[2] == "enqueue-output"]
     for case, n in outputs.items():
         runs = sum(r[3] == case for r in compared)
         assert runs == n * (1 + offered[case]), f"{case}: {runs} outputs compared, {n} x (1 + {offered[case]}) expected"
-        norm_family = case.split("_")[0] in ("layernorm", "skip", "emb")
-        assert (offered[case] > 0) == (norm_family and "int8" not in case), f"{case}: {offered[case]} tactics"
+        assert len(versions[case]) == offered[case]
+        assert (offered[case] > 0) == ("int8" not in case), f"{case}: {offered[case]} tactics"
+        if case.startswith("attention"):
+            assert_attention_tactics(case, versions[case])
     timed = {r[3] for r in result.results if r[2] == "tactic-timing"}
     assert timed == {case for case, n in offered.items() if n > 0}
     # ...and after every run of such a case, the kernel library's record of the version that ran
@@ -65,3 +70,22 @@ def test_enqueue_matches_pytorch(tmp_path):
     for case, n in offered.items():
         ran = sum(r[3] == case and r[2] == "enqueue-tactic" for r in result.results)
         assert ran == (1 + n if n > 0 else 0), f"{case}: {ran} enqueue-tactic checks"
+
+
+def assert_attention_tactics(case, versions):
+    """QkvToContext offers the versions that run here (attention_kernel.h): v1 always, and at head
+    size 64 (the default cases) the fp16 mma.sync ones from compute capability 8.0 on and the wgmma
+    ones on Hopper (the harness is built for this GPU, sm_90a included), the fp32 SIMT ones
+    everywhere; at 128 no wgmma and no v4; at 48 only v1."""
+    major, minor = torch.cuda.get_device_capability()
+    fp16 = "_fp16" in case
+    head_size = 128 if case.endswith("_h128") else 48 if case.endswith("_h48") else 64
+    if head_size == 48:
+        expected = [1]
+    elif not fp16:
+        expected = [1, 7, 8]
+    else:
+        expected = [1] + ([2, 3] if (major, minor) >= (8, 0) else []) \
+            + ([4] if (major, minor) >= (8, 0) and head_size == 64 else []) \
+            + ([5, 6] if (major, minor) == (9, 0) and head_size == 64 else [])
+    assert versions == expected, f"{case}: offered {versions}, expected {expected}"
