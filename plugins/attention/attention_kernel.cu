@@ -207,7 +207,7 @@ cudaError_t launch_v1(const AttentionParams& p, int batch, cudaStream_t stream)
         kV1SharedBytes / bytes_per_row < kV1MaxQueryRows ? kV1SharedBytes / bytes_per_row
                                                          : kV1MaxQueryRows);
     if (rows == 0)
-        return cudaErrorInvalidValue;  // seq_len beyond ~12K keys: not supported by v1
+        return cudaErrorNotSupported;  // seq_len beyond ~12K keys: not supported by v1
     const dim3 grid(ceil_div(p.seq_len, rows), p.num_heads, batch);
     attention_v1_kernel<T><<<grid, kV1Threads, rows * bytes_per_row, stream>>>(p, rows);
     return cudaGetLastError();

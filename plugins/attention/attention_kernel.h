@@ -25,7 +25,7 @@ int bertQkvToContext(const void* qkv, void* context, const int32_t* seq_lens,
 // Edge cases, every version: in padded mode seq_lens == NULL means every key is valid; a
 // sequence with no valid key gets a zero context; batch == 0 or seq_len == 0 does nothing.
 //
-// For tests and benchmarks: the same computation by one numbered kernel version of
+// For tests, benchmarks and the plugin's tactics: the same computation by one numbered kernel version of
 // attention_kernel.cu (0 = what bertQkvToContext picks, 1 = plain fp32/fp16, 2, 3 and 4 =
 // fp16 mma.sync variants, 5 and 6 = fp16 Hopper wgmma variants, 7 and 8 = fp32 on CUDA cores, see
 // the .cu). A version that cannot run the call (wrong dtype, head size not compiled, no Hopper GPU or

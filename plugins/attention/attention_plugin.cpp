@@ -75,6 +75,12 @@ public:
 
     using PluginBase::PluginBase;
 
+    // qkv [.., 3H] has the same shape for every split of H into heads; the timings do not.
+    std::string timingCacheKey() const
+    {
+        return "-heads-" + std::to_string(mParams.numHeads) + "x" + std::to_string(mParams.headSize);
+    }
+
     // The kernel versions that run this head size and type on the builder's GPU with this build
     // (Hopper's wgmma versions on Hopper only): the builder times them and keeps the fastest,
     // which matters most where none was measured here (Ampere's choice among the mma.sync ones).

@@ -6,7 +6,7 @@ Padded mode: qkv is [batch, seq_len, 3 * hidden] (every sequence right-padded to
 seq_lens [batch] int32 on the GPU says how many keys of each are real (None: all of them).
 Packed mode: qkv is [tokens, 3 * hidden] holding the sequences back to back, cu_seqlens
 [batch + 1] int32 on the GPU where each starts. `version` picks a numbered kernel (None: the
-launcher's choice, as the TensorRT plugin gets).
+launcher's choice, the TensorRT plugin's tactic 0).
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ extern "C" {
 int bertBiasGelu(const void* input, const float* bias, void* output, int64_t rows, int32_t n,
                  BertDType dtype, cudaStream_t stream);
 
-// bertBiasGelu with an explicit kernel version, for tests and benchmarks: 1 scalar reference,
+// bertBiasGelu with an explicit kernel version (tests, benchmarks, the plugin's tactics): 1 scalar reference,
 // 2 16-byte vectors, 3 16-byte vectors with several rows in flight per thread, 4 and 5 as 2 and 3
 // with a shorter erf (fp16 only: its error is below an fp16 output's rounding), 6 one 16-byte
 // vector a thread with every row in the grid (no rows loop), 7 as 6 with the shorter erf (fp16
@@ -24,8 +24,8 @@ int bertBiasGeluVersion(int version, const void* input, const float* bias, void*
 
 // 1 if bertBiasGeluVersion(version, ...) takes rows of n values of `dtype` from 16-byte aligned
 // buffers, else 0; host code, no GPU needed. The answer holds for every row count except 6's and 7's
-// limit above (past it they refuse, and the plugin's pinned tactic gives way to the default): the
-// versions the TensorRT plugin offers the builder as tactics.
+// limit above (past it they refuse, and the plugin's pinned tactic gives way to the default): what
+// the TensorRT plugin offers the builder as tactics (1 only where no other version takes n).
 int bertBiasGeluVersionTakes(int version, int32_t n, BertDType dtype);
 
 // The highest version number bertBiasGeluVersion takes (versions are 1 to this; 0 = default).

@@ -9,9 +9,10 @@
 //   IPluginV3OneBuild    what the builder asks: output types and shapes, supported formats;
 //   IPluginV3OneRuntime  what an engine needs: onShapeChange, enqueue, fields to serialize.
 // The plugins hold nothing but their creation fields (Params), the number of inputs they were
-// configured with, the tactics offered and the one set (fixed-size), and a buffer for
-// getFieldsToSerialize (which a copy starts empty): no weights, no device memory. So the build
-// and runtime objects are the same class, and cloning is a plain copy that cannot throw.
+// configured with, the tactics offered and the one set (fixed-size), and buffers for
+// getFieldsToSerialize and getTimingCacheID (which a copy starts empty): no weights, no device
+// memory. So the build and runtime objects are the same class, and cloning is a plain copy that
+// cannot throw.
 //
 // A plugin is `class XPlugin : public PluginBase<XPlugin, XParams>` where XParams holds its
 // creation fields: struct XParams { std::vector<FieldRef> fields(); std::string problem() const; }.
@@ -196,14 +197,14 @@ public:
 
     // Tactics. After each configurePlugin the builder asks for the plugin's tactics, times every
     // one on the GPU it builds for, at the profile's shapes, next to tactic 0 (TensorRT's name
-    // for "the plugin's own choice": here the default version, picked by row count at every
+    // for "the plugin's own choice": here the default version, picked by shape at every
     // enqueue), and keeps the fastest; the engine stores that number and calls setTactic with it
     // before enqueue, also after deserialization. Our tactics are the kernel versions that take
     // the configured sizes and type (the kernel library says which: bertLayerNormVersionTakes,
     // bertBiasGeluVersionTakes, bertQkvToContextVersionSupported): the defaults were measured on
-    // one or two GPUs, and another one's builder may find a faster version. A pinned version then
-    // runs at every shape of the profile, not only the one it was timed at (launchTactic, below,
-    // for a shape it refuses).
+    // one or two GPUs, and another one's builder may find a faster version (versionsTaken, below,
+    // says which are offered). A pinned version then runs at every shape of the profile, not only
+    // the one it was timed at (launchTactic, below, for a shape it refuses).
     int32_t getNbTactics() noexcept override
     {
         return mNbTactics;
@@ -220,9 +221,10 @@ public:
         return 0;
     }
 
-    // Plugins with tactics: the plugin name and the tactic range, the part of the plugin's state
-    // that timings depend on beyond the I/O shapes and formats TensorRT adds itself. Others
-    // (nullptr) have nothing to time.
+    // Plugins with tactics: the plugin name, the tactic range and timingCacheKey(), the part of the
+    // plugin's state that timings depend on beyond the I/O shapes and formats TensorRT adds itself
+    // (attention's heads x head size: qkv [.., 3H] is the same shape for 12 x 64 and 6 x 128).
+    // Others (nullptr) have nothing to time.
     char const* getTimingCacheID() noexcept override
     {
         if (Plugin::kLastTactic == 0)
@@ -231,9 +233,8 @@ public:
         }
         try
         {
-            static std::string const id
-                = std::string(Plugin::kName) + "-tactics-1-to-" + std::to_string(Plugin::kLastTactic);
-            return id.c_str();
+            return mTimingCacheId.set(std::string(Plugin::kName) + "-tactics-1-to-"
+                + std::to_string(Plugin::kLastTactic) + self().timingCacheKey());
         }
         catch (std::exception const&)
         {
@@ -318,6 +319,12 @@ protected:
         return {};
     }
 
+    // Creation fields the tactics' timings depend on that the I/O shapes do not show: none here.
+    std::string timingCacheKey() const
+    {
+        return {};
+    }
+
     // launch(version) with the tactic set last (0: the default version). A pinned version that
     // refuses the buffers it is given (cudaErrorNotSupported, before launching anything) gives way
     // to the default: e.g. pointers not 16-byte aligned, should TensorRT hand such buffers over, or
@@ -353,14 +360,19 @@ private:
 
     int32_t mNbInputs{0};
     SerializedFields mSerialized;
+    PluginText mTimingCacheId;
     static constexpr size_t kMaxTactics = 32;
     std::array<int32_t, kMaxTactics> mTactics{}; // offered at the last configurePlugin: the first mNbTactics
     int32_t mNbTactics{0};
     int32_t mTactic{0}; // set by setTactic
 };
 
-// A plugin's tactics for activations of `type`: the versions 1..last for which `takes(version,
-// BertDType)` holds (the kernel library's own rule); none for types other than FLOAT and HALF.
+// A plugin's tactics for activations of `type`: the versions 2..last for which `takes(version,
+// BertDType)` holds (the kernel library's own rule), or version 1 where none of them does; none for
+// types other than FLOAT and HALF. Version 1 is each family's plain reference kernel: a builder
+// timing a tiny `opt` shape can find it fastest (attention's v1 won one-token cases in run 15) and
+// would then run it at every shape of the profile, at 32 x 384 fifty times slower than v8. So it is
+// offered only where it is all there is, as the defaults use it.
 template <typename Takes>
 std::vector<int32_t> versionsTaken(nvinfer1::DataType type, int32_t last, Takes&& takes)
 {
@@ -369,12 +381,16 @@ std::vector<int32_t> versionsTaken(nvinfer1::DataType type, int32_t last, Takes&
     {
         return tactics;
     }
-    for (int32_t version = 1; version <= last; ++version)
+    for (int32_t version = 2; version <= last; ++version)
     {
         if (takes(version, toBertDType(type)) != 0)
         {
             tactics.push_back(version);
         }
+    }
+    if (tactics.empty() && takes(1, toBertDType(type)) != 0)
+    {
+        tactics.push_back(1);
     }
     return tactics;
 }

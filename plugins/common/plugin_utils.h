@@ -84,6 +84,27 @@ private:
     nvinfer1::PluginFieldCollection mCollection{};
 };
 
+// Text a plugin hands TensorRT by pointer (getTimingCacheID), so it lives in the plugin. Like
+// SerializedFields, a copy starts empty (copying a plugin cannot throw) and set() rebuilds it.
+class PluginText
+{
+public:
+    PluginText() = default;
+    PluginText(PluginText const&) noexcept {}
+    PluginText& operator=(PluginText const&) noexcept
+    {
+        return *this;
+    }
+    char const* set(std::string text)
+    {
+        mText = std::move(text);
+        return mText.c_str();
+    }
+
+private:
+    std::string mText;
+};
+
 // The fields of BertLayerNorm and BertSkipLayerNorm; BertEmbLayerNorm adds two more.
 struct NormParams
 {

@@ -71,6 +71,9 @@ struct EnqueueCase
 {
     std::string label, fieldsPath;
     std::vector<TensorFile> inputs, outputs;
+    // Tactics that refuse this shape (manifest "gives-way 6 7"): pinned, they must give way to the
+    // default (PluginBase::launchTactic), which runs an offered version instead.
+    std::vector<int32_t> givesWay;
 };
 
 DataType parseType(std::string const& word)
@@ -137,6 +140,13 @@ std::vector<EnqueueCase> readManifest(std::string const& dir)
             }
             TensorFile t{parseType(type), dir + "/" + file, dims(shape), scale};
             (tag == "input" ? cases.back().inputs : cases.back().outputs).push_back(t);
+        }
+        else if (tag == "gives-way" && !cases.empty())
+        {
+            for (int32_t tactic; words >> tactic;)
+            {
+                cases.back().givesWay.push_back(tactic);
+            }
         }
         else if (!tag.empty() && tag != "end")
         {
@@ -423,12 +433,8 @@ void runCase(EnqueueCase const& c, Creators const& creators, LastVersionFn lastV
     tactics.resize(1 + std::max(nbTactics, 0));
     bool const tacticsOk
         = nbTactics >= 0 && (nbTactics == 0 || build->getValidTactics(tactics.data() + 1, nbTactics) == 0);
-    std::string offered;
-    for (size_t i = 1; tacticsOk && i < tactics.size(); ++i)
-    {
-        offered += (i > 1 ? "," : "") + std::to_string(tactics[i]);
-    }
-    if (!check(tacticsOk, "enqueue-setup", "tactics offered: " + std::to_string(nbTactics) + " {" + offered + "}"))
+    std::string const offered = tacticsOk ? listOf({tactics.begin() + 1, tactics.end()}) : "{}";
+    if (!check(tacticsOk, "enqueue-setup", "tactics offered: " + std::to_string(nbTactics) + " " + offered))
     {
         return;
     }
@@ -536,12 +542,15 @@ void runCase(EnqueueCase const& c, Creators const& creators, LastVersionFn lastV
         {
             int const ran = lastVersion();
             bool const launches = c.outputs[0].count() > 0;
+            bool const offeredRan = std::find(tactics.begin() + 1, tactics.end(), ran) != tactics.end();
+            bool const givesWay = contains(c.givesWay, tactic);
             bool const ok = !launches ? ran == 0
+                : givesWay            ? ran != tactic && offeredRan
                 : tactic != 0         ? ran == tactic
-                                      : std::find(tactics.begin() + 1, tactics.end(), ran) != tactics.end();
+                                      : offeredRan;
             check(ok, "enqueue-tactic",
                 "tactic " + std::to_string(tactic) + ": " + (ran == 0 ? "no kernel" : "version " + std::to_string(ran))
-                    + " ran" + (launches ? "" : " (empty output)"));
+                    + " ran" + (launches ? "" : " (empty output)") + (givesWay ? " (the pinned one refuses the shape)" : ""));
         }
         for (int32_t o = 0; o < nbOutputs; ++o)
         {

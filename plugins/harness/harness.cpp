@@ -607,19 +607,15 @@ void checkTactics(PluginUnderTest& t, nvinfer1::IPluginV3* plugin)
         std::string const why = t.rules.lastTactic == 0 ? (n == 0 ? "" : "expected none")
                                                         : t.rules.tacticsProblem(outTypes[0], tactics);
         ok = ok && why.empty();
-        std::string list;
-        for (int32_t tactic : tactics)
-        {
-            list += (list.empty() ? "" : ",") + std::to_string(tactic);
-        }
-        std::string const entry = std::string(typeName(outTypes[0])) + " rows: {" + list + "}";
+        std::string const list = listOf(tactics);
+        std::string const entry = std::string(typeName(outTypes[0])) + " rows: " + list;
         if (offered.find(entry) == std::string::npos) // EmbLayerNorm's rows keep their type
         {
             offered += (offered.empty() ? "" : "; ") + entry;
         }
         if (!ok)
         {
-            problem = std::string(typeName(outTypes[0])) + ": {" + list + "} breaks the rule (last tactic "
+            problem = std::string(typeName(outTypes[0])) + ": " + list + " breaks the rule (last tactic "
                 + std::to_string(t.rules.lastTactic) + (why.empty() ? "" : "; " + why) + ")";
             break;
         }
@@ -635,6 +631,10 @@ void checkTactics(PluginUnderTest& t, nvinfer1::IPluginV3* plugin)
     {
         problem = std::string("getTimingCacheID ") + (cacheId ? "'" + std::string(cacheId) + "'" : "nullptr")
             + (t.rules.lastTactic > 0 ? " (should name the plugin's tactics)" : " (no tactics: should be nullptr)");
+    }
+    if (problem.empty() && cacheId != nullptr && std::string(cacheId).find(t.rules.timingCacheIdPart) == std::string::npos)
+    {
+        problem = "getTimingCacheID '" + std::string(cacheId) + "' lacks '" + t.rules.timingCacheIdPart + "'";
     }
     for (int32_t tactic = 0; problem.empty() && tactic <= t.rules.lastTactic; ++tactic)
     {

@@ -58,6 +58,7 @@ class Case:
     inputs: list = field(default_factory=list)   # (name, np.ndarray of the plugin's input type)
     outputs: list = field(default_factory=list)  # (name, plugin output type, np.ndarray expected)
     scales: dict = field(default_factory=dict)   # INT8 tensors' per-tensor scales, by name
+    gives_way: tuple = ()  # tactics that refuse this shape: pinned, the default must run instead
 
 
 def _write(case: Case, out: Path, manifest: list[str]) -> None:
@@ -77,6 +78,8 @@ def _write(case: Case, out: Path, manifest: list[str]) -> None:
         dims = " ".join(str(d) for d in stored.shape)
         scale = f" scale {case.scales[name]!r}" if name in case.scales else ""
         manifest.append(f"output {_CODES[out_type]} {case.label}/expected_{name}.bin {dims}".rstrip() + scale)
+    if case.gives_way:
+        manifest.append("gives-way " + " ".join(str(t) for t in case.gives_way))
     manifest.append("end")
 
 
@@ -271,6 +274,11 @@ def enqueue_cases() -> list[Case]:
               c.skip_layer_norm_int8("skip_layernorm_int8_no_bias", (4, 1024), bias=False),
               c.skip_layer_norm_int8("skip_layernorm_int8_saturating", (3, 768), scales=(0.05, 0.04, 1e-3)),
               c.skip_layer_norm_int8("skip_layernorm_int8_empty", (0, 768))]
+    # One row more than BiasGelu v6's grid holds at width 512 (fp32: 65,535 rows): its pinned tactic
+    # refuses the shape and the plugin runs the default instead (PluginBase::launchTactic).
+    beyond = c.bias_gelu("bias_gelu_fp32_beyond_one_grid", (65536, 512), f32)
+    beyond.gives_way = (6,)
+    cases.append(beyond)
     # BERT-base attention: 12 heads of 64, 128 tokens, one sequence padded.
     cases.append(c.attention("attention_padded_fp16_bert_base", [128, 77], packed=False, dtype=f16, heads=12))
     cases.append(c.attention("attention_packed_fp16_bert_base", [128, 77, 1], packed=True, dtype=f16, heads=12))

@@ -29,6 +29,16 @@ bool contains(std::vector<int32_t> const& values, int32_t v)
     return std::find(values.begin(), values.end(), v) != values.end();
 }
 
+std::string listOf(std::vector<int32_t> const& values)
+{
+    std::string text;
+    for (int32_t value : values)
+    {
+        text += (text.empty() ? "" : ",") + std::to_string(value);
+    }
+    return "{" + text + "}";
+}
+
 std::string toString(Dims const& d)
 {
     std::string text = "[";
@@ -129,32 +139,25 @@ std::vector<Dims> sameAsFirstInput(std::vector<Dims> const& inputs)
     return {inputs[0]};
 }
 
-std::string listOf(std::vector<int32_t> const& versions)
-{
-    std::string text = "{";
-    for (int32_t version : versions)
-    {
-        text += (text.size() > 1 ? "," : "") + std::to_string(version);
-    }
-    return text + "}";
-}
-
 int32_t valuesPer16Bytes(DataType type)
 {
     return type == DataType::kHALF ? 8 : 4;
 }
 
+// Every plugin offers version 1, its plain reference kernel, only where no other version takes
+// the call (plugin_base.h, versionsTaken: a builder timing a tiny shape could pin it otherwise).
+
 // The LayerNorm family's kernel versions, offered as tactics (layernorm_kernel.h: 1 to 14) when
-// they take rows of h values of the type: version 1 (scalar) every row; only 1 where the row is no
-// whole number of 16-byte vectors; 1 and vectorized ones where it is, up to 8192 values.
+// they take rows of h values of the type: vectorized ones where the row is whole 16-byte vectors,
+// up to 8192 values; else version 1 alone.
 constexpr int32_t kLayerNormVersions = 14;
 void offerLayerNormTactics(PluginRules& r, int64_t h)
 {
     r.lastTactic = kLayerNormVersions;
     r.tacticsProblem = [h](DataType type, std::vector<int32_t> const& offered) {
         bool const vectors = h % valuesPer16Bytes(type) == 0 && h <= 8192;
-        bool const ok = contains(offered, 1) && (vectors ? offered.size() > 1 : offered.size() == 1);
-        return ok ? std::string() : "expected 1" + std::string(vectors ? " and vectorized versions" : " only");
+        bool const ok = vectors ? !offered.empty() && !contains(offered, 1) : offered == std::vector<int32_t>{1};
+        return ok ? std::string() : vectors ? "expected vectorized versions, not 1" : "expected {1}";
     };
 }
 
@@ -308,18 +311,19 @@ int computeCapability()
 }
 
 // QkvToContext's versions (attention_kernel.h: 1 to 8), offered as tactics where they run on this
-// GPU with this build: 1 always; fp16 2 and 3 at head sizes 32, 64 and 128 and 4 at 32 and 64 on
-// compute capability 8.0 or newer, 5 and 6 at 64 on 9.0 with sm_90a code (a build question, so
-// allowed, not required); fp32 7 and 8 at 64 and 128 where a block may have 50 KB (64; every GPU
-// the library is built for) or 98 KB (128) of shared memory (required at 64). No GPU: 1 alone.
+// GPU with this build: fp16 2 and 3 at head sizes 32, 64 and 128 and 4 at 32 and 64 on compute
+// capability 8.0 or newer, 5 and 6 at 64 on 9.0 where the library has sm_90a code; fp32 7 and 8 at
+// 64 and 128 where a block may have 50 KB (64: every GPU the library is built for, so required) or
+// 98 KB (128: allowed) of shared memory; 1 where none of these runs (always without a GPU).
 constexpr int32_t kAttentionVersions = 8;
-void offerAttentionTactics(PluginRules& r, int64_t headSize)
+void offerAttentionTactics(PluginRules& r, int64_t heads, int64_t headSize)
 {
     r.lastTactic = kAttentionVersions;
+    r.timingCacheIdPart = "-heads-" + std::to_string(heads) + "x" + std::to_string(headSize);
     r.tacticsProblem = [headSize](DataType type, std::vector<int32_t> const& offered) {
         int const cc = computeCapability();
         bool const mma = headSize == 32 || headSize == 64 || headSize == 128;
-        std::vector<int32_t> required{1}, allowed{1};
+        std::vector<int32_t> required, allowed;
         auto add = [](std::vector<int32_t>& to, std::initializer_list<int32_t> versions) {
             to.insert(to.end(), versions);
         };
@@ -332,10 +336,13 @@ void offerAttentionTactics(PluginRules& r, int64_t headSize)
                 add(required, {4});
                 add(allowed, {4});
             }
+#if defined(BERT_HAVE_SM90A)
             if (headSize == 64 && cc == 90)
             {
+                add(required, {5, 6});
                 add(allowed, {5, 6});
             }
+#endif
         }
         if (type == DataType::kFLOAT && cc > 0 && (headSize == 64 || headSize == 128))
         {
@@ -344,6 +351,10 @@ void offerAttentionTactics(PluginRules& r, int64_t headSize)
             {
                 add(required, {7, 8});
             }
+        }
+        if (offered == std::vector<int32_t>{1})
+        {
+            return required.empty() ? std::string() : "expected " + listOf(required) + " at least, not 1";
         }
         for (int32_t version : required)
         {
@@ -357,10 +368,10 @@ void offerAttentionTactics(PluginRules& r, int64_t headSize)
         {
             if (!contains(allowed, version))
             {
-                return "version " + std::to_string(version) + " cannot run here (allowed " + listOf(allowed) + ")";
+                return "version " + std::to_string(version) + " not expected here (allowed " + listOf(allowed) + ")";
             }
         }
-        return std::string();
+        return offered.empty() ? "expected " + listOf(allowed) + " or {1}" : std::string();
     };
 }
 
@@ -411,7 +422,7 @@ PluginRules qkvToContextRules(int64_t heads, int64_t headSize, bool packed)
         };
     }
     r.badValues = {{"num_heads", 0}, {"head_size", -64}, {"scale", 0.0}, {"scale", NAN}, {"packed", 3}};
-    offerAttentionTactics(r, headSize);
+    offerAttentionTactics(r, heads, headSize);
     return r;
 }
 
@@ -438,15 +449,14 @@ PluginRules biasGeluRules(int64_t n)
         {"1 input", {dims({2, 5, n})}, false},
     };
     r.badValues = {{"size", 0}, {"size", -3072}};
-    // BiasGelu's versions (bias_gelu_kernel.h: 1 to 7): 1 (scalar) always; where the row is whole
-    // 16-byte vectors 2, 3 and 6 too, and in fp16 the ShortGelu ones, 4, 5 and 7. No GPU involved.
+    // BiasGelu's versions (bias_gelu_kernel.h: 1 to 7): where the row is whole 16-byte vectors 2, 3
+    // and 6, and in fp16 the ShortGelu ones, 4, 5 and 7; else 1 (scalar). No GPU involved.
     r.lastTactic = 7;
     r.tacticsProblem = [n](DataType type, std::vector<int32_t> const& offered) {
         std::vector<int32_t> expected{1};
         if (n % valuesPer16Bytes(type) == 0)
         {
-            expected = type == DataType::kHALF ? std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7}
-                                               : std::vector<int32_t>{1, 2, 3, 6};
+            expected = type == DataType::kHALF ? std::vector<int32_t>{2, 3, 4, 5, 6, 7} : std::vector<int32_t>{2, 3, 6};
         }
         return offered == expected ? std::string() : "expected " + listOf(expected);
     };

@@ -80,6 +80,9 @@ struct PluginRules
     // rule gives for activations of `type`, else what is wrong.
     int32_t lastTactic{0};
     std::function<std::string(nvinfer1::DataType type, std::vector<int32_t> const& offered)> tacticsProblem;
+    // What getTimingCacheID must contain besides the plugin's name: creation fields that timings
+    // depend on and the I/O shapes do not show (attention's heads x head size).
+    std::string timingCacheIdPart;
 };
 
 // The rules of `fields.plugin` for these field values; throws for an unknown plugin.
@@ -87,6 +90,7 @@ PluginRules rulesFor(FieldsFile const& fields);
 
 nvinfer1::Dims dims(std::vector<int64_t> const& values);
 bool contains(std::vector<int32_t> const& values, int32_t v);
+std::string listOf(std::vector<int32_t> const& values); // {1,2,3}
 std::string toString(nvinfer1::Dims const& d);
 bool sameDims(nvinfer1::Dims const& a, nvinfer1::Dims const& b);
 
