@@ -73,6 +73,15 @@ def launch(name: str, argtypes: list, args: tuple, device, version: int | None =
             check(versioned(version, *args, stream), f"{name} (version {version})")
 
 
+def version_rule(name: str, version: int, size: int, dtype) -> bool:
+    """A launcher family's host-side rule `name(version, size, BertDType)` (bertLayerNormVersionTakes,
+    bertBiasGeluVersionTakes, bertQkvToContextVersionSupported) for a torch dtype (float32/float16)."""
+    import torch
+
+    code = {torch.float32: BERT_FP32, torch.float16: BERT_FP16}[dtype]
+    return function(name, [ctypes.c_int, ctypes.c_int32, ctypes.c_int])(version, size, code) == 1
+
+
 def last_version() -> int:
     """bertLastLaunchedVersion: the version of the last kernel with numbered versions (LayerNorm
     family, BiasGelu, QkvToContext) launched from this thread, the default resolved; then forgotten

@@ -25,11 +25,7 @@ _ARGTYPES = [_PTR, _PTR, _PTR, _PTR, _I32, _I32, _I32, _I32, ctypes.c_float, cty
 def version_supported(version: int, head_size: int, dtype) -> bool:
     """Whether kernel `version` handles this head size and torch dtype on the current GPU with
     the library as built (v5/v6 need a Hopper GPU and sm_90a code)."""
-    import torch
-
-    code = {torch.float32: kernels.BERT_FP32, torch.float16: kernels.BERT_FP16}[dtype]
-    supported = kernels.function("bertQkvToContextVersionSupported", [_I32, _I32, ctypes.c_int])
-    return bool(supported(version, head_size, code))
+    return kernels.version_rule("bertQkvToContextVersionSupported", version, head_size, dtype)
 
 
 def _int32_on(tensor, device, name):

@@ -26,11 +26,7 @@ def version_takes(version: int, n: int, dtype) -> bool:
     """bertBiasGeluVersionTakes: whether bertBiasGeluVersion(version) takes rows of n values of
     `dtype` (torch.float32 or torch.float16) from 16-byte aligned tensors (6 and 7 up to one grid of
     rows); the versions the plugin offers TensorRT's builder as tactics. Host code: no GPU."""
-    import torch
-
-    code = {torch.float32: kernels.BERT_FP32, torch.float16: kernels.BERT_FP16}[dtype]
-    takes = kernels.function("bertBiasGeluVersionTakes", [ctypes.c_int, ctypes.c_int32, ctypes.c_int])
-    return takes(version, n, code) == 1
+    return kernels.version_rule("bertBiasGeluVersionTakes", version, n, dtype)
 
 
 def bias_gelu(x, bias=None, version: int | None = None, out=None):

@@ -72,8 +72,4 @@ def version_takes(version: int, hidden: int, dtype) -> bool:
     """bertLayerNormVersionTakes: whether bertLayerNormVersion(version) takes rows of `hidden` values
     of `dtype` (torch.float32 or torch.float16) from 16-byte aligned tensors, at any row count; the
     versions the LayerNorm-family plugins offer TensorRT's builder as tactics. Host code: no GPU."""
-    import torch
-
-    code = {torch.float32: kernels.BERT_FP32, torch.float16: kernels.BERT_FP16}[dtype]
-    takes = kernels.function("bertLayerNormVersionTakes", [ctypes.c_int, ctypes.c_int32, ctypes.c_int])
-    return takes(version, hidden, code) == 1
+    return kernels.version_rule("bertLayerNormVersionTakes", version, hidden, dtype)
