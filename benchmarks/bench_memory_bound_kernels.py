@@ -610,7 +610,8 @@ def main(argv=None):
     notes = ["", "Every version was checked against float64 (atol = rtol = 1e-5 fp32, 1e-2 fp16; int8: "
              "within one quantization step) on the inputs it was timed on before timing.",
              "'default' is the launcher's own choice (bertLayerNorm, ...), tactic 0 of the TensorRT plugins; "
-             "'tuned (vN)' the fastest of it and the versions, what a TensorRT builder keeps, timed again "
+             "'tuned (vN)' the fastest of it and the versions the plugin offers (v1 only where nothing else "
+             "runs), what a TensorRT builder keeps, timed again "
              f"in {TUNED_ROUNDS} rounds, alternating with torch.compile where there is one (its vs torch.compile: "
              "the medians of those rounds). "
              "vs torch: torch's time / ours (> 1: ours faster).",

@@ -39,9 +39,10 @@ constexpr int kRowsInFlight = 4;
 constexpr int kMaxGridY = 65535;  // CUDA's limit on gridDim.y; v2-v5 loop over the rest, v6/v7 refuse
 // Rows in flight pay only on a grid many waves deep: at n = 3072 fp32, v3 was 1-5% behind v6 at
 // 3,072-12,288 rows (35-140 of its blocks an SM) on the H100 (run 14) and the H200 (run 15). From
-// 16K rows (186 and more) the GPUs differ by a few percent: on the H200 v3 is level with v6 at 16K
-// and 4% ahead of v2 at 64K (where v6 cannot run), on the H100 ~1% behind both. The threshold keeps
-// the H200's choice; a TensorRT builder times both (the plugin's tactics).
+// 16K rows (186 and more) v3 was level with v6 on the H200 and ~1% behind it on the H100; where v6
+// cannot run (64K rows) v3 was 4% ahead of v2 on the H200 and ~1% behind it on the H100. So no GPU
+// shows v3 ahead of v6; the threshold keeps it for v2's place on the H200, and a TensorRT builder
+// times them all (the plugin's tactics).
 constexpr int kMinBlocksPerSmRowsInFlight = 160;
 
 // v1-v3, v6: CUDA's erff (at most 2 ulp; branch-free since CUDA 12: two polynomials picked per

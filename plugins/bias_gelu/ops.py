@@ -25,7 +25,8 @@ _ARGTYPES = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_in
 def version_takes(version: int, n: int, dtype) -> bool:
     """bertBiasGeluVersionTakes: whether bertBiasGeluVersion(version) takes rows of n values of
     `dtype` (torch.float32 or torch.float16) from 16-byte aligned tensors (6 and 7 up to one grid of
-    rows); the versions the plugin offers TensorRT's builder as tactics. Host code: no GPU."""
+    rows); the versions the plugin offers TensorRT's builder as tactics (version 1 only where no
+    other takes the rows: plugin_base.h, versionsTaken). Host code: no GPU."""
     return kernels.version_rule("bertBiasGeluVersionTakes", version, n, dtype)
 
 

@@ -13,8 +13,9 @@ namespace bert
 // The highest tactic: every version number bertLayerNormVersion knows.
 constexpr int32_t kLayerNormLastTactic = BERT_LAYERNORM_LAST_VERSION;
 
-// The versions that take rows of `hidden` values of `type` at every row count (FLOAT or HALF;
-// none for any other type, e.g. SkipLayerNorm's INT8 I/O, whose kernels are others).
+// The versions that take rows of `hidden` values of `type` at every row count, version 1 only where
+// no other does (versionsTaken) (FLOAT or HALF; none for any other type, e.g. SkipLayerNorm's INT8
+// I/O, whose kernels are others).
 inline std::vector<int32_t> layerNormTactics(int32_t hidden, nvinfer1::DataType type)
 {
     return versionsTaken(type, kLayerNormLastTactic,

@@ -327,8 +327,9 @@ protected:
 
     // launch(version) with the tactic set last (0: the default version). A pinned version that
     // refuses the buffers it is given (cudaErrorNotSupported, before launching anything) gives way
-    // to the default: e.g. pointers not 16-byte aligned, should TensorRT hand such buffers over, or
-    // more than 2^31 - 1 rows for the versions that launch a block per row.
+    // to the default: e.g. pointers not 16-byte aligned, should TensorRT hand such buffers over,
+    // more than 2^31 - 1 rows for the LayerNorm versions that launch a block per row, more rows than
+    // one grid of BiasGelu v6/v7 holds (the harness's gives-way case), or attention v1 past ~12K keys.
     template <typename Launch>
     int launchTactic(Launch&& launch) const
     {
@@ -370,9 +371,9 @@ private:
 // A plugin's tactics for activations of `type`: the versions 2..last for which `takes(version,
 // BertDType)` holds (the kernel library's own rule), or version 1 where none of them does; none for
 // types other than FLOAT and HALF. Version 1 is each family's plain reference kernel: a builder
-// timing a tiny `opt` shape can find it fastest (attention's v1 won one-token cases in run 15) and
-// would then run it at every shape of the profile, at 32 x 384 fifty times slower than v8. So it is
-// offered only where it is all there is, as the defaults use it.
+// timing a tiny `opt` shape can find it fastest (attention's v1 won the harness's one-token cases in
+// run 15) and would then run it at every shape of the profile: at 32 x 384 ~50x slower than v8 in
+// fp32, ~400x than v5 in fp16. So it is offered only where it is all there is, as the defaults use it.
 template <typename Takes>
 std::vector<int32_t> versionsTaken(nvinfer1::DataType type, int32_t last, Takes&& takes)
 {

@@ -438,6 +438,14 @@ void runCase(EnqueueCase const& c, Creators const& creators, LastVersionFn lastV
     {
         return;
     }
+    for (int32_t tactic : c.givesWay) // a case that tests the fallback must have the tactic to pin
+    {
+        if (!check(std::find(tactics.begin() + 1, tactics.end(), tactic) != tactics.end(), "enqueue-setup",
+                "gives-way tactic " + std::to_string(tactic) + " offered"))
+        {
+            return;
+        }
+    }
 
     // Device buffers: inputs from their files; outputs are filled with 0xFF bytes (NaN / -1)
     // before every run, so that anything enqueue() fails to write shows up.

@@ -71,5 +71,6 @@ def layer_norm(x, gamma, beta, epsilon: float, version: int | None = None, out=N
 def version_takes(version: int, hidden: int, dtype) -> bool:
     """bertLayerNormVersionTakes: whether bertLayerNormVersion(version) takes rows of `hidden` values
     of `dtype` (torch.float32 or torch.float16) from 16-byte aligned tensors, at any row count; the
-    versions the LayerNorm-family plugins offer TensorRT's builder as tactics. Host code: no GPU."""
+    versions the LayerNorm-family plugins offer TensorRT's builder as tactics (version 1 only where
+    no other takes the rows: plugin_base.h, versionsTaken). Host code: no GPU."""
     return kernels.version_rule("bertLayerNormVersionTakes", version, hidden, dtype)

@@ -268,8 +268,8 @@ def test_unaligned_buffers_fall_back_to_v1():
 @pytest.mark.parametrize("head_size", (32, 48, 64, 128))
 @pytest.mark.parametrize("dtype", (torch.float32, torch.float16), ids=("float32", "float16"))
 def test_version_supported_says_what_the_launcher_runs(dtype, head_size):
-    """bertQkvToContextVersionSupported is the list of tactics the attention plugin offers
-    TensorRT's builder on this GPU: a version it names must run (aligned buffers, positive scale),
+    """bertQkvToContextVersionSupported is the rule behind the tactics the attention plugin offers
+    TensorRT's builder on this GPU (version 1 only where no other runs): a version it names must run (aligned buffers, positive scale),
     one it leaves out must refuse as not supported. bertLastLaunchedVersion names the version that
     ran (0 after a refusal), and for the default the launcher's documented pick: v5 where it runs
     (fp16, head size 64, Hopper), else v2 for fp16 and v8 for fp32 where they run, else v1."""

@@ -308,8 +308,8 @@ def test_layer_norm_misaligned_input_takes_the_scalar_path(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_version_takes_says_what_the_launcher_takes(dtype):
-    """bertLayerNormVersionTakes is the list of tactics the LayerNorm-family plugins offer TensorRT's
-    builder: a version it names must launch at the width (the builder times it, the engine then runs
+    """bertLayerNormVersionTakes is the rule behind the tactics the LayerNorm-family plugins offer
+    TensorRT's builder (version 1 only where no other takes the row): a version it names must launch at the width (the builder times it, the engine then runs
     it at every row count), and one it leaves out must refuse. Every width a multiple of 8 up to
     1,100 values, some wider ones and some that are not whole 16-byte vectors. And
     bertLastLaunchedVersion, through which the plugin harness sees which kernel a tactic ran,
@@ -743,8 +743,8 @@ def test_bias_gelu_fp16_every_input_within_one_ulp(version):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_bias_gelu_version_takes_says_what_the_launcher_takes(dtype):
-    """bertBiasGeluVersionTakes is the list of tactics the BiasGelu plugin offers TensorRT's builder:
-    a version it names must launch at the width (v6/v7 up to one grid of rows, past which the
+    """bertBiasGeluVersionTakes is the rule behind the tactics the BiasGelu plugin offers TensorRT's
+    builder (version 1 only where no other takes the row): a version it names must launch at the width (v6/v7 up to one grid of rows, past which the
     plugin's pinned tactic gives way to the default), one it leaves out must refuse. And
     bertLastLaunchedVersion names the version that launched (0 after a refusal), for the default
     one that the width takes: widths 1-64 and some wider, rows on both sides of the default's
