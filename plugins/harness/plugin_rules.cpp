@@ -300,7 +300,7 @@ PluginRules embLayerNormRules(int64_t h, bool packed, bool fp16)
     return r;
 }
 
-// The compute capability of the current GPU, 0 without one (the interface checks run on CPUs).
+// The compute capability of the current GPU, 0 without one (CI runs the interface checks on CPUs).
 int computeCapability()
 {
     int count = 0, device = 0, major = 0, minor = 0;
