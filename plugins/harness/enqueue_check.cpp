@@ -433,15 +433,15 @@ void runCase(EnqueueCase const& c, Creators const& creators, LastVersionFn lastV
     tactics.resize(1 + std::max(nbTactics, 0));
     bool const tacticsOk
         = nbTactics >= 0 && (nbTactics == 0 || build->getValidTactics(tactics.data() + 1, nbTactics) == 0);
-    std::string const offered = tacticsOk ? listOf({tactics.begin() + 1, tactics.end()}) : "{}";
-    if (!check(tacticsOk, "enqueue-setup", "tactics offered: " + std::to_string(nbTactics) + " " + offered))
+    std::vector<int32_t> const offered(tactics.begin() + 1, tactics.end());
+    if (!check(tacticsOk, "enqueue-setup",
+            "tactics offered: " + std::to_string(nbTactics) + " " + (tacticsOk ? listOf(offered) : "{}")))
     {
         return;
     }
     for (int32_t tactic : c.givesWay) // a case that tests the fallback must have the tactic to pin
     {
-        if (!check(std::find(tactics.begin() + 1, tactics.end(), tactic) != tactics.end(), "enqueue-setup",
-                "gives-way tactic " + std::to_string(tactic) + " offered"))
+        if (!check(contains(offered, tactic), "enqueue-setup", "gives-way tactic " + std::to_string(tactic) + " offered"))
         {
             return;
         }
@@ -550,7 +550,7 @@ void runCase(EnqueueCase const& c, Creators const& creators, LastVersionFn lastV
         {
             int const ran = lastVersion();
             bool const launches = c.outputs[0].count() > 0;
-            bool const offeredRan = std::find(tactics.begin() + 1, tactics.end(), ran) != tactics.end();
+            bool const offeredRan = contains(offered, ran);
             bool const givesWay = contains(c.givesWay, tactic);
             bool const ok = !launches ? ran == 0
                 : givesWay            ? ran != tactic && offeredRan
