@@ -407,6 +407,55 @@ def compile_torch_fn(workload):
     return torch.compile(workload.torch_fn, mode="max-autotune-no-cudagraphs")
 
 
+def make_inputs(workload, dtype, width, tokens, rotate_over, dynamic=False):
+    """(input sets, bytes moved per call) of one cell: enough sets that one pass over them moves
+    WORKING_SET_OVER_L2 x `rotate_over` bytes (0: one set, left in L2: --hot-l2), seeded by the
+    cell. dynamic: the token dimension marked dynamic for torch.compile (one compile, many counts)."""
+    torch.manual_seed(tokens * 7919 + width)
+    shared = workload.make_shared(tokens, width, dtype, rotate_over)
+    element = torch.empty((), dtype=dtype).element_size()
+    nbytes = workload.min_bytes(tokens, width, element)
+    sets = max(1, math.ceil(WORKING_SET_OVER_L2 * rotate_over / nbytes))
+    common = {name: value for name, value in shared.items() if not name.startswith("_")}
+    inputs = [{**common, **workload.make_set(tokens, width, dtype, shared, i)} for i in range(sets)]
+    if dynamic:
+        for one in inputs:
+            for name in workload.dynamic:
+                if one[name].shape[0] > 1:  # dynamo specializes sizes 0 and 1 anyway
+                    torch._dynamo.mark_dynamic(one[name], 0)
+    return inputs, nbytes
+
+
+def our_contenders(workload, inputs, dtype, versions, where, log):
+    """label -> call(i) of our kernel on input set i: "default" (the launcher's choice), then "vN"
+    for each of `versions` that takes the shape (the others are logged and left out), each
+    checked against float64 on set 0 first."""
+    contenders = {}
+    expected = workload.reference(inputs[0])
+    for version in (None, *versions):
+        label = "default" if version is None else f"v{version}"
+        try:
+            output = workload.ours(inputs[0], version, dtype)
+        except RuntimeError as error:  # a numbered version that does not take this shape
+            if version is None or "not supported" not in str(error):
+                raise
+            log(f"  {workload.name} {label} does not take {where}: left out")
+            continue
+        check(output, expected, dtype, f"{workload.name} {label} {where}")
+        del output
+        contenders[label] = lambda i, v=version: workload.ours(inputs[i], v, dtype)
+    return contenders
+
+
+def builder_candidates(times: dict) -> dict:
+    """The timed rows of ours a TensorRT builder would choose among: the default and the numbered
+    versions, v1 only where no other version runs (plugins/common/plugin_base.h's versionsTaken)."""
+    candidates = {label: us for label, us in times.items() if label == "default" or label.startswith("v")}
+    if any(label.startswith("v") and label != "v1" for label in candidates):
+        candidates.pop("v1", None)
+    return candidates
+
+
 def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_enabled, log,
                 versions=None, static_compile=False, copy_floor=False, hot_l2=False):
     """All rows of one (kernel, dtype, hidden), largest token count first; `versions`: the
@@ -426,37 +475,12 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
         if compile_enabled and static_compile:
             torch._dynamo.reset()
             compiled = compile_torch_fn(workload)
-        torch.manual_seed(tokens * 7919 + width)
-        rotate_over = 0 if hot_l2 else l2_bytes  # 0: one input set and one word table, left in L2
-        shared = workload.make_shared(tokens, width, dtype, rotate_over)
-        element = torch.empty((), dtype=dtype).element_size()
-        nbytes = workload.min_bytes(tokens, width, element)
-        sets = max(1, math.ceil(WORKING_SET_OVER_L2 * rotate_over / nbytes))
-        common = {name: value for name, value in shared.items() if not name.startswith("_")}
-        inputs = [{**common, **workload.make_set(tokens, width, dtype, shared, i)} for i in range(sets)]
-        if not static_compile:
-            for one in inputs:
-                for name in workload.dynamic:
-                    if one[name].shape[0] > 1:  # dynamo specializes sizes 0 and 1 anyway
-                        torch._dynamo.mark_dynamic(one[name], 0)
+        inputs, nbytes = make_inputs(workload, dtype, width, tokens, 0 if hot_l2 else l2_bytes,
+                                     dynamic=not static_compile)
+        sets = len(inputs)
         shape = f"{tokens} x {width}"
-
-        contenders = {}  # label -> call(i)
-        expected = workload.reference(inputs[0])
         timed = [v for v in workload.versions if versions is None or v in versions]
-        for version in (None, *timed):
-            label = "default" if version is None else f"v{version}"
-            try:
-                output = workload.ours(inputs[0], version, dtype)
-            except RuntimeError as error:  # a numbered version that does not take this shape
-                if version is None or "not supported" not in str(error):
-                    raise
-                log(f"  {workload.name} {label} does not take {shape} {dtype_name}: left out")
-                continue
-            check(output, expected, dtype, f"{workload.name} {label} {shape} {dtype_name}")
-            del output
-            contenders[label] = lambda i, v=version: workload.ours(inputs[i], v, dtype)
-        del expected
+        contenders = our_contenders(workload, inputs, dtype, timed, f"{shape} {dtype_name}", log)
         contenders["torch eager"] = lambda i: workload.torch_fn(**inputs[i])
         if copy_floor and workload.copy_fn is not None:
             contenders["copy floor"] = lambda i: workload.copy_fn(**inputs[i])
@@ -476,9 +500,7 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
                 continue
             log(f"  {workload.name:13s} {shape:>14s} {dtype_name} {label:13s} {times[label]:9.2f} us"
                 f"  ({time.perf_counter() - started:.1f} s, {sets} input sets)")
-        candidates = {label: us for label, us in times.items() if label == "default" or label.startswith("v")}
-        if any(label.startswith("v") and label != "v1" for label in candidates):
-            candidates.pop("v1", None)  # not offered where another version takes the shape
+        candidates = builder_candidates(times)
         tuned_vs_compile = None
         if workload.tactics and len(candidates) > 2:
             pick = min(candidates, key=candidates.get)
@@ -504,7 +526,7 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
                 vs_compiled = tuned_vs_compile
             rows.append(Row(workload.name, label, shape, dtype_name, us, gbs, None,
                             times["torch eager"] / us, vs_compiled))
-        del inputs, common, shared, contenders
+        del inputs, contenders
         torch.cuda.empty_cache()
     # Present groups smallest token count first, as the table reads naturally.
     order = {t: k for k, t in enumerate(sorted(token_counts))}

@@ -101,3 +101,19 @@ def test_layernorm_shape_sweep_quick(tmp_path, kernel, copy_label):
     for label in ("G1 W3 R1 K1 B16", "G8 W1 R1 K3 B16", "G1 W6 R1 K1 B8", "G1 W12 R1 K1 B4", "ours v13",
                   "ours default", copy_label, "torch.compile"):
         assert contender_us(report, label) > 0, f"{label}: no time in the sweep table"
+
+
+def test_scorecard_small_case(tmp_path):
+    out = tmp_path / "scorecard.txt"
+    done = run_script("benchmarks/scorecard.py", "--kernels", "SkipLayerNorm", "QkvToContext", "--dtypes", "fp16",
+                      "--batches", "1", "--seqs", "64", "--out", str(out))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = out.read_text()
+    assert "(partial)" not in report and not list(tmp_path.glob(".scorecard.txt.*"))
+    rows = [line for line in report.splitlines() if line.startswith("| SkipLayerNorm ") or line.startswith("| QkvToContext ")]
+    assert len(rows) == 2, report
+    for row in rows:
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        assert cells[1:3] == ["fp16", "1 x 64"] and cells[8].strip("*") in ("ahead", "level", "behind"), row
+    assert "copy floor" in rows[0] and "TFLOP/s" in rows[1]
+    assert "SkipLayerNorm: " in report and "QkvToContext: " in report
