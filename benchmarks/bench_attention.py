@@ -96,23 +96,42 @@ def sdpa_attention(qkv, key_mask):
     return context.transpose(1, 2).reshape(batch, seq, HIDDEN)
 
 
+def sdpa_backend_call(name, qkv, key_mask):
+    """sdpa_attention on one SDPA backend alone, or None if that backend does not take the call
+    (e.g. flash with a mask, or fp32)."""
+    def call():
+        with sdpa_kernel([BACKENDS[name]]):
+            return sdpa_attention(qkv, key_mask)
+    try:
+        with warnings.catch_warnings():  # a refusing backend warns why, then raises
+            warnings.simplefilter("ignore")
+            call()
+    except RuntimeError:
+        return None
+    return call
+
+
 def best_sdpa_eager(qkv, key_mask):
     """(microseconds, backend name) of the fastest SDPA backend that takes this call."""
     best = None
-    for name, backend in BACKENDS.items():
-        def call(backend=backend):
-            with sdpa_kernel([backend]):
-                return sdpa_attention(qkv, key_mask)
-        try:
-            with warnings.catch_warnings():  # a refusing backend warns why, then raises
-                warnings.simplefilter("ignore")
-                call()
-            us = time_us(call)
-        except RuntimeError:  # this backend does not take these inputs (e.g. flash + mask)
+    for name in BACKENDS:
+        call = sdpa_backend_call(name, qkv, key_mask)
+        if call is None:
             continue
+        us = time_us(call)
         if best is None or us < best[0]:
             best = (us, name)
     return best
+
+
+def attention_flops(batch, seq):
+    """The two matmuls of full-length attention: 4 * batch * heads * seq^2 * head size."""
+    return 4 * batch * NUM_HEADS * seq * seq * HEAD_SIZE
+
+
+def attention_bytes(tokens, element_size):
+    """The least any kernel must move: qkv [tokens, 3 * hidden] read, context [tokens, hidden] written."""
+    return 4 * tokens * HIDDEN * element_size
 
 
 _compiled = None
@@ -200,8 +219,8 @@ def bench_full_length(table, dtype, shapes, compile_sdpa):
     element = torch.finfo(dtype).bits // 8
     for batch, seq in shapes:
         qkv = torch.randn(batch, seq, 3 * HIDDEN, device=DEVICE).to(dtype)
-        flops = 4 * batch * NUM_HEADS * seq * seq * HEAD_SIZE
-        bytes_moved = 4 * batch * seq * HIDDEN * element
+        flops = attention_flops(batch, seq)
+        bytes_moved = attention_bytes(batch * seq, element)
         eager_us, backend = best_sdpa_eager(qkv, None)
         compiled_us = time_us(sdpa_compiled(qkv, None)) if compile_sdpa else None
         shape = f"{batch} x {seq}"

@@ -87,7 +87,16 @@ WORD_TABLES_OVER_L2 = 8  # EmbLayerNorm: all word-table copies together, in L2 s
 # Timing
 
 
-def time_in_graph(call: Callable[[int], object], input_sets: int, min_calls: int = 20,
+MIN_CALLS_PER_GRAPH = 20
+
+
+def graph_calls(input_sets: int, min_calls: int = MIN_CALLS_PER_GRAPH) -> int:
+    """Calls captured in one graph: at least min_calls, and every input set equally often, so that
+    a replay's pass over the sets moves the working set the rotation was sized for."""
+    return input_sets * math.ceil(min_calls / input_sets)
+
+
+def time_in_graph(call: Callable[[int], object], input_sets: int, min_calls: int = MIN_CALLS_PER_GRAPH,
                   target_ms: float = 25.0) -> float:
     """Median microseconds of one call(i), i cycling over input sets, from CUDA-graph replays.
     call(i)'s result is kept until set i comes round again: the next call allocates its output
@@ -101,7 +110,7 @@ def time_in_graph(call: Callable[[int], object], input_sets: int, min_calls: int
     torch.cuda.current_stream().wait_stream(side)
     torch.cuda.synchronize()
 
-    calls = input_sets * math.ceil(min_calls / input_sets)
+    calls = graph_calls(input_sets, min_calls)
     graph = torch.cuda.CUDAGraph()
     outputs = [None] * input_sets
     with torch.cuda.graph(graph):
@@ -407,6 +416,12 @@ def compile_torch_fn(workload):
     return torch.compile(workload.torch_fn, mode="max-autotune-no-cudagraphs")
 
 
+def input_set_count(nbytes: int, rotate_over: int) -> int:
+    """How many input sets of `nbytes` each it takes for one pass over them to move
+    WORKING_SET_OVER_L2 x `rotate_over` bytes (the L2's size; 0: one set, left in L2)."""
+    return max(1, math.ceil(WORKING_SET_OVER_L2 * rotate_over / nbytes))
+
+
 def make_inputs(workload, dtype, width, tokens, rotate_over, dynamic=False):
     """(input sets, bytes moved per call) of one cell: enough sets that one pass over them moves
     WORKING_SET_OVER_L2 x `rotate_over` bytes (0: one set, left in L2: --hot-l2), seeded by the
@@ -415,7 +430,7 @@ def make_inputs(workload, dtype, width, tokens, rotate_over, dynamic=False):
     shared = workload.make_shared(tokens, width, dtype, rotate_over)
     element = torch.empty((), dtype=dtype).element_size()
     nbytes = workload.min_bytes(tokens, width, element)
-    sets = max(1, math.ceil(WORKING_SET_OVER_L2 * rotate_over / nbytes))
+    sets = input_set_count(nbytes, rotate_over)
     common = {name: value for name, value in shared.items() if not name.startswith("_")}
     inputs = [{**common, **workload.make_set(tokens, width, dtype, shared, i)} for i in range(sets)]
     if dynamic:
@@ -447,13 +462,13 @@ def our_contenders(workload, inputs, dtype, versions, where, log):
     return contenders
 
 
-def builder_candidates(times: dict) -> dict:
-    """The timed rows of ours a TensorRT builder would choose among: the default and the numbered
-    versions, v1 only where no other version runs (plugins/common/plugin_base.h's versionsTaken)."""
-    candidates = {label: us for label, us in times.items() if label == "default" or label.startswith("v")}
-    if any(label.startswith("v") and label != "v1" for label in candidates):
-        candidates.pop("v1", None)
-    return candidates
+def builder_candidates(labels) -> list[str]:
+    """Those of our labels ("default", "vN") a TensorRT builder would choose among: the default and
+    the numbered versions, v1 only where no other version runs (plugin_base.h's versionsTaken)."""
+    ours = [label for label in labels if label == "default" or label.startswith("v")]
+    if any(label.startswith("v") and label != "v1" for label in ours):
+        ours = [label for label in ours if label != "v1"]
+    return ours
 
 
 def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_enabled, log,
@@ -500,7 +515,7 @@ def bench_group(workload, dtype_name, hidden, token_counts, l2_bytes, compile_en
                 continue
             log(f"  {workload.name:13s} {shape:>14s} {dtype_name} {label:13s} {times[label]:9.2f} us"
                 f"  ({time.perf_counter() - started:.1f} s, {sets} input sets)")
-        candidates = builder_candidates(times)
+        candidates = {label: times[label] for label in builder_candidates(times)}
         tuned_vs_compile = None
         if workload.tactics and len(candidates) > 2:
             pick = min(candidates, key=candidates.get)

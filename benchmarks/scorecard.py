@@ -28,11 +28,10 @@ ours both sit on that floor no kernel can be ahead: the bytes take that long to 
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import sys
 import time
-import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +40,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-from torch.nn.attention import sdpa_kernel  # noqa: E402
 
 import benchmarks.bench_memory_bound_kernels as memory_bound  # noqa: E402
 from benchmarks import bench_attention as attention  # noqa: E402
@@ -53,10 +51,9 @@ BATCHES, SEQS = attention.BATCHES, attention.SEQS
 HIDDEN = attention.HIDDEN
 MEMORY_BOUND = ("LayerNorm", "SkipLayerNorm", "EmbLayerNorm", "BiasGelu")
 KERNELS = MEMORY_BOUND + ("QkvToContext",)
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+DTYPES = {name: memory_bound.DTYPES[name] for name in ("fp32", "fp16")}
 ROUNDS = 9
-CALLS_PER_GRAPH = 20
-REPLAYS = 10
+REPLAYS = 10  # per contender and round; its round time is their median
 SDPA_BACKENDS = ("flash", "efficient", "cudnn")  # math: never the fastest, and slow
 
 
@@ -66,13 +63,13 @@ class Cell:
     dtype: str
     batch: int
     seq: int
-    pick: str          # our fastest version, the builder's pick
-    ours_us: float     # its median over the rounds
-    default_ratio: float  # PyTorch's best / the launcher's default (medians)
-    best_torch: str    # PyTorch's contender that was fastest in most rounds
-    torch_us: float    # PyTorch's best, median over the rounds of each round's fastest
-    ratios: list       # PyTorch's best / ours, per round
-    extra: str         # % of copy peak and copy floor, or TFLOP/s
+    pick: str             # our fastest version, the builder's pick
+    ours_us: float        # its median over the rounds
+    best_torch: str       # PyTorch's contender that was fastest in most rounds
+    torch_us: float       # PyTorch's best: the median over the rounds of each round's fastest
+    ratios: list          # PyTorch's best / ours, per round
+    default_ratios: list  # PyTorch's best / the launcher's default, per round
+    notes: str            # % of copy peak and the copy floor, or TFLOP/s
 
     @property
     def verdict(self) -> str:
@@ -86,12 +83,19 @@ class Cell:
         r = self.ratios
         return (f"| {self.kernel} | {self.dtype} | {self.batch} x {self.seq} | {self.pick} | {self.ours_us:.2f} | "
                 f"{self.best_torch} | {self.torch_us:.2f} | {statistics.median(r):.2f}x [{min(r):.2f}-{max(r):.2f}] | "
-                f"**{self.verdict}** | {self.default_ratio:.2f}x | {self.extra} |")
+                f"**{self.verdict}** | {statistics.median(self.default_ratios):.2f}x | {self.notes} |")
 
 
 HEADER = ("| kernel | dtype | batch x seq | ours (pick) | us | PyTorch's best | us | vs PyTorch: median "
           "[min-max of rounds] | verdict | default vs PyTorch | notes |\n"
           "|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def check_all(contenders: dict, expected, dtype, where: str):
+    """Every contender's output on input set 0 against float64 before anything is timed: PyTorch's
+    as well as ours, so that no verdict is against a contender computing something else."""
+    for label, call in contenders.items():
+        memory_bound.check(call(0), expected, dtype, f"{label} {where}")
 
 
 def fastest_once(contenders: dict, sets: int) -> str:
@@ -100,9 +104,9 @@ def fastest_once(contenders: dict, sets: int) -> str:
     return min(times, key=times.get)
 
 
-def with_compiled(contenders: dict, label: str, log, where: str):
-    """Compiles (and autotunes) contenders[label] by calling it once; a failing torch.compile is
-    logged and left out rather than costing the whole run."""
+def drop_failing_compile(contenders: dict, label: str, log, where: str):
+    """Compiles (and autotunes) contenders[label] by calling it once; a torch.compile that fails
+    is logged and left out rather than costing the whole run."""
     try:
         contenders[label](0)
     except Exception as error:  # noqa: BLE001 - any compiler failure
@@ -111,91 +115,78 @@ def with_compiled(contenders: dict, label: str, log, where: str):
 
 
 def score(kernel, dtype_name, batch, seq, ours: dict, pick: str, torch_contenders: dict, sets: int,
-          floor=None, extra=lambda us, floor_us: "") -> Cell:
-    """Times the pick, the default and every PyTorch contender (and the floor) in interleaved rounds."""
+          floor=None, notes=lambda ours_us, floor_us: "") -> Cell:
+    """Times the pick, the default, every PyTorch contender and the floor in interleaved rounds.
+    PyTorch's best is taken per round (its fastest contender of that round); the floor is shown,
+    never counted as PyTorch's."""
     timed = {"pick": ours[pick], **({"default": ours["default"]} if pick != "default" else {}),
              **torch_contenders, **({"copy floor": floor} if floor else {})}
-    calls = sets * math.ceil(CALLS_PER_GRAPH / sets)  # every set once a pass: the rotation holds
-    rounds = time_in_rounds(timed, sets, calls, ROUNDS, REPLAYS)
-    torch_labels = list(torch_contenders)
-    best_per_round = [min(rounds[label][i] for label in torch_labels) for i in range(ROUNDS)]
-    winners = [min(torch_labels, key=lambda label: rounds[label][i]) for i in range(ROUNDS)]
+    rounds = time_in_rounds(timed, sets, memory_bound.graph_calls(sets), ROUNDS, REPLAYS)
+    best_per_round = [min(rounds[label][i] for label in torch_contenders) for i in range(ROUNDS)]
+    winners = Counter(min(torch_contenders, key=lambda label: rounds[label][i]) for i in range(ROUNDS))
     default_rounds = rounds["default" if pick != "default" else "pick"]
     ours_us = statistics.median(rounds["pick"])
     floor_us = statistics.median(rounds["copy floor"]) if floor else None
     return Cell(kernel, dtype_name, batch, seq, pick, ours_us,
-                statistics.median(best_per_round) / statistics.median(default_rounds),
-                max(set(winners), key=winners.count), statistics.median(best_per_round),
-                [t / o for t, o in zip(best_per_round, rounds["pick"])], extra(ours_us, floor_us))
+                winners.most_common(1)[0][0], statistics.median(best_per_round),
+                [t / o for t, o in zip(best_per_round, rounds["pick"])],
+                [t / d for t, d in zip(best_per_round, default_rounds)], notes(ours_us, floor_us))
 
 
 def memory_bound_cell(name, dtype_name, batch, seq, l2_bytes, copy_peak_gbs, log) -> Cell:
     workload = memory_bound.WORKLOADS[name]
     dtype = DTYPES[dtype_name]
     width = workload.width_of(HIDDEN)
-    tokens = batch * seq
-    memory_bound.SEQ_LEN = seq  # EmbLayerNorm's sequences (its position rows)
-    inputs, nbytes = memory_bound.make_inputs(workload, dtype, width, tokens, l2_bytes)
     where = f"{batch} x {seq} {dtype_name}"
+    # EmbLayerNorm's input sets and byte count read the sequence length from the benchmark's module
+    # (its --seq-len); the scorecard sets it per cell.
+    memory_bound.SEQ_LEN = seq
+    inputs, nbytes = memory_bound.make_inputs(workload, dtype, width, batch * seq, l2_bytes)
     ours = memory_bound.our_contenders(workload, inputs, dtype, workload.versions, where, log)
-    candidates = memory_bound.builder_candidates({label: 0.0 for label in ours})
-    pick = fastest_once({label: ours[label] for label in candidates}, len(inputs))
+    pick = fastest_once({label: ours[label] for label in memory_bound.builder_candidates(ours)}, len(inputs))
     torch._dynamo.reset()  # compiled afresh for this shape, static: what a fixed-shape model gets
     compiled = memory_bound.compile_torch_fn(workload)
     torch_contenders = {"torch eager": lambda i: workload.torch_fn(**inputs[i]),
                         "torch.compile": lambda i: compiled(**inputs[i])}
-    with_compiled(torch_contenders, "torch.compile", log, where)
+    drop_failing_compile(torch_contenders, "torch.compile", log, where)
+    check_all(torch_contenders, workload.reference(inputs[0]), dtype, where)
     floor = (lambda i: workload.copy_fn(**inputs[i])) if workload.copy_fn else None
 
-    def extra(us, floor_us):
+    def notes(us, floor_us):
         text = f"{100 * nbytes / us / 1e3 / copy_peak_gbs:.0f}% of copy peak"
         return text + (f", copy floor {floor_us:.2f} us" if floor_us else "")
-    return score(name, dtype_name, batch, seq, ours, pick, torch_contenders, len(inputs), floor, extra)
+    return score(name, dtype_name, batch, seq, ours, pick, torch_contenders, len(inputs), floor, notes)
 
 
 def attention_cell(dtype_name, batch, seq, l2_bytes, log) -> Cell:
     dtype = DTYPES[dtype_name]
-    nbytes = 4 * batch * seq * HIDDEN * dtype.itemsize  # qkv read, context written
-    sets = max(1, math.ceil(memory_bound.WORKING_SET_OVER_L2 * l2_bytes / nbytes))
+    where = f"{batch} x {seq} {dtype_name}"
+    sets = memory_bound.input_set_count(attention.attention_bytes(batch * seq, dtype.itemsize), l2_bytes)
     torch.manual_seed(batch * 7919 + seq)
     qkvs = [torch.randn(batch, seq, 3 * HIDDEN, device="cuda").to(dtype) for _ in range(sets)]
-    lengths = torch.full((batch,), seq, dtype=torch.int32, device="cuda")
-    expected = attention.reference(qkvs[0], lengths)
-    tolerance = memory_bound.TOLERANCE[dtype]
+    expected = attention.reference(qkvs[0], torch.full((batch,), seq, dtype=torch.int32, device="cuda"))
 
     def ours_call(version):
         return lambda i: qkv_to_context(qkvs[i], num_heads=attention.NUM_HEADS, head_size=attention.HEAD_SIZE,
                                         scale=attention.SCALE, version=version)
-    offered = [v for v in ATTENTION_VERSIONS if version_supported(v, attention.HEAD_SIZE, dtype)]
-    if len(offered) > 1:
-        offered = [v for v in offered if v != 1]  # v1 only where nothing else runs (versionsTaken)
-    ours = {"default": ours_call(None), **{f"v{v}": ours_call(v) for v in offered}}
-    for label, call in ours.items():
-        error = (call(0).double() - expected).abs().max().item()
-        if not error <= tolerance:
-            raise SystemExit(f"QkvToContext {label} {batch} x {seq} {dtype_name}: max |error| {error:.3g} "
-                             f"> {tolerance} against float64: refusing to time it")
+    offered = [f"v{v}" for v in ATTENTION_VERSIONS if version_supported(v, attention.HEAD_SIZE, dtype)]
+    ours = {"default": ours_call(None),
+            **{label: ours_call(int(label[1:])) for label in memory_bound.builder_candidates(offered)}}
+    check_all(ours, expected, dtype, where)
     pick = fastest_once(ours, sets)
 
     torch_contenders = {}
     for name in SDPA_BACKENDS:
-        def call(i, backend=attention.BACKENDS[name]):
-            with sdpa_kernel([backend]):
-                return attention.sdpa_attention(qkvs[i], None)
-        try:
-            with warnings.catch_warnings():  # a refusing backend warns why, then raises
-                warnings.simplefilter("ignore")
-                call(0)
-        except RuntimeError:
-            continue
-        torch_contenders[f"SDPA {name}"] = call
+        if attention.sdpa_backend_call(name, qkvs[0], None) is not None:
+            torch_contenders[f"SDPA {name}"] = lambda i, name=name: attention.sdpa_backend_call(name, qkvs[i], None)()
     torch._dynamo.reset()
     compiled = torch.compile(attention.sdpa_attention, mode="max-autotune-no-cudagraphs", dynamic=False)
     torch_contenders["SDPA compiled"] = lambda i: compiled(qkvs[i], None)
-    with_compiled(torch_contenders, "SDPA compiled", log, f"{batch} x {seq} {dtype_name}")
-    flops = 4 * batch * attention.NUM_HEADS * seq * seq * attention.HEAD_SIZE
+    drop_failing_compile(torch_contenders, "SDPA compiled", log, where)
+    check_all(torch_contenders, expected, dtype, where)
+    flops = attention.attention_flops(batch, seq)
     return score("QkvToContext", dtype_name, batch, seq, ours, pick, torch_contenders, sets,
-                 extra=lambda us, _: f"{flops / us / 1e6:.0f} TFLOP/s")
+                 notes=lambda us, _: f"{flops / us / 1e6:.0f} TFLOP/s")
 
 
 def main(argv=None):
@@ -225,8 +216,9 @@ def main(argv=None):
     log(f"GPU: {props.name} ({props.multi_processor_count} SMs, L2 {props.L2_cache_size >> 20} MiB); "
         f"torch {torch.__version__}, CUDA {torch.version.cuda}; copy peak {copy_peak:.0f} GB/s")
     log(f"command: python3 {' '.join(sys.argv)}")
-    log(f"{ROUNDS} interleaved rounds per cell, each contender a CUDA graph of {CALLS_PER_GRAPH} calls, "
-        f"median of {REPLAYS} replays a round (the module docstring says how the verdict is reached)")
+    log(f"{ROUNDS} interleaved rounds per cell; each contender a CUDA graph of >= "
+        f"{memory_bound.MIN_CALLS_PER_GRAPH} calls, every input set equally often; its round: the median "
+        f"of {REPLAYS} replays (the module docstring says how the verdict is reached)")
     cells = []
     for kernel in args.kernels:
         for dtype_name in args.dtypes:

@@ -10,11 +10,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_memory_bound_kernels import builder_candidates  # noqa: E402
+import benchmarks.scorecard as scorecard  # noqa: E402
 from benchmarks.scorecard import Cell  # noqa: E402
 
 
 def cell(ratios):
-    return Cell("LayerNorm", "fp16", 1, 64, "v12", 2.0, 1.0, "torch.compile", 2.0, ratios, "")
+    return Cell("LayerNorm", "fp16", 1, 64, "v12", 2.0, "torch.compile", 2.0, ratios, ratios, "")
 
 
 @pytest.mark.parametrize("ratios, verdict", [
@@ -34,9 +35,39 @@ def test_line_reports_median_and_range():
 
 
 def test_builder_candidates_leave_v1_out_where_another_version_runs():
-    assert set(builder_candidates({"default": 1, "v1": 9, "v2": 2, "torch eager": 3, "copy floor": 1})) \
-        == {"default", "v2"}
-    assert set(builder_candidates({"default": 1, "v1": 9})) == {"default", "v1"}
+    assert builder_candidates(["default", "v1", "v2", "torch eager", "copy floor"]) == ["default", "v2"]
+    assert builder_candidates(["default", "v1"]) == ["default", "v1"]
+    assert builder_candidates(["v1", "v7", "v8"]) == ["v7", "v8"]
+
+
+# Round times (us) as time_in_rounds would return them: 3 rounds.
+ROUND_TIMES = {"pick": [2.0, 2.0, 2.0], "default": [2.5, 2.5, 2.5],
+               "torch eager": [3.0, 1.5, 3.0], "torch.compile": [2.2, 2.4, 1.9], "copy floor": [1.0, 1.0, 1.0]}
+
+
+def score_with(monkeypatch, pick, floor=True):
+    monkeypatch.setattr(scorecard, "ROUNDS", 3)
+    monkeypatch.setattr(scorecard, "time_in_rounds",
+                        lambda contenders, sets, calls, rounds, replays: {k: ROUND_TIMES[k] for k in contenders})
+    ours = {"default": "the default's call", "v2": "v2's call"}
+    pytorch = {"torch eager": "eager call", "torch.compile": "compiled call"}
+    return scorecard.score("LayerNorm", "fp16", 1, 64, ours, pick, pytorch, sets=2,
+                           floor="copy call" if floor else None, notes=lambda us, floor_us: f"floor {floor_us}")
+
+
+def test_score_takes_pytorch_best_per_round_and_never_the_floor(monkeypatch):
+    cell = score_with(monkeypatch, "v2")
+    best = [2.2, 1.5, 1.9]  # per round the faster of eager and compile; the 1.0 us floor is not PyTorch's
+    assert cell.ratios == pytest.approx([b / 2.0 for b in best])  # PyTorch's best over ours: > 1 means ours faster
+    assert cell.default_ratios == pytest.approx([b / 2.5 for b in best])
+    assert cell.torch_us == pytest.approx(1.9) and cell.ours_us == pytest.approx(2.0)
+    assert cell.best_torch == "torch.compile"  # fastest in 2 of the 3 rounds
+    assert cell.verdict == "level" and cell.notes == "floor 1.0"
+
+
+def test_score_when_the_pick_is_the_default(monkeypatch):
+    cell = score_with(monkeypatch, "default", floor=False)
+    assert cell.default_ratios == cell.ratios and cell.notes == "floor None"
 
 
 def test_needs_a_gpu_and_says_so():
