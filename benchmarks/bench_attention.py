@@ -96,29 +96,30 @@ def sdpa_attention(qkv, key_mask):
     return context.transpose(1, 2).reshape(batch, seq, HIDDEN)
 
 
-def sdpa_backend_call(name, qkv, key_mask):
-    """sdpa_attention on one SDPA backend alone, or None if that backend does not take the call
-    (e.g. flash with a mask, or fp32)."""
-    def call():
-        with sdpa_kernel([BACKENDS[name]]):
-            return sdpa_attention(qkv, key_mask)
+def sdpa_on_backend(name, qkv, key_mask):
+    """sdpa_attention computed by one SDPA backend alone (RuntimeError if it does not take the call)."""
+    with sdpa_kernel([BACKENDS[name]]):
+        return sdpa_attention(qkv, key_mask)
+
+
+def backend_takes(name, qkv, key_mask) -> bool:
+    """Whether SDPA backend `name` takes this call (flash takes no mask, nor fp32), found by trying."""
     try:
         with warnings.catch_warnings():  # a refusing backend warns why, then raises
             warnings.simplefilter("ignore")
-            call()
+            sdpa_on_backend(name, qkv, key_mask)
     except RuntimeError:
-        return None
-    return call
+        return False
+    return True
 
 
 def best_sdpa_eager(qkv, key_mask):
     """(microseconds, backend name) of the fastest SDPA backend that takes this call."""
     best = None
     for name in BACKENDS:
-        call = sdpa_backend_call(name, qkv, key_mask)
-        if call is None:
+        if not backend_takes(name, qkv, key_mask):
             continue
-        us = time_us(call)
+        us = time_us(lambda name=name: sdpa_on_backend(name, qkv, key_mask))
         if best is None or us < best[0]:
             best = (us, name)
     return best

@@ -142,20 +142,27 @@ def memory_bound_cell(name, dtype_name, batch, seq, l2_bytes, copy_peak_gbs, log
     # (its --seq-len); the scorecard sets it per cell.
     memory_bound.SEQ_LEN = seq
     inputs, nbytes = memory_bound.make_inputs(workload, dtype, width, batch * seq, l2_bytes)
-    ours = memory_bound.our_contenders(workload, inputs, dtype, workload.versions, where, log)
+    expected = workload.reference(inputs[0])
+    ours = memory_bound.our_contenders(workload, inputs, dtype, workload.versions, where, log, expected)
     pick = fastest_once({label: ours[label] for label in memory_bound.builder_candidates(ours)}, len(inputs))
     torch._dynamo.reset()  # compiled afresh for this shape, static: what a fixed-shape model gets
     compiled = memory_bound.compile_torch_fn(workload)
     torch_contenders = {"torch eager": lambda i: workload.torch_fn(**inputs[i]),
                         "torch.compile": lambda i: compiled(**inputs[i])}
     drop_failing_compile(torch_contenders, "torch.compile", log, where)
-    check_all(torch_contenders, workload.reference(inputs[0]), dtype, where)
+    check_all(torch_contenders, expected, dtype, where)
     floor = (lambda i: workload.copy_fn(**inputs[i])) if workload.copy_fn else None
 
     def notes(us, floor_us):
         text = f"{100 * nbytes / us / 1e3 / copy_peak_gbs:.0f}% of copy peak"
         return text + (f", copy floor {floor_us:.2f} us" if floor_us else "")
     return score(name, dtype_name, batch, seq, ours, pick, torch_contenders, len(inputs), floor, notes)
+
+
+def sdpa_contenders(qkvs: list) -> dict:
+    """label -> call(i): SDPA on input set i, for each backend that takes these inputs."""
+    return {f"SDPA {name}": (lambda i, name=name: attention.sdpa_on_backend(name, qkvs[i], None))
+            for name in SDPA_BACKENDS if attention.backend_takes(name, qkvs[0], None)}
 
 
 def attention_cell(dtype_name, batch, seq, l2_bytes, log) -> Cell:
@@ -175,10 +182,7 @@ def attention_cell(dtype_name, batch, seq, l2_bytes, log) -> Cell:
     check_all(ours, expected, dtype, where)
     pick = fastest_once(ours, sets)
 
-    torch_contenders = {}
-    for name in SDPA_BACKENDS:
-        if attention.sdpa_backend_call(name, qkvs[0], None) is not None:
-            torch_contenders[f"SDPA {name}"] = lambda i, name=name: attention.sdpa_backend_call(name, qkvs[i], None)()
+    torch_contenders = sdpa_contenders(qkvs)
     torch._dynamo.reset()
     compiled = torch.compile(attention.sdpa_attention, mode="max-autotune-no-cudagraphs", dynamic=False)
     torch_contenders["SDPA compiled"] = lambda i: compiled(qkvs[i], None)

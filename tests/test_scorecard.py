@@ -76,3 +76,17 @@ def test_needs_a_gpu_and_says_so():
         pytest.skip("a GPU is present: tests/gpu/test_benchmark_scripts.py runs the script")
     done = subprocess.run([sys.executable, "benchmarks/scorecard.py"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode != 0 and "needs a CUDA GPU" in done.stderr
+
+
+def test_each_sdpa_contender_call_runs_attention_once(monkeypatch):
+    """A contender's call(i) is what gets captured and timed: one attention, on set i (the probe of
+    which backends take the inputs happens once, when the contenders are made)."""
+    from benchmarks import bench_attention
+    computed = []
+    monkeypatch.setattr(bench_attention, "sdpa_attention", lambda qkv, key_mask: computed.append(qkv) or qkv)
+    contenders = scorecard.sdpa_contenders(["set 0", "set 1"])
+    assert set(contenders) == {f"SDPA {name}" for name in scorecard.SDPA_BACKENDS}
+    computed.clear()
+    for call in contenders.values():
+        call(1)
+    assert computed == ["set 1"] * len(contenders)
