@@ -119,7 +119,10 @@ def best_sdpa_eager(qkv, key_mask):
     for name in BACKENDS:
         if not backend_takes(name, qkv, key_mask):
             continue
-        us = time_us(lambda name=name: sdpa_on_backend(name, qkv, key_mask))
+        try:
+            us = time_us(lambda name=name: sdpa_on_backend(name, qkv, key_mask))
+        except RuntimeError:  # as before run 16: a backend that fails under a graph is left out
+            continue
         if best is None or us < best[0]:
             best = (us, name)
     return best
