@@ -17,26 +17,34 @@ import torch
 from benchmarks.bench_memory_bound_kernels import replay_us
 
 
-def nvcc_command(source: Path, library: Path, arch: str) -> list[str]:
-    """The nvcc command that builds a kernel file here into a shared library for sm_<arch>."""
-    return ["nvcc", "-O3", f"-arch=sm_{arch}", "-shared", "-Xcompiler", "-fPIC", "-o", str(library), str(source)]
+def nvcc_command(sources: Path | list[Path], library: Path, arch: str, flags: tuple[str, ...] = ()) -> list[str]:
+    """The nvcc command that builds kernel files into a shared library for sm_<arch> (`flags`: more
+    options, e.g. -D definitions)."""
+    sources = [sources] if isinstance(sources, (str, Path)) else sources
+    return ["nvcc", "-O3", f"-arch=sm_{arch}", "-shared", "-Xcompiler", "-fPIC", *flags, "-o", str(library),
+            *map(str, sources)]
 
 
-def compile_library(source: Path, out_dir: Path, name: str) -> ctypes.CDLL:
-    """Compiles `source` with nvcc -O3 for this GPU into out_dir/<name>_sm<XY>.so (temp name, then
-    renamed) and loads it."""
+def build_library(sources: Path | list[Path], out_dir: Path, name: str, flags: tuple[str, ...] = ()) -> Path:
+    """Compiles `sources` with nvcc -O3 for this GPU into out_dir/<name>_sm<XY>.so (temp name, then
+    renamed); returns its path."""
     major, minor = torch.cuda.get_device_capability()
     library = out_dir / f"{name}_sm{major}{minor}.so"
     partial = library.with_suffix(".so.partial")
-    command = nvcc_command(source, partial, f"{major}{minor}")
+    command = nvcc_command(sources, partial, f"{major}{minor}", flags)
     try:
         subprocess.run(command, check=True, capture_output=True, text=True)
     except FileNotFoundError:
-        raise SystemExit(f"needs nvcc (the CUDA toolkit) on PATH to build {source.name}")
+        raise SystemExit(f"needs nvcc (the CUDA toolkit) on PATH to build {name}")
     except subprocess.CalledProcessError as error:
-        raise SystemExit(f"nvcc failed on {source}:\n{error.stderr}")
+        raise SystemExit(f"nvcc failed on {name}:\n{error.stderr}")
     partial.rename(library)
-    return ctypes.CDLL(str(library))
+    return library
+
+
+def compile_library(source: Path, out_dir: Path, name: str) -> ctypes.CDLL:
+    """build_library of one kernel file, loaded."""
+    return ctypes.CDLL(str(build_library(source, out_dir, name)))
 
 
 # The LayerNorm entry points' arguments: (index, x, gamma, beta, y, rows, 1 / hidden, epsilon, stream).

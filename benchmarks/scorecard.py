@@ -57,6 +57,16 @@ REPLAYS = 10  # per contender and round; its round time is their median
 SDPA_BACKENDS = ("flash", "efficient", "cudnn")  # math: never the fastest, and slow
 
 
+def verdict(ratios: list) -> str:
+    """Per-round ratios (> 1: ours faster) -> "ahead" if every round says so, "behind" if every round
+    says the opposite, else "level" (the difference is within the spread of the measurement)."""
+    if min(ratios) > 1.0:
+        return "ahead"
+    if max(ratios) < 1.0:
+        return "behind"
+    return "level"
+
+
 @dataclass
 class Cell:
     kernel: str
@@ -73,11 +83,7 @@ class Cell:
 
     @property
     def verdict(self) -> str:
-        if min(self.ratios) > 1.0:
-            return "ahead"
-        if max(self.ratios) < 1.0:
-            return "behind"
-        return "level"
+        return verdict(self.ratios)
 
     def line(self) -> str:
         r = self.ratios

@@ -6,6 +6,7 @@ tensors, so GPU tests and benchmarks need neither TensorRT nor pycuda. Each plug
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 from pathlib import Path
@@ -24,6 +25,17 @@ class KernelLibraryMissing(RuntimeError):
 
 
 _lib: ctypes.CDLL | None = None
+_opened: dict[str, ctypes.CDLL] = {}  # path -> library, each loaded once and kept
+
+
+def _open(path: Path) -> ctypes.CDLL:
+    key = str(Path(path).resolve())
+    if key not in _opened:
+        lib = ctypes.CDLL(key)
+        lib.bertKernelErrorString.restype = ctypes.c_char_p
+        lib.bertKernelErrorString.argtypes = [ctypes.c_int]
+        _opened[key] = lib
+    return _opened[key]
 
 
 def library_path(name: str) -> Path:
@@ -31,30 +43,45 @@ def library_path(name: str) -> Path:
 
 
 def load() -> ctypes.CDLL:
-    """The kernel library, loaded once. Raises KernelLibraryMissing with the build command."""
+    """The current kernel library: the default build (loaded once), or library()'s inside its block.
+    Raises KernelLibraryMissing with the build command."""
     global _lib
     if _lib is None:
         path = library_path("libbert_kernels.so")
         if not path.exists():
             raise KernelLibraryMissing(f"{path} not found; {BUILD_HINT}")
-        lib = ctypes.CDLL(str(path))
-        lib.bertKernelErrorString.restype = ctypes.c_char_p
-        lib.bertKernelErrorString.argtypes = [ctypes.c_int]
-        _lib = lib
+        _lib = _open(path)
     return _lib
 
 
-_functions: dict[str, object] = {}
+_functions: dict[tuple[str, str], object] = {}  # (library path, name)
 
 
 def function(name: str, argtypes: list):
-    """The C launcher `name` with its signature declared (int status, `argtypes`), once."""
-    if name not in _functions:
-        fn = getattr(load(), name)
+    """The C launcher `name` of the loaded library with its signature declared (int status,
+    `argtypes`), once per library."""
+    lib = load()
+    key = (lib._name, name)
+    if key not in _functions:
+        fn = getattr(lib, name)
         fn.restype = ctypes.c_int
         fn.argtypes = argtypes
-        _functions[name] = fn
-    return _functions[name]
+        _functions[key] = fn
+    return _functions[key]
+
+
+@contextlib.contextmanager
+def library(path: Path):
+    """Inside the block, every launch (the ops wrappers too) goes to the kernel library at `path`:
+    another build of the same sources, e.g. an ablation's with a different compile flag."""
+    global _lib
+    lib = _open(path)
+    saved = _lib
+    _lib = lib
+    try:
+        yield lib
+    finally:
+        _lib = saved
 
 
 def launch(name: str, argtypes: list, args: tuple, device, version: int | None = None) -> None:

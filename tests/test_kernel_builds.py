@@ -30,3 +30,44 @@ def test_kernel_compiles_for_the_oldest_default_architecture(source, tmp_path):
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, f"sm_{arch}: {result.stderr[-3000:]}"
     assert "warning" not in result.stderr, f"sm_{arch}: {result.stderr[-3000:]}"
+
+
+def ptx_entries(source: Path, tmp_path: Path, *flags: str) -> dict[str, str]:
+    """The PTX of `source` for sm_90, kernel name (mangled) -> its body."""
+    out = tmp_path / f"{source.stem}{''.join(flags)}.ptx".replace("=", "_")
+    command = ["nvcc", "-std=c++17", "-O3", "--expt-relaxed-constexpr", f"-I{PLUGINS}", "-arch=sm_90",
+               "-ptx", *flags, str(source), "-o", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    pieces = out.read_text().split(".entry ")[1:]
+    return {piece.split("(", 1)[0].strip(): piece for piece in pieces}
+
+
+PLAIN_VECTOR_LOAD = re.compile(r"ld\.global(\.nc)?\.v[24]\.")  # no cache operator: a plain load
+STREAMING = "-DBERT_STREAMING_ACTIVATIONS=1"
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+def test_streaming_activations_switch_sets_the_cache_hints(tmp_path):
+    """BERT_STREAMING_ACTIVATIONS (common/vector_io.cuh; CMake option of the same name) gives the
+    activation rows evict-first loads and stores (ld/st.global.cs) in every vector kernel of BiasGelu
+    and SkipLayerNorm when on, and none when off, the default; the parameters they re-read for every
+    row (the bias; gamma and beta) stay plain loads either way."""
+    gelu = PLUGINS / "bias_gelu" / "bias_gelu_kernel.cu"
+    assert not any(".cs." in body for body in ptx_entries(gelu, tmp_path).values())
+    vector_kernels = 0
+    for name, body in ptx_entries(gelu, tmp_path, STREAMING).items():
+        if "bias_gelu_scalar" in name:
+            continue  # element accesses: no hints (vector_io.cuh)
+        vector_kernels += 1
+        assert "ld.global.cs." in body and "st.global.cs." in body, name
+        with_bias = "bias_gelu_vectors" in name or "Lb1E" in name  # a run-time bias, or kBias = true
+        assert bool(PLAIN_VECTOR_LOAD.search(body)) == with_bias, f"{name}: the bias load"
+    assert vector_kernels >= 10  # v2-v8 in fp32 and fp16, with and without a bias
+
+    skip = PLUGINS / "skip_layernorm" / "skip_layernorm_kernel.cu"
+    streaming = {name: body for name, body in ptx_entries(skip, tmp_path, STREAMING).items()
+                 if "ld.global.cs." in body}
+    assert len(streaming) >= 20  # the vector versions of the float kernels
+    for name, body in streaming.items():
+        assert "st.global.cs." in body and PLAIN_VECTOR_LOAD.search(body), f"{name}: gamma/beta must stay plain"

@@ -2,7 +2,7 @@
 // storage type. One read and one write per element: a bandwidth problem in fp32; in fp16, where
 // an element is half the bytes, the ~33 instructions an element of erff's form become the bound
 // (72.7% of the copy peak at 65536 x 3072 on the H200, run 7). Versions 1-3 differ in how many bytes each
-// thread keeps in flight, 4 and 5 in the GELU's arithmetic, 6 and 7 in having no rows loop:
+// thread keeps in flight, 4 and 5 in the GELU's arithmetic, 6-8 in having no rows loop:
 //   1  scalar: one element per thread (grid-stride), the column from i % n.
 //   2  16-byte vectors: a thread owns one vector column, loads its bias once and walks rows.
 //   3  as 2, with kRowsInFlight rows loaded before any is computed (more independent loads).
@@ -12,6 +12,12 @@
 //      0.2 us at 64 x 3072 on the H100 (2.60 against 2.40 us, run 14; the loop ran once there).
 //      Needs the rows in one grid (gridDim.y <= 65535 row steps), else cudaErrorNotSupported.
 //   7  as 6, fp16 only, with ShortGelu.
+//   8  as 7 with 8-byte vectors (4 halves a thread) in blocks of 256: twice v7's threads, each with
+//      half its work, for the same bytes. For few rows (64 x 3072 is 24,576 v7 threads, 186 an SM)
+//      the kernel is one chain of latencies (load, ~100 instructions of GELU, store), and halving
+//      each thread's part of it paid a little at 64 rows (0.03 us); from 384 rows it is slower, 5-6%
+//      from 2K (run 17, README). A tactic only. Takes what v7 takes (16-byte aligned rows of whole
+//      16-byte vectors).
 // 0 = default, the fastest that applies as measured (README): fp32 3 when its grid gives every SM
 // at least kMinBlocksPerSmRowsInFlight blocks, else 6 (2 beyond one grid); fp16 7 (4 beyond one
 // grid: with ShortGelu's fewer registers, more warps an SM beat rows in flight, v5 4-8% slower
@@ -32,11 +38,14 @@ enum BiasGeluVersion {
     kVectorsRowsInFlightShortGelu = 5,
     kOnePass = 6,
     kOnePassShortGelu = 7,
+    kOnePassHalfVectorsShortGelu = 8,
 };
 
 constexpr int kBlockThreads = 128;
+constexpr int kHalfVectorBlockThreads = 256;  // v8
+constexpr int kHalfVectorElems = 4;           // v8: halves a thread (8 bytes)
 constexpr int kRowsInFlight = 4;
-constexpr int kMaxGridY = 65535;  // CUDA's limit on gridDim.y; v2-v5 loop over the rest, v6/v7 refuse
+constexpr int kMaxGridY = 65535;  // CUDA's limit on gridDim.y; v2-v5 loop over the rest, v6-v8 refuse
 // Rows in flight pay only on a grid many waves deep: at n = 3072 fp32, v3 was 1-5% behind v6 at
 // 3,072-12,288 rows (35-140 of its blocks an SM) on the H100 (run 14) and the H200 (run 15). From
 // 16K rows (186 and more) v3 was level with v6 on the H200 and ~1% behind it on the H100; where v6
@@ -55,7 +64,7 @@ struct ErffGelu {
     }
 };
 
-// v4, v5, v7: Phi(v) = erfc(-v / sqrt 2) / 2 with erfc(z) ~= t P(t) exp(-z^2), t = 1 / (1 + p z), for
+// v4, v5, v7, v8: Phi(v) = erfc(-v / sqrt 2) / 2 with erfc(z) ~= t P(t) exp(-z^2), t = 1 / (1 + p z), for
 // z = |v| / sqrt 2 >= 0 (Abramowitz & Stegun 7.1.26, |error| <= 1.5e-7), and Phi(v) = 1 - Phi(-v)
 // for v > 0: one polynomial, one approximate reciprocal, one EX2, ~13 instructions. Its error in y
 // (at most ~2.2e-7) is below what an fp16 output can show: over every finite fp16 input each output
@@ -120,14 +129,14 @@ bias_gelu_vectors(const T* input, const float* bias, T* output, int64_t rows, in
         float x[kRows][kVec];
 #pragma unroll
         for (int r = 0; r < kRows; ++r)  // all loads first: kRows independent requests in flight
-            if (first + r < rows) bert::load_as_float(input + (first + r) * n + col, x[r]);
+            if (first + r < rows) bert::load_as_float<bert::kActivations>(input + (first + r) * n + col, x[r]);
 #pragma unroll
         for (int r = 0; r < kRows; ++r) {
             if (first + r < rows) {
                 float y[kVec];
 #pragma unroll
                 for (int i = 0; i < kVec; ++i) y[i] = Gelu::apply(x[r][i] + b[i]);
-                bert::store_from_float(output + (first + r) * n + col, y);
+                bert::store_from_float<bert::kActivations>(output + (first + r) * n + col, y);
             }
         }
     }
@@ -146,12 +155,33 @@ bias_gelu_one_pass(const T* input, const float* bias, T* output, int64_t rows, i
     if (col >= n || row >= rows) return;
     float x[kVec];
     float b[kVec] = {};
-    bert::load_as_float(input + row * n + col, x);
+    bert::load_as_float<bert::kActivations>(input + row * n + col, x);
     if constexpr (kBias) bert::load_as_float(bias + col, b);
     float y[kVec];
 #pragma unroll
     for (int i = 0; i < kVec; ++i) y[i] = Gelu::apply(x[i] + b[i]);
-    bert::store_from_float(output + row * n + col, y);
+    bert::store_from_float<bert::kActivations>(output + row * n + col, y);
+}
+
+// v8: bias_gelu_one_pass<__half, ShortGelu> with an 8-byte vector (two half2) a thread.
+template <bool kBias>
+__global__ void __launch_bounds__(kHalfVectorBlockThreads)
+bias_gelu_half_vectors(const __half* input, const float* bias, __half* output, int64_t rows, int32_t n)
+{
+    const int col = (blockIdx.x * blockDim.x + threadIdx.x) * kHalfVectorElems;
+    const int64_t row = int64_t(blockIdx.y) * blockDim.y + threadIdx.y;
+    if (col >= n || row >= rows) return;
+    const uint2 bits = bert::load_bits<bert::kActivations>(reinterpret_cast<const uint2*>(input + row * n + col));
+    const float2 low = __half22float2(*reinterpret_cast<const __half2*>(&bits.x));
+    const float2 high = __half22float2(*reinterpret_cast<const __half2*>(&bits.y));
+    float4 b = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    if constexpr (kBias) b = *reinterpret_cast<const float4*>(bias + col);
+    const __half2 y_low = __floats2half2_rn(ShortGelu::apply(low.x + b.x), ShortGelu::apply(low.y + b.y));
+    const __half2 y_high = __floats2half2_rn(ShortGelu::apply(high.x + b.z), ShortGelu::apply(high.y + b.w));
+    uint2 out;
+    out.x = *reinterpret_cast<const uint32_t*>(&y_low);
+    out.y = *reinterpret_cast<const uint32_t*>(&y_high);
+    bert::store_bits<bert::kActivations>(reinterpret_cast<uint2*>(output + row * n + col), out);
 }
 
 int next_power_of_two(int value)
@@ -168,11 +198,11 @@ struct VectorLaunch {
 
 // As many threads along a row as it has vectors (a power of two up to the block), the rest of
 // the block on further rows, so narrow rows still fill the block.
-VectorLaunch plan_vectors(int64_t rows, int vecs_per_row, int rows_per_thread)
+VectorLaunch plan_vectors(int64_t rows, int vecs_per_row, int rows_per_thread, int block_threads = kBlockThreads)
 {
-    const int threads_x = next_power_of_two(vecs_per_row) < kBlockThreads ? next_power_of_two(vecs_per_row)
-                                                                           : kBlockThreads;
-    const dim3 block(threads_x, kBlockThreads / threads_x);
+    const int threads_x = next_power_of_two(vecs_per_row) < block_threads ? next_power_of_two(vecs_per_row)
+                                                                           : block_threads;
+    const dim3 block(threads_x, block_threads / threads_x);
     const int64_t rows_per_block = int64_t(block.y) * rows_per_thread;
     const int64_t row_steps = (rows + rows_per_block - 1) / rows_per_block;
     const dim3 grid((vecs_per_row + threads_x - 1) / threads_x,
@@ -206,18 +236,26 @@ cudaError_t launch_one_pass(const VectorLaunch& launch, const T* input, const fl
     return cudaGetLastError();
 }
 
-// Whether `version` (1-7) takes rows of n values of T from 16-byte aligned buffers at some row count
-// (v6/v7 not at every one: their rows must fit one grid, checked at launch).
+// Whether `version` (1-8) takes rows of n values of T from 16-byte aligned buffers at some row count
+// (v6-v8 not at every one: their rows must fit one grid, checked at launch).
 template <typename T>
 bool version_takes(int version, int32_t n)
 {
     const bool short_gelu = version == kVectorsShortGelu || version == kVectorsRowsInFlightShortGelu ||
-                            version == kOnePassShortGelu;
+                            version == kOnePassShortGelu || version == kOnePassHalfVectorsShortGelu;
     if (short_gelu && sizeof(T) != 2) return false;
     return version == kScalar || n % bert::kElemsPer16Bytes<T> == 0;
 }
 
-// Launches version 1-7 (the default resolved, the checks passed).
+// v8's grid: as v7's (plan_vectors, one row a thread) over 8-byte vectors and blocks of 256. Its
+// rows a block equal v7's (twice the vectors across, twice the threads), so it fits one grid where
+// v7 does.
+VectorLaunch plan_half_vectors(int64_t rows, int32_t n)
+{
+    return plan_vectors(rows, n / kHalfVectorElems, 1, kHalfVectorBlockThreads);
+}
+
+// Launches version 1-8 (the default resolved, the checks passed).
 template <typename T>
 cudaError_t launch_version(int version, const T* input, const float* bias, T* output, int64_t rows,
                            int32_t n, const VectorLaunch& one_pass, cudaStream_t stream)
@@ -235,6 +273,14 @@ cudaError_t launch_version(int version, const T* input, const float* bias, T* ou
             return launch_vectors<T, kRowsInFlight, ShortGelu>(input, bias, output, rows, n, stream);
         if (version == kOnePassShortGelu)
             return launch_one_pass<T, ShortGelu>(one_pass, input, bias, output, rows, n, stream);
+        if (version == kOnePassHalfVectorsShortGelu) {
+            const VectorLaunch launch = plan_half_vectors(rows, n);
+            if (bias != nullptr)
+                bias_gelu_half_vectors<true><<<launch.grid, launch.block, 0, stream>>>(input, bias, output, rows, n);
+            else
+                bias_gelu_half_vectors<false><<<launch.grid, launch.block, 0, stream>>>(input, bias, output, rows, n);
+            return cudaGetLastError();
+        }
     }
     if (version == kOnePass) return launch_one_pass<T, ErffGelu>(one_pass, input, bias, output, rows, n, stream);
     return version == kVectors ? launch_vectors<T, 1, ErffGelu>(input, bias, output, rows, n, stream)
@@ -269,6 +315,8 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
     // answer.
     if (!version_takes<T>(version, n) || (version != kScalar && !vectorizable)) return cudaErrorNotSupported;
     if ((version == kOnePass || version == kOnePassShortGelu) && !fits_one_grid) return cudaErrorNotSupported;
+    if (version == kOnePassHalfVectorsShortGelu && !reaches_every_row(plan_half_vectors(rows, n), rows))
+        return cudaErrorNotSupported;
     if (rows == 0) return cudaSuccess;
     const cudaError_t status = launch_version(version, input, bias, output, rows, n, one_pass, stream);
     if (status == cudaSuccess) bert::note_launched_version(version);
@@ -277,7 +325,8 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
 
 }  // namespace
 
-static_assert(int(BERT_BIAS_GELU_LAST_VERSION) == int(kOnePassShortGelu), "bias_gelu_kernel.h names the last version");
+static_assert(int(BERT_BIAS_GELU_LAST_VERSION) == int(kOnePassHalfVectorsShortGelu),
+              "bias_gelu_kernel.h names the last version");
 
 extern "C" int bertBiasGeluVersionTakes(int version, int32_t n, BertDType dtype)
 {

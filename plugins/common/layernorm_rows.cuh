@@ -317,7 +317,7 @@ layernorm_rows_registers(RowSource source, T* output, const P* gamma, const P* b
             load_as_float(beta + vec * kVec, shift);
 #pragma unroll
             for (int i = 0; i < kVec; ++i) y[i] = (x[v][i] - mean) * inv_std * scale[i] + shift[i];
-            store_from_float(out + vec * kVec, y);
+            store_from_float<kActivations>(out + vec * kVec, y);
         }
     }
 }
@@ -475,7 +475,7 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
 #pragma unroll
             for (int i = 0; i < kVec; ++i)
                 y[i] = (x[r][v][i] - mean[r]) * inv_std[r] * scale[v][i] + shift[v][i];
-            store_from_float(output + row[r].out_row * hidden + vec * kVec, y);
+            store_from_float<kActivations>(output + row[r].out_row * hidden + vec * kVec, y);
         }
     }
 }
@@ -634,7 +634,7 @@ layernorm_rows_shaped(RowSource source, T* output, const P* gamma, const P* beta
             float y[kVec];
 #pragma unroll
             for (int i = 0; i < kVec; ++i) y[i] = (x[r][v][i] - mean[r]) * inv_std * scale[i] + shift[i];
-            store_from_float(output + row[r].out_row * norm.hidden + col, y);
+            store_from_float<kActivations>(output + row[r].out_row * norm.hidden + col, y);
         }
     }
 }

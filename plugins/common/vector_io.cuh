@@ -3,8 +3,9 @@
 // Memory-bound kernels live or die by how many bytes each load instruction moves. A GPU serves a
 // warp's global load in 32-byte sectors; a warp whose 32 lanes each load 16 contiguous bytes
 // asks for 512 contiguous bytes with ONE instruction (LDG.128), which keeps the fewest
-// instructions in flight for the most bytes. So every kernel here moves data as `Pack16<T>`:
-// 4 floats or 8 halves. Arithmetic always happens in fp32, whatever the storage type.
+// instructions in flight for the most bytes. So the kernels move data as `Pack16<T>`: 4 floats or
+// 8 halves (one exception, BiasGelu v8, moves 8 bytes a thread through load_bits). Arithmetic
+// always happens in fp32, whatever the storage type.
 #pragma once
 
 #include <cuda_fp16.h>
@@ -33,6 +34,55 @@ struct alignas(16) Pack16 {
     T elems[kElemsPer16Bytes<T>];
 };
 
+// Cache policy of an access. kStream: ld.global.cs / st.global.cs, "evict first" in L1 and L2.
+// The activations the memory-bound kernels read and write (a LayerNorm's rows, BiasGelu's x and y)
+// are touched once per kernel, so marking them evict-first looks natural. Measured on an H100 (run
+// 17, benchmarks/ablate_cache_hints.py, README "Cache hints"), it is OFF: with inputs cold (rotating
+// through DRAM, as in the benchmarks) it took up to 0.2 us off a call at 64-4,096 rows, 45 of 72
+// cells faster; but the GEMM reading the output gave most of that back (the pairs level), and with
+// the input in L2 (what a kernel sees when the previous one has just written it) it was slower at
+// 42 of 72 cells, by up to 30%. Build with -DBERT_STREAMING_ACTIVATIONS=1 (CMake:
+// -DBERT_STREAMING_ACTIVATIONS=ON) to try it.
+enum class Cache { kNormal, kStream };
+
+#ifndef BERT_STREAMING_ACTIVATIONS
+#define BERT_STREAMING_ACTIVATIONS 0
+#endif
+// What the kernels use for activation rows (one place for the choice above).
+inline constexpr Cache kActivations = BERT_STREAMING_ACTIVATIONS ? Cache::kStream : Cache::kNormal;
+
+// One vector access as raw bits (uint4: 16 bytes, uint2: 8) with a cache policy.
+template <Cache kCache, typename Bits>
+__device__ __forceinline__ Bits load_bits(const Bits* source)
+{
+    if constexpr (kCache == Cache::kStream)
+        return __ldcs(source);
+    else
+        return *source;
+}
+
+template <Cache kCache, typename Bits>
+__device__ __forceinline__ void store_bits(Bits* destination, const Bits& bits)
+{
+    if constexpr (kCache == Cache::kStream)
+        __stcs(destination, bits);
+    else
+        *destination = bits;
+}
+
+template <Cache kCache, typename T>
+__device__ __forceinline__ Pack16<T> load_pack(const Pack16<T>* source)
+{
+    const uint4 bits = load_bits<kCache>(reinterpret_cast<const uint4*>(source));
+    return *reinterpret_cast<const Pack16<T>*>(&bits);
+}
+
+template <Cache kCache, typename T>
+__device__ __forceinline__ void store_pack(Pack16<T>* destination, const Pack16<T>& pack)
+{
+    store_bits<kCache>(reinterpret_cast<uint4*>(destination), *reinterpret_cast<const uint4*>(&pack));
+}
+
 __host__ __device__ __forceinline__ bool is_aligned(const void* pointer, uintptr_t bytes)
 {
     return reinterpret_cast<uintptr_t>(pointer) % bytes == 0;
@@ -45,15 +95,16 @@ __host__ __device__ __forceinline__ bool is_aligned16(const void* pointer)
 
 // out[i] = source[i] for i < N, as stored: no conversion and no arithmetic, so nothing waits for
 // the data here. When N elements are a whole number of 16-byte packs the loads are 128-bit (source
-// must then be 16-byte aligned); otherwise (N = 1: the scalar path) they are element loads.
-template <int N, typename T>
+// must then be 16-byte aligned); otherwise (N = 1: the scalar path) they are element loads, which
+// ignore kCache.
+template <Cache kCache = Cache::kNormal, int N, typename T>
 __device__ __forceinline__ void load_raw(const T* source, T (&out)[N])
 {
     constexpr int kPerPack = kElemsPer16Bytes<T>;
     if constexpr (N % kPerPack == 0) {
 #pragma unroll
         for (int p = 0; p < N / kPerPack; ++p) {
-            const Pack16<T> pack = reinterpret_cast<const Pack16<T>*>(source)[p];
+            const Pack16<T> pack = load_pack<kCache>(reinterpret_cast<const Pack16<T>*>(source) + p);
 #pragma unroll
             for (int i = 0; i < kPerPack; ++i) out[p * kPerPack + i] = pack.elems[i];
         }
@@ -72,16 +123,16 @@ __device__ __forceinline__ void convert_to_float(const T (&in)[N], float (&out)[
 }
 
 // out[i] = float(source[i]) for i < N: load_raw then convert_to_float.
-template <int N, typename T>
+template <Cache kCache = Cache::kNormal, int N, typename T>
 __device__ __forceinline__ void load_as_float(const T* source, float (&out)[N])
 {
     T raw[N];
-    load_raw(source, raw);
+    load_raw<kCache>(source, raw);
     convert_to_float(raw, out);
 }
 
 // destination[i] = T(values[i]) for i < N, with the same 16-byte rule as load_as_float.
-template <int N, typename T>
+template <Cache kCache = Cache::kNormal, int N, typename T>
 __device__ __forceinline__ void store_from_float(T* destination, const float (&values)[N])
 {
     constexpr int kPerPack = kElemsPer16Bytes<T>;
@@ -91,7 +142,7 @@ __device__ __forceinline__ void store_from_float(T* destination, const float (&v
             Pack16<T> pack;
 #pragma unroll
             for (int i = 0; i < kPerPack; ++i) pack.elems[i] = from_float<T>(values[p * kPerPack + i]);
-            reinterpret_cast<Pack16<T>*>(destination)[p] = pack;
+            store_pack<kCache>(reinterpret_cast<Pack16<T>*>(destination) + p, pack);
         }
     } else {
 #pragma unroll

@@ -24,7 +24,7 @@ struct TensorRows {
         template <int N>
         __device__ void fetch(int col, Raw<N>& raw) const
         {
-            bert::load_raw(values + col, raw.elems);
+            bert::load_raw<bert::kActivations>(values + col, raw.elems);
         }
 
         template <int N>

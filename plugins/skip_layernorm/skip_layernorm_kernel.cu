@@ -39,8 +39,8 @@ struct ResidualRows {
         template <int N>
         __device__ void fetch(int col, Raw<N>& raw) const
         {
-            bert::load_raw(input + col, raw.input);
-            bert::load_raw(skip + col, raw.skip);
+            bert::load_raw<bert::kActivations>(input + col, raw.input);
+            bert::load_raw<bert::kActivations>(skip + col, raw.skip);
             if constexpr (kBias) bert::load_raw(bias + col, raw.bias);
         }
 

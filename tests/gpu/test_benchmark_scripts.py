@@ -117,3 +117,23 @@ def test_scorecard_small_case(tmp_path):
         assert cells[1:3] == ["fp16", "1 x 64"] and cells[8].strip("*") in ("ahead", "level", "behind"), row
     assert "copy floor" in rows[0] and "TFLOP/s" in rows[1]
     assert "SkipLayerNorm: " in report and "QkvToContext: " in report
+
+
+def test_cache_hints_ablation_small_case(tmp_path):
+    """Both builds (plain, evict-first) are built, checked against float64 and timed, the kernel
+    alone and followed by its GEMM."""
+    if shutil.which("nvcc") is None:
+        pytest.skip("the ablation builds the kernels with nvcc")
+    out = tmp_path / "hints.txt"
+    done = run_script("benchmarks/ablate_cache_hints.py", "--kernels", "BiasGelu", "SkipLayerNorm", "--dtypes",
+                      "fp16", "--batches", "1", "--seqs", "64", "--pair-tokens", "64", "--out", str(out))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = out.read_text()
+    assert "(partial)" not in report and not list(tmp_path.glob(".hints.txt.*"))
+    for kernel in ("BiasGelu", "SkipLayerNorm"):
+        row = next(line for line in report.splitlines() if line.startswith(f"| {kernel} "))
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        assert cells[1:3] == ["fp16", "1 x 64"], row
+        assert float(cells[3]) > 0 and float(cells[4]) > 0 and float(cells[7]) > 0 and float(cells[8]) > 0, row
+        assert cells[6] in ("ahead", "level", "behind") and cells[10] in ("ahead", "level", "behind"), row
+    assert "of 2 cells" in report

@@ -107,9 +107,11 @@ GELU_BLOCK_THREADS, MAX_GRID_Y = 128, 65535  # bias_gelu_kernel.cu: kBlockThread
 
 
 def gelu_one_pass_refuses(rows, width, dtype):
-    """Whether BiasGelu v6/v7's grid (one row a thread) needs more than MAX_GRID_Y row steps: its
+    """Whether BiasGelu v6-v8's grid (one row a thread) needs more than MAX_GRID_Y row steps: its
     block has the row's vector count rounded up to a power of two across (at most the block), the
-    rest of the block on further rows (bias_gelu_kernel.cu, plan_vectors)."""
+    rest of the block on further rows (bias_gelu_kernel.cu, plan_vectors). Computed for v6/v7's 16-byte
+    vectors and 128-thread blocks; v8's 8-byte vectors in 256-thread blocks give the same rows a
+    block (twice the vectors across, twice the threads)."""
     vecs = width // elems_per_vector(dtype)
     across = min(1 << max(vecs - 1, 0).bit_length(), GELU_BLOCK_THREADS)
     return -(-rows // (GELU_BLOCK_THREADS // across)) > MAX_GRID_Y
@@ -117,12 +119,12 @@ def gelu_one_pass_refuses(rows, width, dtype):
 
 def run_version(version, width, dtype, launch, norm_family=False, rows=None):
     """launch(); a vector version on rows that are not whole 16-byte vectors must refuse, and so
-    must LayerNorm-family v10-v14 on rows their splits cannot take, and BiasGelu v6/v7 on more rows
+    must LayerNorm-family v10-v14 on rows their splits cannot take, and BiasGelu v6-v8 on more rows
     than their grid holds (`rows` required for them). Returns whether it ran. In both families
     (LayerNorm, BiasGelu) every numbered version but 1 is a vector version."""
     vec = elems_per_vector(dtype)
     if not norm_family and version in GELU_ONE_PASS and rows is None:
-        raise ValueError("BiasGelu v6/v7: pass rows")
+        raise ValueError("BiasGelu v6-v8: pass rows")
     refuses = (version not in (None, 1) and not vectorizable(width, dtype)) \
         or (norm_family and split_refuses(version, width // vec, vec)) \
         or (not norm_family and version in GELU_FP16_ONLY and dtype != torch.float16) \
@@ -672,8 +674,8 @@ def test_bias_gelu(dtype, n, with_bias):
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_bias_gelu_rows_beyond_one_grid_and_in_place(dtype, version):
     # Rows against gridDim.y's 65535 and the rows a thread keeps in flight. 70001 rows of narrow
-    # width: a block holds many rows, so v6/v7 fit and the loop versions take a few row steps.
-    # Width 512: v6/v7 fit exactly at 65535 rows (fp32, one row a block) and 131070 (fp16, two),
+    # width: a block holds many rows, so v6-v8 fit and the loop versions take a few row steps.
+    # Width 512: v6-v8 fit exactly at 65535 rows (fp32, one row a block) and 131070 (fp16, two),
     # and refuse one row more, where v2-v5 loop; 70001 x 512 fp32 is where the default runs v2.
     for rows, n in ((70001, 8), (70001, 24), (4097, 3072), (65535, 512), (65536, 512), (131070, 512),
                     (131071, 512), (70001, 512)):
@@ -725,7 +727,7 @@ def every_finite_fp16():
 @pytest.mark.parametrize("version", ALL_GELU_VERSIONS, ids=lambda v: f"v{v}")
 def test_bias_gelu_fp16_every_input_within_one_ulp(version):
     """Every finite fp16 input (bias 0): the output within one fp16 ulp of the correctly rounded
-    float64 GELU. Everywhere for ShortGelu (v4, v5, v7, the fp16 default); for erff's form (v1-v3, v6) from
+    float64 GELU. Everywhere for ShortGelu (v4, v5, v7, v8, the fp16 default); for erff's form (v1-v3, v6) from
     x = -3 up: below it 1 + erf(x / sqrt 2) cancels (erff's absolute error, ~6e-8, is 10% of it at
     x = -5), which leaves those tiny outputs a few ulps off (bias_gelu_kernel.cu)."""
     x = every_finite_fp16()
@@ -744,11 +746,11 @@ def test_bias_gelu_fp16_every_input_within_one_ulp(version):
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_bias_gelu_version_takes_says_what_the_launcher_takes(dtype):
     """bertBiasGeluVersionTakes is the rule behind the tactics the BiasGelu plugin offers TensorRT's
-    builder (version 1 only where no other takes the row): a version it names must launch at the width (v6/v7 up to one grid of rows, past which the
+    builder (version 1 only where no other takes the row): a version it names must launch at the width (v6-v8 up to one grid of rows, past which the
     plugin's pinned tactic gives way to the default), one it leaves out must refuse. And
     bertLastLaunchedVersion names the version that launched (0 after a refusal), for the default
     one that the width takes: widths 1-64 and some wider, rows on both sides of the default's
-    switches (v3's threshold at n = 3072, one grid of v6/v7 at n = 512)."""
+    switches (v3's threshold at n = 3072, one grid of v6-v8 at n = 512)."""
     shapes = [(3, n) for n in (*range(1, 65), 100, 770, 1000, 3072, 3076)] + [(16384, 3072), (70001, 512)]
     mismatches = []
     for rows, n in shapes:

@@ -1,0 +1,179 @@
+"""What evict-first cache hints on activation rows would buy, and what they cost the GEMM after them.
+
+    python3 benchmarks/ablate_cache_hints.py --out benchmarks/results/<gpu>_cache_hints.txt [--hot-l2]
+
+The memory-bound kernels (LayerNorm, SkipLayerNorm, EmbLayerNorm, BiasGelu) read each activation
+row once and write each output once, so marking those accesses evict-first (ld.global.cs and
+st.global.cs) looks natural: plugins/common/vector_io.cuh can (BERT_STREAMING_ACTIVATIONS, off by
+default: this script's measurements are why). It builds their kernel files with nvcc twice, with
+-DBERT_STREAMING_ACTIVATIONS=0 (plain accesses, the library's default) and =1 (evict-first), loads
+both builds into one process (plugins.kernels.library) and, at the scorecard's cells (batch
+1/8/32 x sequence 64/128/384, hidden 768, FFN width 3072):
+
+  1. checks each kernel's default launcher from both builds against float64;
+  2. times both in interleaved rounds (benchmarks/interleaved.py), inputs rotating over >= 3x the L2
+     as in every benchmark here, or one input set left in L2 (--hot-l2: what an engine at small
+     batch gives a kernel whose input the previous kernel has just written);
+  3. up to --pair-tokens tokens, times each again followed by the GEMM that reads its output in
+     BERT: the QKV projection ([tokens, 768] x [768, 2304]) after a LayerNorm, the FFN
+     down-projection ([tokens, 3072] x [3072, 768]) after BiasGelu. An evict-first output line is
+     the first to leave the L2, so a gain of the kernel alone could come back as a loss in its
+     consumer; the pair shows the sum.
+
+Each row: the median us of both builds, plain / evict-first (> 1: the hints faster) and the
+scorecard's verdict over the rounds (faster in every round, slower in every round, or level).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+import benchmarks.bench_memory_bound_kernels as memory_bound  # noqa: E402
+from benchmarks.interleaved import build_library, time_in_rounds  # noqa: E402
+from benchmarks.scorecard import BATCHES, HIDDEN, REPLAYS, ROUNDS, SEQS, verdict  # noqa: E402
+from bertrt.common import atomic_write_bytes  # noqa: E402
+from plugins import kernels  # noqa: E402
+
+KERNELS = ("LayerNorm", "SkipLayerNorm", "EmbLayerNorm", "BiasGelu")
+KERNEL_DIRS = ("layernorm", "skip_layernorm", "emb_layernorm", "bias_gelu")
+BUILDS = {"plain": 0, "evict-first": 1}  # label -> BERT_STREAMING_ACTIVATIONS
+# The GEMM that reads each kernel's output in BERT: the output width -> the weight's columns.
+CONSUMER_COLUMNS = {HIDDEN: 3 * HIDDEN, 4 * HIDDEN: HIDDEN}
+# verdict: of evict-first, by the scorecard's rule (ahead: faster in every round).
+HEADER = ("| kernel | dtype | batch x seq | plain us | evict-first us | plain / evict-first | verdict "
+          "| + GEMM: plain us | evict-first us | plain / evict-first | verdict |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def sources() -> list[Path]:
+    """The kernel files of the four kernels and the shared ones (plugins/CMakeLists.txt's glob, less
+    attention, which the hints do not touch)."""
+    plugins = ROOT / "plugins"
+    return [*(f for d in KERNEL_DIRS for f in sorted((plugins / d).glob("*_kernel.cu"))),
+            *sorted((plugins / "common").glob("*.cu"))]
+
+
+def build_both(out_dir: Path) -> dict[str, Path]:
+    """label -> the library built with that BERT_STREAMING_ACTIVATIONS (both at once: nvcc is
+    single-threaded)."""
+    def build(label):
+        flags = ("-DNDEBUG", "--expt-relaxed-constexpr", f"-DBERT_STREAMING_ACTIVATIONS={BUILDS[label]}")
+        return build_library(sources(), out_dir, f"bert_kernels_{label}", flags)
+    with ThreadPoolExecutor(len(BUILDS)) as pool:
+        libraries = dict(zip(BUILDS, pool.map(build, BUILDS)))
+    plain, streaming = (path.read_bytes() for path in libraries.values())
+    if plain == streaming:
+        raise SystemExit("the two builds are the same library: -DBERT_STREAMING_ACTIVATIONS did not reach the kernels")
+    return libraries
+
+
+def launcher(workload, inputs, dtype, path: Path):
+    """call(i): the kernel's default launcher from the library at `path` on input set i."""
+    def call(i):
+        with kernels.library(path):
+            return workload.ours(inputs[i], None, dtype)
+    return call
+
+
+def then_gemm(call, weight):
+    """call(i) followed by the GEMM that reads its output, as the next layer of BERT does."""
+    return lambda i: torch.mm(call(i).reshape(-1, weight.shape[0]), weight)
+
+
+def compare(contenders: dict, sets: int) -> tuple[float, float, list[float]]:
+    """(plain us, evict-first us, per-round plain / evict-first) of a {label: call} pair."""
+    rounds = time_in_rounds(contenders, sets, memory_bound.graph_calls(sets), ROUNDS, REPLAYS)
+    plain, streaming = rounds.values()
+    return statistics.median(plain), statistics.median(streaming), [p / s for p, s in zip(plain, streaming)]
+
+
+def cell(name, dtype_name, batch, seq, libraries, l2_bytes, pair_tokens) -> tuple[str, str]:
+    """(the table row, the verdict of the kernel alone) of one cell."""
+    workload = memory_bound.WORKLOADS[name]
+    dtype = memory_bound.DTYPES[dtype_name]
+    width = workload.width_of(HIDDEN)
+    tokens = batch * seq
+    memory_bound.SEQ_LEN = seq  # EmbLayerNorm's input sets read it (as in the scorecard)
+    inputs, _ = memory_bound.make_inputs(workload, dtype, width, tokens, l2_bytes)
+    expected = workload.reference(inputs[0])
+    calls = {label: launcher(workload, inputs, dtype, path) for label, path in libraries.items()}
+    for label, call in calls.items():
+        memory_bound.check(call(0), expected, dtype, f"{name} {label} {batch} x {seq} {dtype_name}")
+    plain_us, streaming_us, ratios = compare(calls, len(inputs))
+    alone = verdict(ratios)
+    line = (f"| {name} | {dtype_name} | {batch} x {seq} | {plain_us:.2f} | {streaming_us:.2f} | "
+            f"{statistics.median(ratios):.3f}x [{min(ratios):.2f}-{max(ratios):.2f}] | {alone} |")
+    if tokens > pair_tokens:
+        return line + " | | | |", alone
+    weight = (torch.randn(width, CONSUMER_COLUMNS[width], device="cuda") / width ** 0.5).to(dtype)
+    plain_us, streaming_us, ratios = compare({label: then_gemm(call, weight) for label, call in calls.items()},
+                                             len(inputs))
+    return line + (f" {plain_us:.2f} | {streaming_us:.2f} | {statistics.median(ratios):.3f}x "
+                   f"[{min(ratios):.2f}-{max(ratios):.2f}] | {verdict(ratios)} |"), alone
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--kernels", nargs="+", default=list(KERNELS), choices=KERNELS)
+    parser.add_argument("--dtypes", nargs="+", default=["fp32", "fp16"], choices=["fp32", "fp16"])
+    parser.add_argument("--batches", nargs="+", type=int, default=list(BATCHES))
+    parser.add_argument("--seqs", nargs="+", type=int, default=list(SEQS))
+    parser.add_argument("--pair-tokens", type=int, default=3072,
+                        help="time the kernel + GEMM pairs up to this many tokens (default 3072; 0: none)")
+    parser.add_argument("--hot-l2", action="store_true", help="one input set, left in L2 (default: rotating)")
+    parser.add_argument("--out", type=Path, help="also write the report to this file")
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        raise SystemExit("needs a CUDA GPU and nvcc (it builds the kernels itself)")
+    if not all(1 <= s <= memory_bound.MAX_POS for s in args.seqs):
+        raise SystemExit(f"--seqs must be 1..{memory_bound.MAX_POS} (BERT's position table)")
+    torch.backends.cuda.matmul.allow_tf32 = False  # fp32 GEMMs stay fp32, as in an fp32 engine
+    lines = []
+
+    def log(text=""):
+        print(text, flush=True)
+        lines.append(text)
+
+    props = torch.cuda.get_device_properties(0)
+    started = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        libraries = build_both(Path(tmp))
+        log(f"GPU: {props.name} ({props.multi_processor_count} SMs, L2 {props.L2_cache_size >> 20} MiB); "
+            f"torch {torch.__version__}, CUDA {torch.version.cuda}; built in {time.time() - started:.0f} s")
+        log(f"command: python3 {' '.join(sys.argv)}")
+        log(f"inputs: {'one set, left in L2' if args.hot_l2 else 'rotating over >= 3x the L2'}; "
+            f"{ROUNDS} interleaved rounds, each a median of {REPLAYS} graph replays")
+        memory_bound.warm_up_gpu()
+        log(HEADER)
+        l2_bytes = 0 if args.hot_l2 else props.L2_cache_size
+        verdicts = []
+        for name in args.kernels:
+            for dtype_name in args.dtypes:
+                for batch in args.batches:
+                    for seq in args.seqs:
+                        line, alone = cell(name, dtype_name, batch, seq, libraries, l2_bytes, args.pair_tokens)
+                        verdicts.append(alone)
+                        log(line)
+                        if args.out:
+                            atomic_write_bytes(args.out, ("\n".join(lines) + "\n(partial)\n").encode())
+                        torch.cuda.empty_cache()
+    counts = {v: verdicts.count(v) for v in ("ahead", "level", "behind")}
+    log(f"\nthe kernel alone, evict-first against plain: {counts['ahead']} faster, {counts['level']} level, "
+        f"{counts['behind']} slower of {len(verdicts)} cells; total {time.time() - started:.0f} s")
+    if args.out:
+        atomic_write_bytes(args.out, ("\n".join(lines) + "\n").encode())
+
+
+if __name__ == "__main__":
+    main()
