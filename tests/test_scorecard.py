@@ -90,3 +90,35 @@ def test_each_sdpa_contender_call_runs_attention_once(monkeypatch):
     for call in contenders.values():
         call(1)
     assert computed == ["set 1"] * len(contenders)
+
+
+def scorecard_row(kernel, ours, torch_best, verdict):
+    return (f"| {kernel} | fp16 | 1 x 64 | v7 | {ours:.2f} | torch.compile | {torch_best:.2f} | 1.00x [1.00-1.00] | "
+            f"**{verdict}** | 1.00x | notes |")
+
+
+def test_compare_scorecards_finds_the_fastest_pytorch_of_any_run(tmp_path):
+    from benchmarks.compare_scorecards import compare, read_scorecard
+
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    # LayerNorm: PyTorch fast only in the second run; BiasGelu: ours faster than every PyTorch.
+    first.write_text("\n".join([scorecard_row("LayerNorm", 2.00, 2.50, "ahead"),
+                                scorecard_row("BiasGelu", 2.00, 2.10, "ahead")]) + "\n")
+    second.write_text("\n".join(["  " + scorecard_row("LayerNorm", 2.04, 9.99, "ahead"),  # a progress line
+                                 scorecard_row("LayerNorm", 2.04, 1.90, "behind"),
+                                 scorecard_row("BiasGelu", 2.02, 2.20, "ahead")]) + "\n")
+    lines, slower = compare([read_scorecard(first), read_scorecard(second)])
+    assert slower == [(("LayerNorm", "fp16", "1 x 64"), 2.00, 1.90)]
+    assert "1 of 2 cells changed verdict between runs" in lines
+    assert lines[0].startswith("ours moved between runs by up to 1.020x")
+    assert "| LayerNorm | fp16 | 1 x 64 | 2.00 | 1.90 | 0.950x | ahead, behind |" in lines
+
+
+def test_compare_scorecards_reads_the_committed_h100_runs():
+    from benchmarks.compare_scorecards import read_scorecard
+
+    results = ROOT / "benchmarks" / "results"
+    for name in ("nvidia-h100-80gb-hbm3_scorecard.txt", "nvidia-h100-80gb-hbm3_scorecard_run17.txt"):
+        cells = read_scorecard(results / name)
+        assert len(cells) == 90, name
+        assert {verdict for _, _, verdict in cells.values()} <= {"ahead", "level", "behind"}
