@@ -41,8 +41,8 @@ import torch  # noqa: E402
 
 import benchmarks.bench_memory_bound_kernels as memory_bound  # noqa: E402
 from benchmarks.interleaved import build_library, time_in_rounds  # noqa: E402
-from benchmarks.scorecard import BATCHES, HIDDEN, REPLAYS, ROUNDS, SEQS, verdict  # noqa: E402
-from bertrt.common import atomic_write_bytes  # noqa: E402
+from benchmarks.scorecard import (HIDDEN, REPLAYS, ROUNDS, Report, add_cell_arguments,  # noqa: E402
+                                  check_cell_arguments, verdict)
 from plugins import kernels  # noqa: E402
 
 KERNELS = ("LayerNorm", "SkipLayerNorm", "EmbLayerNorm", "BiasGelu")
@@ -126,24 +126,14 @@ def cell(name, dtype_name, batch, seq, libraries, l2_bytes, pair_tokens) -> tupl
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kernels", nargs="+", default=list(KERNELS), choices=KERNELS)
-    parser.add_argument("--dtypes", nargs="+", default=["fp32", "fp16"], choices=["fp32", "fp16"])
-    parser.add_argument("--batches", nargs="+", type=int, default=list(BATCHES))
-    parser.add_argument("--seqs", nargs="+", type=int, default=list(SEQS))
+    add_cell_arguments(parser)
     parser.add_argument("--pair-tokens", type=int, default=3072,
                         help="time the kernel + GEMM pairs up to this many tokens (default 3072; 0: none)")
     parser.add_argument("--hot-l2", action="store_true", help="one input set, left in L2 (default: rotating)")
-    parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
-    if not torch.cuda.is_available():
-        raise SystemExit("needs a CUDA GPU and nvcc (it builds the kernels itself)")
-    if not all(1 <= s <= memory_bound.MAX_POS for s in args.seqs):
-        raise SystemExit(f"--seqs must be 1..{memory_bound.MAX_POS} (BERT's position table)")
+    check_cell_arguments(args, "and nvcc: it builds the kernels itself")
     torch.backends.cuda.matmul.allow_tf32 = False  # fp32 GEMMs stay fp32, as in an fp32 engine
-    lines = []
-
-    def log(text=""):
-        print(text, flush=True)
-        lines.append(text)
+    log = Report(args.out)
 
     props = torch.cuda.get_device_properties(0)
     started = time.time()
@@ -165,14 +155,12 @@ def main(argv=None):
                         line, alone = cell(name, dtype_name, batch, seq, libraries, l2_bytes, args.pair_tokens)
                         verdicts.append(alone)
                         log(line)
-                        if args.out:
-                            atomic_write_bytes(args.out, ("\n".join(lines) + "\n(partial)\n").encode())
+                        log.save(partial=True)
                         torch.cuda.empty_cache()
     counts = {v: verdicts.count(v) for v in ("ahead", "level", "behind")}
     log(f"\nthe kernel alone, evict-first against plain: {counts['ahead']} faster, {counts['level']} level, "
         f"{counts['behind']} slower of {len(verdicts)} cells; total {time.time() - started:.0f} s")
-    if args.out:
-        atomic_write_bytes(args.out, ("\n".join(lines) + "\n").encode())
+    log.save()
 
 
 if __name__ == "__main__":

@@ -199,25 +199,48 @@ def attention_cell(dtype_name, batch, seq, l2_bytes, log) -> Cell:
                  notes=lambda us, _: f"{flops / us / 1e6:.0f} TFLOP/s")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--kernels", nargs="+", default=list(KERNELS), choices=KERNELS)
+def add_cell_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that pick a run's cells, and --out (ablate_cache_hints.py shares them)."""
     parser.add_argument("--dtypes", nargs="+", default=list(DTYPES), choices=list(DTYPES))
     parser.add_argument("--batches", nargs="+", type=int, default=list(BATCHES))
     parser.add_argument("--seqs", nargs="+", type=int, default=list(SEQS))
     parser.add_argument("--out", type=Path, help="also write the report to this file")
-    args = parser.parse_args(argv)
-    if not torch.cuda.is_available():
-        raise SystemExit("needs a CUDA GPU (and the kernels built: cmake --build plugins/build)")
+
+
+def check_cell_arguments(args, needs: str) -> None:
+    """Exits with one line naming the fix: a sequence length BERT cannot have, or no GPU."""
     if not all(1 <= s <= memory_bound.MAX_POS for s in args.seqs):
         raise SystemExit(f"--seqs must be 1..{memory_bound.MAX_POS} (BERT's position table)")
+    if not torch.cuda.is_available():
+        raise SystemExit(f"needs a CUDA GPU ({needs})")
+
+
+class Report:
+    """log(text): printed at once and kept; save() writes what is kept to `out` (if any) in one
+    piece, marked "(partial)" while the run goes on, so a run cut short leaves its rows."""
+
+    def __init__(self, out: Path | None):
+        self.out = out
+        self.lines: list[str] = []
+
+    def __call__(self, text: str = "") -> None:
+        print(text, flush=True)
+        self.lines.append(text)
+
+    def save(self, partial: bool = False) -> None:
+        if self.out:
+            atomic_write_bytes(self.out, ("\n".join(self.lines) + ("\n(partial)\n" if partial else "\n")).encode())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--kernels", nargs="+", default=list(KERNELS), choices=KERNELS)
+    add_cell_arguments(parser)
+    args = parser.parse_args(argv)
+    check_cell_arguments(args, "and the kernels built: cmake --build plugins/build")
     torch._dynamo.config.cache_size_limit = 64
     torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32, for SDPA too
-    lines = []
-
-    def log(text=""):
-        print(text, flush=True)
-        lines.append(text)
+    log = Report(args.out)
 
     props = torch.cuda.get_device_properties(0)
     started = time.time()
@@ -241,8 +264,7 @@ def main(argv=None):
                                                  copy_peak, log)
                     cells.append(cell)
                     log(f"  {cell.line()}  ({time.time() - started:.0f} s)")
-                    if args.out:  # what is done so far survives a run cut short
-                        atomic_write_bytes(args.out, ("\n".join(lines) + "\n(partial)\n").encode())
+                    log.save(partial=True)  # what is done so far survives a run cut short
                     torch.cuda.empty_cache()
     log("")
     log(HEADER)
@@ -256,8 +278,7 @@ def main(argv=None):
         log(f"{kernel}: {counts['ahead']} ahead, {counts['level']} level, {counts['behind']} behind of {len(mine)}; "
             f"median ratio {min(medians):.2f}-{max(medians):.2f}x")
     log(f"total {time.time() - started:.0f} s")
-    if args.out:
-        atomic_write_bytes(args.out, ("\n".join(lines) + "\n").encode())
+    log.save()
 
 
 if __name__ == "__main__":

@@ -122,3 +122,29 @@ def test_compare_scorecards_reads_the_committed_h100_runs():
         cells = read_scorecard(results / name)
         assert len(cells) == 90, name
         assert {verdict for _, _, verdict in cells.values()} <= {"ahead", "level", "behind"}
+
+
+@pytest.mark.parametrize("script, needs", [("benchmarks/scorecard.py", "the kernels built"),
+                                           ("benchmarks/ablate_cache_hints.py", "nvcc")])
+def test_cell_arguments_are_checked_before_anything_runs(script, needs):
+    bad = subprocess.run([sys.executable, script, "--seqs", "64", "513"], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode != 0 and "--seqs must be 1..512" in bad.stderr
+    import torch
+
+    if not torch.cuda.is_available():
+        done = subprocess.run([sys.executable, script, "--batches", "1", "--seqs", "64"], cwd=ROOT,
+                              capture_output=True, text=True)
+        assert done.returncode != 0 and "needs a CUDA GPU" in done.stderr and needs in done.stderr
+
+
+def test_report_keeps_what_it_printed_and_saves_it_whole(tmp_path, capsys):
+    out = tmp_path / "report.txt"
+    log = scorecard.Report(out)
+    log("first")
+    log.save(partial=True)
+    assert out.read_text() == "first\n(partial)\n"
+    log("second")
+    log.save()
+    assert out.read_text() == "first\nsecond\n" and capsys.readouterr().out == "first\nsecond\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.txt"]  # no temp file left
+    scorecard.Report(None).save()  # no --out: nothing written, no error
