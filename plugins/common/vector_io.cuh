@@ -37,11 +37,10 @@ struct alignas(16) Pack16 {
 // Cache policy of an access. kStream: ld.global.cs / st.global.cs, "evict first" in L1 and L2.
 // The activations the memory-bound kernels read and write (a LayerNorm's rows, BiasGelu's x and y)
 // are touched once per kernel, so marking them evict-first looks natural. Measured on an H100 (run
-// 17, benchmarks/ablate_cache_hints.py, plugins/README.md "Cache hints"), it is OFF: with inputs cold (rotating
-// through DRAM, as in the benchmarks) it took up to 0.2 us off a call at 64-4,096 rows, 45 of 72
-// cells faster; but with the GEMM that reads the output the pairs were within 1% but for BiasGelu
-// fp16, and with the input in L2 (what a kernel sees when the previous one has just written it) it
-// was slower at 42 of 72 cells, down to 0.70x. Build with -DBERT_STREAMING_ACTIVATIONS=1 (CMake:
+// 17, benchmarks/ablate_cache_hints.py, plugins/README.md "Cache hints"), it is OFF: with inputs
+// cold (rotating through DRAM, as in the benchmarks) 45 of 72 cells were faster, up to 1.11x; with
+// the input in L2 (what a kernel sees when the previous one has just written it) 42 of 72 were
+// slower, down to 0.70x. Build with -DBERT_STREAMING_ACTIVATIONS=1 (CMake:
 // -DBERT_STREAMING_ACTIVATIONS=ON) to try it.
 enum class Cache { kNormal, kStream };
 
