@@ -11,6 +11,7 @@ import pytest
 
 PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 SOURCES = sorted(PLUGINS.glob("*/*_kernel.cu")) + sorted(PLUGINS.glob("common/*.cu"))
+NVCC = ["nvcc", "-std=c++17", "-O3", "--expt-relaxed-constexpr", f"-I{PLUGINS}"]  # as CMakeLists.txt builds
 
 
 def oldest_default_architecture() -> str:
@@ -24,8 +25,7 @@ def oldest_default_architecture() -> str:
 @pytest.mark.parametrize("source", SOURCES, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_kernel_compiles_for_the_oldest_default_architecture(source, tmp_path):
     arch = oldest_default_architecture()
-    command = ["nvcc", "-std=c++17", "-O3", "--expt-relaxed-constexpr", f"-I{PLUGINS}",
-               f"-gencode=arch=compute_{arch},code=sm_{arch}", "-c", str(source),
+    command = [*NVCC, f"-gencode=arch=compute_{arch},code=sm_{arch}", "-c", str(source),
                "-o", str(tmp_path / "kernel.o")]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, f"sm_{arch}: {result.stderr[-3000:]}"
@@ -35,8 +35,7 @@ def test_kernel_compiles_for_the_oldest_default_architecture(source, tmp_path):
 def ptx_entries(source: Path, tmp_path: Path, *flags: str) -> dict[str, str]:
     """The PTX of `source` for sm_90, kernel name (mangled) -> its body."""
     out = tmp_path / f"{source.stem}{''.join(flags)}.ptx".replace("=", "_")
-    command = ["nvcc", "-std=c++17", "-O3", "--expt-relaxed-constexpr", f"-I{PLUGINS}", "-arch=sm_90",
-               "-ptx", *flags, str(source), "-o", str(out)]
+    command = [*NVCC, "-arch=sm_90", "-ptx", *flags, str(source), "-o", str(out)]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     pieces = out.read_text().split(".entry ")[1:]

@@ -174,10 +174,10 @@ bias_gelu_half_vectors(const __half* input, const float* bias, __half* output, i
     const uint2 bits = bert::load_bits<bert::kActivations>(reinterpret_cast<const uint2*>(input + row * n + col));
     const float2 low = __half22float2(*reinterpret_cast<const __half2*>(&bits.x));
     const float2 high = __half22float2(*reinterpret_cast<const __half2*>(&bits.y));
-    float4 b = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    if constexpr (kBias) b = *reinterpret_cast<const float4*>(bias + col);
-    const __half2 y_low = __floats2half2_rn(ShortGelu::apply(low.x + b.x), ShortGelu::apply(low.y + b.y));
-    const __half2 y_high = __floats2half2_rn(ShortGelu::apply(high.x + b.z), ShortGelu::apply(high.y + b.w));
+    float b[kHalfVectorElems] = {};
+    if constexpr (kBias) bert::load_as_float(bias + col, b);
+    const __half2 y_low = __floats2half2_rn(ShortGelu::apply(low.x + b[0]), ShortGelu::apply(low.y + b[1]));
+    const __half2 y_high = __floats2half2_rn(ShortGelu::apply(high.x + b[2]), ShortGelu::apply(high.y + b[3]));
     uint2 out;
     out.x = *reinterpret_cast<const uint32_t*>(&y_low);
     out.y = *reinterpret_cast<const uint32_t*>(&y_high);
