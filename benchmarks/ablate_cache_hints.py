@@ -1,14 +1,20 @@
-"""What evict-first cache hints on activation rows would buy, and what they cost the GEMM after them.
+"""What cache hints buy the memory-bound kernels, and what they cost the GEMM after them.
 
-    python3 benchmarks/ablate_cache_hints.py --out benchmarks/results/<gpu>_cache_hints.txt [--hot-l2]
+    python3 benchmarks/ablate_cache_hints.py [--switch streaming|keep-parameters] [--hot-l2] \
+        --out benchmarks/results/<gpu>_cache_hints.txt
 
-The memory-bound kernels (LayerNorm, SkipLayerNorm, EmbLayerNorm, BiasGelu) read each activation
-row once and write each output once, so marking those accesses evict-first (ld.global.cs and
-st.global.cs) looks natural: plugins/common/vector_io.cuh can (BERT_STREAMING_ACTIVATIONS, off by
-default: this script's measurements are why). It builds their kernel files with nvcc twice, with
--DBERT_STREAMING_ACTIVATIONS=0 (plain accesses, the library's default) and =1 (evict-first), loads
-both builds into one process (plugins.kernels.library) and, at the scorecard's cells (batch
-1/8/32 x sequence 64/128/384, hidden 768, FFN width 3072):
+plugins/common/vector_io.cuh has two build switches for the memory-bound kernels (LayerNorm,
+SkipLayerNorm, EmbLayerNorm, BiasGelu); this script measures either:
+
+  streaming        (BERT_STREAMING_ACTIVATIONS) activation rows are read and written once, so
+                   marking those accesses evict-first (ld.global.cs and st.global.cs) looks natural;
+  keep-parameters  (BERT_KEEP_PARAMETERS) what every row reads again (gamma, beta, biases,
+                   EmbLayerNorm's position and type rows) loaded evict-last in L1 and L2, as
+                   torch.compile's Triton kernels load their weights.
+
+It builds the kernel files with nvcc twice, the switch at 0 and at 1, loads both builds into one
+process (plugins.kernels.library) and, at the scorecard's cells (batch 1/8/32 x sequence
+64/128/384, hidden 768, FFN width 3072):
 
   1. checks each kernel's default launcher from both builds against float64;
   2. times both in interleaved rounds (benchmarks/interleaved.py), inputs rotating over >= 3x the L2
@@ -16,12 +22,12 @@ both builds into one process (plugins.kernels.library) and, at the scorecard's c
      batch gives a kernel whose input the previous kernel has just written);
   3. up to --pair-tokens tokens, times each again followed by the GEMM that reads its output in
      BERT: the QKV projection ([tokens, 768] x [768, 2304]) after a LayerNorm, the FFN
-     down-projection ([tokens, 3072] x [3072, 768]) after BiasGelu. An evict-first output line is
-     the first to leave the L2, so a gain of the kernel alone could come back as a loss in its
-     consumer; the pair shows the sum.
+     down-projection ([tokens, 3072] x [3072, 768]) after BiasGelu. With the streaming switch an
+     evict-first output line is the first to leave the L2, so a gain of the kernel alone could come
+     back as a loss in its consumer; the pair shows the sum.
 
-Each row: the median us of both builds, plain / evict-first (> 1: the hints faster) and the
-scorecard's verdict over the rounds (faster in every round, slower in every round, or level).
+Each row: the median us of both builds, off / on (> 1: the hints faster) and the scorecard's
+verdict over the rounds (faster in every round, slower in every round, or level).
 """
 from __future__ import annotations
 
@@ -47,13 +53,19 @@ from plugins import kernels  # noqa: E402
 
 KERNELS = ("LayerNorm", "SkipLayerNorm", "EmbLayerNorm", "BiasGelu")
 KERNEL_DIRS = ("layernorm", "skip_layernorm", "emb_layernorm", "bias_gelu")
-BUILDS = {"plain": 0, "evict-first": 1}  # label -> BERT_STREAMING_ACTIVATIONS
+# --switch -> (the macro, what its builds are called at 0 and at 1).
+SWITCHES = {"streaming": ("BERT_STREAMING_ACTIVATIONS", ("plain", "evict-first")),
+            "keep-parameters": ("BERT_KEEP_PARAMETERS", ("plain", "evict-last params"))}
 # The GEMM that reads each kernel's output in BERT: the output width -> the weight's columns.
 CONSUMER_COLUMNS = {HIDDEN: 3 * HIDDEN, 4 * HIDDEN: HIDDEN}
-# verdict: of evict-first, by the scorecard's rule (ahead: faster in every round).
-HEADER = ("| kernel | dtype | batch x seq | plain us | evict-first us | plain / evict-first | verdict "
-          "| + GEMM: plain us | evict-first us | plain / evict-first | verdict |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def header(off: str, on: str) -> str:
+    """The table's header; the verdict is of `on` against `off`, by the scorecard's rule (ahead:
+    faster in every round)."""
+    return (f"| kernel | dtype | batch x seq | {off} us | {on} us | {off} / {on} | verdict "
+            f"| + GEMM: {off} us | {on} us | {off} / {on} | verdict |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def sources() -> list[Path]:
@@ -64,17 +76,19 @@ def sources() -> list[Path]:
             *sorted((plugins / "common").glob("*.cu"))]
 
 
-def build_both(out_dir: Path) -> dict[str, Path]:
-    """label -> the library built with that BERT_STREAMING_ACTIVATIONS (both at once: nvcc is
+def build_both(out_dir: Path, switch: str) -> dict[str, Path]:
+    """label -> the library built with the switch's macro at 0 and at 1 (both at once: nvcc is
     single-threaded)."""
-    def build(label):
-        flags = ("-DNDEBUG", "--expt-relaxed-constexpr", f"-DBERT_STREAMING_ACTIVATIONS={BUILDS[label]}")
-        return build_library(sources(), out_dir, f"bert_kernels_{label}", flags)
-    with ThreadPoolExecutor(len(BUILDS)) as pool:
-        libraries = dict(zip(BUILDS, pool.map(build, BUILDS)))
-    plain, streaming = (path.read_bytes() for path in libraries.values())
-    if plain == streaming:
-        raise SystemExit("the two builds are the same library: -DBERT_STREAMING_ACTIVATIONS did not reach the kernels")
+    macro, labels = SWITCHES[switch]
+
+    def build(value):
+        flags = ("-DNDEBUG", "--expt-relaxed-constexpr", f"-D{macro}={value}")
+        return build_library(sources(), out_dir, f"bert_kernels_{macro.lower()}_{value}", flags)
+    with ThreadPoolExecutor(len(labels)) as pool:
+        libraries = dict(zip(labels, pool.map(build, (0, 1))))
+    off, on = (path.read_bytes() for path in libraries.values())
+    if off == on:
+        raise SystemExit(f"the two builds are the same library: -D{macro} did not reach the kernels")
     return libraries
 
 
@@ -92,10 +106,10 @@ def then_gemm(call, weight):
 
 
 def compare(contenders: dict, sets: int) -> tuple[float, float, list[float]]:
-    """(plain us, evict-first us, per-round plain / evict-first) of a {label: call} pair."""
+    """(off us, on us, per-round off / on) of an {off label: call, on label: call} pair."""
     rounds = time_in_rounds(contenders, sets, memory_bound.graph_calls(sets), ROUNDS, REPLAYS)
-    plain, streaming = rounds.values()
-    return statistics.median(plain), statistics.median(streaming), [p / s for p, s in zip(plain, streaming)]
+    off, on = rounds.values()
+    return statistics.median(off), statistics.median(on), [a / b for a, b in zip(off, on)]
 
 
 def cell(name, dtype_name, batch, seq, libraries, l2_bytes, pair_tokens) -> tuple[str, str]:
@@ -110,21 +124,23 @@ def cell(name, dtype_name, batch, seq, libraries, l2_bytes, pair_tokens) -> tupl
     calls = {label: launcher(workload, inputs, dtype, path) for label, path in libraries.items()}
     for label, call in calls.items():
         memory_bound.check(call(0), expected, dtype, f"{name} {label} {batch} x {seq} {dtype_name}")
-    plain_us, streaming_us, ratios = compare(calls, len(inputs))
+    off_us, on_us, ratios = compare(calls, len(inputs))
     alone = verdict(ratios)
-    line = (f"| {name} | {dtype_name} | {batch} x {seq} | {plain_us:.2f} | {streaming_us:.2f} | "
+    line = (f"| {name} | {dtype_name} | {batch} x {seq} | {off_us:.2f} | {on_us:.2f} | "
             f"{statistics.median(ratios):.3f}x [{min(ratios):.2f}-{max(ratios):.2f}] | {alone} |")
     if tokens > pair_tokens:
         return line + " | | | |", alone
     weight = (torch.randn(width, CONSUMER_COLUMNS[width], device="cuda") / width ** 0.5).to(dtype)
-    plain_us, streaming_us, ratios = compare({label: then_gemm(call, weight) for label, call in calls.items()},
-                                             len(inputs))
-    return line + (f" {plain_us:.2f} | {streaming_us:.2f} | {statistics.median(ratios):.3f}x "
+    off_us, on_us, ratios = compare({label: then_gemm(call, weight) for label, call in calls.items()},
+                                    len(inputs))
+    return line + (f" {off_us:.2f} | {on_us:.2f} | {statistics.median(ratios):.3f}x "
                    f"[{min(ratios):.2f}-{max(ratios):.2f}] | {verdict(ratios)} |"), alone
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--switch", default="streaming", choices=SWITCHES,
+                        help="which build switch to measure (default: streaming)")
     parser.add_argument("--kernels", nargs="+", default=list(KERNELS), choices=KERNELS)
     add_cell_arguments(parser)
     parser.add_argument("--pair-tokens", type=int, default=3072,
@@ -138,14 +154,16 @@ def main(argv=None):
     props = torch.cuda.get_device_properties(0)
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        libraries = build_both(Path(tmp))
+        libraries = build_both(Path(tmp), args.switch)
+        off, on = libraries
         log(f"GPU: {props.name} ({props.multi_processor_count} SMs, L2 {props.L2_cache_size >> 20} MiB); "
             f"torch {torch.__version__}, CUDA {torch.version.cuda}; built in {time.time() - started:.0f} s")
         log(f"command: python3 {' '.join(sys.argv)}")
         log(f"inputs: {'one set, left in L2' if args.hot_l2 else 'rotating over >= 3x the L2'}; "
             f"{ROUNDS} interleaved rounds, each a median of {REPLAYS} graph replays")
         memory_bound.warm_up_gpu()
-        log(HEADER)
+        log(f"switch: {SWITCHES[args.switch][0]} (0: {off}, 1: {on})")
+        log(header(off, on))
         l2_bytes = 0 if args.hot_l2 else props.L2_cache_size
         verdicts = []
         for name in args.kernels:
@@ -158,7 +176,7 @@ def main(argv=None):
                         log.save(partial=True)
                         torch.cuda.empty_cache()
     counts = {v: verdicts.count(v) for v in ("ahead", "level", "behind")}
-    log(f"\nthe kernel alone, evict-first against plain: {counts['ahead']} faster, {counts['level']} level, "
+    log(f"\nthe kernel alone, {on} against {off}: {counts['ahead']} faster, {counts['level']} level, "
         f"{counts['behind']} slower of {len(verdicts)} cells; total {time.time() - started:.0f} s")
     log.save()
 

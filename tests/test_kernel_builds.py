@@ -70,3 +70,54 @@ def test_streaming_activations_switch_sets_the_cache_hints(tmp_path):
     assert len(streaming) >= 20  # the vector versions of the float kernels
     for name, body in streaming.items():
         assert "st.global.cs." in body and PLAIN_VECTOR_LOAD.search(body), f"{name}: gamma/beta must stay plain"
+
+
+KEEP = "-DBERT_KEEP_PARAMETERS=1"
+EVICT_LAST_LOAD = "ld.global.L1::evict_last.L2::cache_hint.v4."
+VECTOR_KERNELS = ("layernorm_rows_registers", "layernorm_rows_loads_first", "layernorm_rows_shaped")
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+def test_keep_parameters_switch_marks_the_parameters_only(tmp_path):
+    """BERT_KEEP_PARAMETERS (common/vector_io.cuh; CMake option of the same name) gives the loads of
+    what every row reads again an evict-last policy when on, and nothing when off (the default):
+    in every vector kernel of LayerNorm and SkipLayerNorm gamma and beta (2 loads at least; 3 with
+    SkipLayerNorm's bias, where the mangled name says it has one), of EmbLayerNorm also the position
+    and type rows (4), BiasGelu's bias wherever the kernel has one. The rows themselves stay plain
+    loads (EmbLayerNorm's word rows ld.global.nc). Before sm_80 (no cache_hint operand) the loads
+    keep the L1 hint and the global space."""
+    for kernel_dir, parameters in (("layernorm", 2), ("skip_layernorm", 2), ("emb_layernorm", 4)):
+        source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
+        assert not any("evict_last" in body for body in ptx_entries(source, tmp_path).values())
+        checked = 0
+        for name, body in ptx_entries(source, tmp_path, KEEP).items():
+            if not any(kernel in name for kernel in VECTOR_KERNELS):
+                continue
+            checked += 1
+            expected = parameters + (1 if re.search(r"ResidualRowsI(f|6__half)Lb1E", name) else 0)
+            assert body.count(EVICT_LAST_LOAD) >= expected, f"{name}: the parameters' loads"
+            assert PLAIN_VECTOR_LOAD.search(body), f"{name}: the row's loads must stay plain"
+            if kernel_dir == "emb_layernorm":
+                assert "ld.global.nc.v4." in body, f"{name}: the word rows"
+        assert checked >= 100, kernel_dir  # v2-v14 in fp32 and fp16, every instantiated size
+
+    gelu = PLUGINS / "bias_gelu" / "bias_gelu_kernel.cu"
+    with_bias = 0
+    for name, body in ptx_entries(gelu, tmp_path, KEEP).items():
+        if "bias_gelu_scalar" in name:
+            continue  # element loads: no hints (vector_io.cuh)
+        has_bias = "bias_gelu_vectors" in name or "Lb1E" in name  # a run-time bias, or kBias = true
+        with_bias += has_bias
+        assert ("ld.global.L1::evict_last.L2::cache_hint." in body) == has_bias, f"{name}: the bias load"
+    assert with_bias >= 8
+
+    arch = oldest_default_architecture()
+    for kernel_dir in ("layernorm", "emb_layernorm"):
+        old = tmp_path / f"{kernel_dir}_sm{arch}.ptx"
+        done = subprocess.run([*NVCC, f"-gencode=arch=compute_{arch},code=sm_{arch}", KEEP, "-ptx",
+                               str(PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"), "-o", str(old)],
+                              capture_output=True, text=True)
+        assert done.returncode == 0 and "warning" not in done.stderr, f"sm_{arch}: {done.stderr[-3000:]}"
+        ptx = old.read_text()
+        assert "ld.global.L1::evict_last.v4." in ptx and "cache_hint" not in ptx, kernel_dir
+        assert not re.search(r"\bld\.v4\.", ptx), f"{kernel_dir}: a generic load on sm_{arch}"

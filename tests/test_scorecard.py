@@ -70,6 +70,45 @@ def test_score_when_the_pick_is_the_default(monkeypatch):
     assert cell.default_ratios == cell.ratios and cell.notes == "floor None"
 
 
+def test_score_lists_each_fresh_compile_and_takes_the_fastest(monkeypatch):
+    times = {**ROUND_TIMES, "torch.compile #1": [2.6, 2.6, 2.6], "torch.compile #2": [1.8, 2.9, 2.1]}
+    monkeypatch.setattr(scorecard, "ROUNDS", 3)
+    monkeypatch.setattr(scorecard, "time_in_rounds",
+                        lambda contenders, sets, calls, rounds, replays: {k: times[k] for k in contenders})
+    pytorch = {"torch eager": "eager call", "torch.compile #1": "first", "torch.compile #2": "second"}
+    cell = scorecard.score("LayerNorm", "fp16", 1, 64, {"default": "call"}, "default", pytorch, sets=2,
+                           notes=lambda us, floor_us: "3% of copy peak")
+    assert cell.ratios == pytest.approx([1.8 / 2.0, 1.5 / 2.0, 2.1 / 2.0])  # the fastest of all, per round
+    assert cell.best_torch == "torch.compile #2"
+    assert cell.notes == "3% of copy peak, compiles 2.60 / 2.10 us"  # each compile's median, in order
+
+
+def test_compile_afresh_compiles_and_autotunes_again_each_time():
+    """A second torch.compile of the same function reuses the first one's graph (dynamo keys its
+    cache by code object) and inductor's caches would hand it the first one's picks: compile_afresh
+    must get a new graph every time, with no cache hit, and leave the earlier compiles working."""
+    import torch
+    from torch._dynamo.utils import counters
+
+    def function(x, weight, **_):
+        return torch.nn.functional.layer_norm(x + 1.0, (8,), weight)
+    x, weight = torch.randn(4, 8), torch.randn(8)
+    torch._dynamo.reset()
+    counters.clear()
+    compiles = [scorecard.compile_afresh(function, (x,), {"weight": weight}) for _ in range(2)]
+    assert counters["stats"]["unique_graphs"] == 2
+    assert "fxgraph_cache_hit" not in counters["inductor"]
+    for compiled in compiles:
+        torch.testing.assert_close(compiled(x, weight=weight), function(x, weight))
+    assert counters["stats"]["unique_graphs"] == 2  # no compile again when called again
+
+
+def test_compiles_must_be_positive():
+    bad = subprocess.run([sys.executable, "benchmarks/scorecard.py", "--compiles", "0"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "--compiles must be at least 1" in bad.stderr
+
+
 def test_needs_a_gpu_and_says_so():
     import torch
     if torch.cuda.is_available():
@@ -118,7 +157,8 @@ def test_compare_scorecards_reads_the_committed_h100_runs():
     from benchmarks.compare_scorecards import read_scorecard
 
     results = ROOT / "benchmarks" / "results"
-    for name in ("nvidia-h100-80gb-hbm3_scorecard.txt", "nvidia-h100-80gb-hbm3_scorecard_run17.txt"):
+    for name in ("nvidia-h100-80gb-hbm3_scorecard.txt", "nvidia-h100-80gb-hbm3_scorecard_run17.txt",
+                 "nvidia-h100-80gb-hbm3_scorecard_run18_compiles3.txt"):
         cells = read_scorecard(results / name)
         assert len(cells) == 90, name
         assert {verdict for _, _, verdict in cells.values()} <= {"ahead", "level", "behind"}

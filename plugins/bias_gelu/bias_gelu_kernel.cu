@@ -121,7 +121,7 @@ bias_gelu_vectors(const T* input, const float* bias, T* output, int64_t rows, in
     if (vec >= n / kVec) return;  // no barriers below, so leaving early is safe
     const int col = vec * kVec;
     float b[kVec] = {};
-    if (bias != nullptr) bert::load_as_float(bias + col, b);
+    if (bias != nullptr) bert::load_as_float<bert::kParameters>(bias + col, b);
 
     const int64_t rows_per_step = int64_t(gridDim.y) * blockDim.y * kRows;
     for (int64_t first = (int64_t(blockIdx.y) * blockDim.y + threadIdx.y) * kRows; first < rows;
@@ -156,7 +156,7 @@ bias_gelu_one_pass(const T* input, const float* bias, T* output, int64_t rows, i
     float x[kVec];
     float b[kVec] = {};
     bert::load_as_float<bert::kActivations>(input + row * n + col, x);
-    if constexpr (kBias) bert::load_as_float(bias + col, b);
+    if constexpr (kBias) bert::load_as_float<bert::kParameters>(bias + col, b);
     float y[kVec];
 #pragma unroll
     for (int i = 0; i < kVec; ++i) y[i] = Gelu::apply(x[i] + b[i]);
@@ -175,7 +175,7 @@ bias_gelu_half_vectors(const __half* input, const float* bias, __half* output, i
     const float2 low = __half22float2(*reinterpret_cast<const __half2*>(&bits.x));
     const float2 high = __half22float2(*reinterpret_cast<const __half2*>(&bits.y));
     float b[kHalfVectorElems] = {};
-    if constexpr (kBias) bert::load_as_float(bias + col, b);
+    if constexpr (kBias) bert::load_as_float<bert::kParameters>(bias + col, b);
     const __half2 y_low = __floats2half2_rn(ShortGelu::apply(low.x + b[0]), ShortGelu::apply(low.y + b[1]));
     const __half2 y_high = __floats2half2_rn(ShortGelu::apply(high.x + b[2]), ShortGelu::apply(high.y + b[3]));
     uint2 out;

@@ -313,8 +313,8 @@ layernorm_rows_registers(RowSource source, T* output, const P* gamma, const P* b
         const int vec = v * threads_per_row + lane;
         if (vec < vecs_per_row) {
             float scale[kVec], shift[kVec], y[kVec];
-            load_as_float(gamma + vec * kVec, scale);
-            load_as_float(beta + vec * kVec, shift);
+            load_as_float<kParameters>(gamma + vec * kVec, scale);
+            load_as_float<kParameters>(beta + vec * kVec, shift);
 #pragma unroll
             for (int i = 0; i < kVec; ++i) y[i] = (x[v][i] - mean) * inv_std * scale[i] + shift[i];
             store_from_float<kActivations>(out + vec * kVec, y);
@@ -371,8 +371,8 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
 #pragma unroll
         for (int v = 0; v < kVecsPerThread; ++v) {
             if (v * threads_per_row + lane < vecs_per_row && has_any_row) {
-                load_raw(gamma + (v * threads_per_row + lane) * kVec, raw_scale[v]);
-                load_raw(beta + (v * threads_per_row + lane) * kVec, raw_shift[v]);
+                load_raw<kParameters>(gamma + (v * threads_per_row + lane) * kVec, raw_scale[v]);
+                load_raw<kParameters>(beta + (v * threads_per_row + lane) * kVec, raw_shift[v]);
             }
         }
     }
@@ -400,8 +400,8 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
     float scale[kVecsPerThread][kVec], shift[kVecsPerThread][kVec];  // read only where loaded
     const auto load_params = [&](int v) {
         const int vec = v * threads_per_row + lane;
-        load_as_float(gamma + vec * kVec, scale[v]);
-        load_as_float(beta + vec * kVec, shift[v]);
+        load_as_float<kParameters>(gamma + vec * kVec, scale[v]);
+        load_as_float<kParameters>(beta + vec * kVec, shift[v]);
     };
     if constexpr (kParams == ParamsLoad::kBeforeReductions) {
 #pragma unroll
@@ -584,8 +584,8 @@ layernorm_rows_shaped(RowSource source, T* output, const P* gamma, const P* beta
     if constexpr (Shape::kParams == ParamsLoad::kWithRow) {
 #pragma unroll
         for (int v = 0; v < kVecs; ++v) {
-            load_raw(gamma + (lane + v * Shape::kGroupThreads) * kVec, raw_scale[v]);
-            load_raw(beta + (lane + v * Shape::kGroupThreads) * kVec, raw_shift[v]);
+            load_raw<kParameters>(gamma + (lane + v * Shape::kGroupThreads) * kVec, raw_scale[v]);
+            load_raw<kParameters>(beta + (lane + v * Shape::kGroupThreads) * kVec, raw_shift[v]);
         }
     }
     float x[kRows][kVecs][kVec];
@@ -621,8 +621,8 @@ layernorm_rows_shaped(RowSource source, T* output, const P* gamma, const P* beta
             convert_to_float(raw_scale[v], scale);
             convert_to_float(raw_shift[v], shift);
         } else {
-            load_as_float(gamma + col, scale);
-            load_as_float(beta + col, shift);
+            load_as_float<kParameters>(gamma + col, scale);
+            load_as_float<kParameters>(beta + col, shift);
         }
 #pragma unroll
         for (int r = 0; r < kRows; ++r) {

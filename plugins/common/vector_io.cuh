@@ -34,21 +34,84 @@ struct alignas(16) Pack16 {
     T elems[kElemsPer16Bytes<T>];
 };
 
-// Cache policy of an access. kStream: ld.global.cs / st.global.cs, "evict first" in L1 and L2.
-// The activations the memory-bound kernels read and write (a LayerNorm's rows, BiasGelu's x and y)
-// are touched once per kernel, so marking them evict-first looks natural. Measured on an H100 (run
-// 17, benchmarks/ablate_cache_hints.py, plugins/README.md "Cache hints"), it is OFF: with inputs
-// cold (rotating through DRAM, as in the benchmarks) 45 of 72 cells were faster, up to 1.11x; with
-// the input in L2 (what a kernel sees when the previous one has just written it) 42 of 72 were
-// slower, down to 0.70x. Build with -DBERT_STREAMING_ACTIVATIONS=1 (CMake:
-// -DBERT_STREAMING_ACTIVATIONS=ON) to try it.
-enum class Cache { kNormal, kStream };
+// Cache policy of an access.
+//   kStream: ld.global.cs / st.global.cs, "evict first" in L1 and L2, for the activations the
+//     memory-bound kernels read and write once (a LayerNorm's rows, BiasGelu's x and y). Measured on
+//     an H100 (run 17, benchmarks/ablate_cache_hints.py, plugins/README.md "Cache hints"), it is
+//     OFF: with inputs cold (rotating through DRAM, as in the benchmarks) 45 of 72 cells were
+//     faster, up to 1.11x; with the input in L2 (what a kernel sees when the previous one has just
+//     written it) 42 of 72 were slower, down to 0.70x. Build with -DBERT_STREAMING_ACTIVATIONS=1
+//     (CMake: -DBERT_STREAMING_ACTIVATIONS=ON) to try it.
+//   kKeep: ld.global.L1::evict_last with an L2 evict-last policy, for what the fp32/fp16 kernels'
+//     rows all read again (gamma, beta, a bias, EmbLayerNorm's position and type rows, which then
+//     lose their read-only .nc path; the INT8 SkipLayerNorm's loads stay plain), so that the rows do
+//     not push them out of L1 between one row and the next. torch.compile's Triton kernels load
+//     their weights this way (eviction_policy='evict_last'). Measured on an H100 (run 18, the same
+//     ablation, plugins/README.md "Cache hints"), it is OFF: LayerNorm gained up to 1.05x at most
+//     cells but lost up to 4% at fp16 12,288 rows; the other kernels moved within +-3%, as often
+//     slower as faster with the input in L2. Build with -DBERT_KEEP_PARAMETERS=1 (CMake:
+//     -DBERT_KEEP_PARAMETERS=ON) to try it.
+// The scalar (unaligned) paths' element loads ignore the policy.
+enum class Cache { kNormal, kStream, kKeep };
 
 #ifndef BERT_STREAMING_ACTIVATIONS
 #define BERT_STREAMING_ACTIVATIONS 0
 #endif
-// What the kernels use for activation rows (one place for the choice above).
+#ifndef BERT_KEEP_PARAMETERS
+#define BERT_KEEP_PARAMETERS 0
+#endif
+// What the kernels use for activation rows and for parameters (one place for each choice above).
 inline constexpr Cache kActivations = BERT_STREAMING_ACTIVATIONS ? Cache::kStream : Cache::kNormal;
+inline constexpr Cache kParameters = BERT_KEEP_PARAMETERS ? Cache::kKeep : Cache::kNormal;
+
+// The L2 policy operand of kKeep's loads: every line they touch evict-last. Not volatile, so the
+// compiler may compute it once per kernel.
+__device__ __forceinline__ uint64_t evict_last_policy()
+{
+    uint64_t policy;
+    asm("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(policy));
+    return policy;
+}
+
+// kKeep's loads: L1 evict-last, and from sm_80 on (the cache_hint operand) L2 evict-last too. The
+// global space is named, so a pointer whose space the compiler cannot see (EmbLayerNorm's table
+// rows) still gets a global load, not a generic one. Not volatile and without a memory clobber:
+// they read what no thread writes while a kernel runs (parameters), so the compiler may move or
+// merge them like any load of constant data, across barriers too. That would be wrong in a kernel
+// that waits for the grid that writes them (programmatic dependent launch); none here does.
+__device__ __forceinline__ uint4 load_keep(const uint4* source)
+{
+    uint4 bits;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm("ld.global.L1::evict_last.L2::cache_hint.v4.u32 {%0, %1, %2, %3}, [%4], %5;"
+        : "=r"(bits.x), "=r"(bits.y), "=r"(bits.z), "=r"(bits.w)
+        : "l"(__cvta_generic_to_global(source)), "l"(evict_last_policy()));
+#elif defined(__CUDA_ARCH__)
+    asm("ld.global.L1::evict_last.v4.u32 {%0, %1, %2, %3}, [%4];"
+        : "=r"(bits.x), "=r"(bits.y), "=r"(bits.z), "=r"(bits.w)
+        : "l"(__cvta_generic_to_global(source)));
+#else
+    bits = *source;  // the host pass: never runs
+#endif
+    return bits;
+}
+
+__device__ __forceinline__ uint2 load_keep(const uint2* source)
+{
+    uint2 bits;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm("ld.global.L1::evict_last.L2::cache_hint.v2.u32 {%0, %1}, [%2], %3;"
+        : "=r"(bits.x), "=r"(bits.y)
+        : "l"(__cvta_generic_to_global(source)), "l"(evict_last_policy()));
+#elif defined(__CUDA_ARCH__)
+    asm("ld.global.L1::evict_last.v2.u32 {%0, %1}, [%2];"
+        : "=r"(bits.x), "=r"(bits.y)
+        : "l"(__cvta_generic_to_global(source)));
+#else
+    bits = *source;  // the host pass: never runs
+#endif
+    return bits;
+}
 
 // One vector access as raw bits (uint4: 16 bytes, uint2: 8) with a cache policy.
 template <Cache kCache, typename Bits>
@@ -56,6 +119,8 @@ __device__ __forceinline__ Bits load_bits(const Bits* source)
 {
     if constexpr (kCache == Cache::kStream)
         return __ldcs(source);
+    else if constexpr (kCache == Cache::kKeep)
+        return load_keep(source);
     else
         return *source;
 }
@@ -63,6 +128,7 @@ __device__ __forceinline__ Bits load_bits(const Bits* source)
 template <Cache kCache, typename Bits>
 __device__ __forceinline__ void store_bits(Bits* destination, const Bits& bits)
 {
+    static_assert(kCache != Cache::kKeep, "kKeep is for loads of parameters");
     if constexpr (kCache == Cache::kStream)
         __stcs(destination, bits);
     else

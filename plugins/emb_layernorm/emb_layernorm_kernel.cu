@@ -11,14 +11,23 @@ namespace {
 // bert::load_raw for table rows, as global loads: where a row pointer comes from (a table, or null
 // on a padding slot) hides its address space from the compiler, which then emits generic loads
 // (LD, not LDG; __builtin_assume(__isGlobal(p)) did not change that). The tables are read-only while
-// the kernel runs, so the read-only path (__ldg) is safe.
-template <int N>
+// the kernel runs, so the read-only path (__ldg) is safe. kKeep (bert::kParameters) is for the
+// position and type rows, which every sequence reads again; its loads name the global space too.
+template <bert::Cache kCache, int N>
 __device__ __forceinline__ void load_table(const float* source, float (&out)[N])
 {
+    static_assert(kCache != bert::Cache::kStream, "table rows: read-only (__ldg) or kept (kKeep)");
     if constexpr (N % 4 == 0) {
 #pragma unroll
         for (int p = 0; p < N / 4; ++p) {
-            const float4 pack = __ldg(reinterpret_cast<const float4*>(source) + p);
+            float4 pack;
+            if constexpr (kCache == bert::Cache::kKeep) {
+                const uint4 bits = bert::load_keep(reinterpret_cast<const uint4*>(source) + p);
+                pack = make_float4(__uint_as_float(bits.x), __uint_as_float(bits.y),
+                                   __uint_as_float(bits.z), __uint_as_float(bits.w));
+            } else {
+                pack = __ldg(reinterpret_cast<const float4*>(source) + p);
+            }
             out[4 * p] = pack.x, out[4 * p + 1] = pack.y, out[4 * p + 2] = pack.z, out[4 * p + 3] = pack.w;
         }
     } else {
@@ -63,9 +72,10 @@ struct EmbeddingRows {
         __device__ void fetch(int col, Raw<N>& raw) const
         {
             if (!in_range) return;  // combine writes the NaN row
-            load_table(word + col, raw.word);
-            load_table(type + col, raw.type);
-            load_table(position + col, raw.position);
+            // A word row is one token's: read once, like an activation row.
+            load_table<bert::Cache::kNormal>(word + col, raw.word);
+            load_table<bert::kParameters>(type + col, raw.type);
+            load_table<bert::kParameters>(position + col, raw.position);
         }
 
         template <int N>

@@ -41,7 +41,7 @@ struct ResidualRows {
         {
             bert::load_raw<bert::kActivations>(input + col, raw.input);
             bert::load_raw<bert::kActivations>(skip + col, raw.skip);
-            if constexpr (kBias) bert::load_raw(bias + col, raw.bias);
+            if constexpr (kBias) bert::load_raw<bert::kParameters>(bias + col, raw.bias);
         }
 
         template <int N>

@@ -3,6 +3,7 @@ row checked against float64 first (the scripts exit on a mismatch), the report w
 piece. No timing is asserted: what the numbers are is for the reader of the table."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -119,16 +120,28 @@ def test_scorecard_small_case(tmp_path):
     assert "SkipLayerNorm: " in report and "QkvToContext: " in report
 
 
-def test_cache_hints_ablation_small_case(tmp_path):
-    """Both builds (plain, evict-first) are built, checked against float64 and timed, the kernel
+def test_scorecard_fresh_compiles(tmp_path):
+    """--compiles 2: two torch.compile contenders a cell, each autotuned afresh, both timed."""
+    out = tmp_path / "scorecard.txt"
+    done = run_script("benchmarks/scorecard.py", "--kernels", "LayerNorm", "--dtypes", "fp16", "--batches", "1",
+                      "--seqs", "64", "--compiles", "2", "--out", str(out))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    row = next(line for line in out.read_text().splitlines() if line.startswith("| LayerNorm "))
+    assert re.search(r"compiles \d+\.\d\d / \d+\.\d\d us", row), row
+
+
+@pytest.mark.parametrize("switch, on", [("streaming", "evict-first"), ("keep-parameters", "evict-last params")])
+def test_cache_hints_ablation_small_case(tmp_path, switch, on):
+    """Both builds of a switch (off, on) are built, checked against float64 and timed, the kernel
     alone and followed by its GEMM."""
     if shutil.which("nvcc") is None:
         pytest.skip("the ablation builds the kernels with nvcc")
     out = tmp_path / "hints.txt"
-    done = run_script("benchmarks/ablate_cache_hints.py", "--kernels", "BiasGelu", "SkipLayerNorm", "--dtypes",
-                      "fp16", "--batches", "1", "--seqs", "64", "--pair-tokens", "64", "--out", str(out))
+    done = run_script("benchmarks/ablate_cache_hints.py", "--switch", switch, "--kernels", "BiasGelu", "SkipLayerNorm",
+                      "--dtypes", "fp16", "--batches", "1", "--seqs", "64", "--pair-tokens", "64", "--out", str(out))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = out.read_text()
+    assert f"| plain us | {on} us |" in report
     assert "(partial)" not in report and not list(tmp_path.glob(".hints.txt.*"))
     for kernel in ("BiasGelu", "SkipLayerNorm"):
         row = next(line for line in report.splitlines() if line.startswith(f"| {kernel} "))
