@@ -1,18 +1,20 @@
 """What cache hints buy the memory-bound kernels, and what they cost the GEMM after them.
 
-    python3 benchmarks/ablate_cache_hints.py [--switch streaming|keep-parameters] [--hot-l2] \
-        --out benchmarks/results/<gpu>_cache_hints.txt
+    python3 benchmarks/ablate_cache_hints.py [--switch streaming|keep-parameters|l2-prefetch-128|...] \
+        [--hot-l2] --out benchmarks/results/<gpu>_cache_hints.txt
 
-plugins/common/vector_io.cuh has two build switches for the memory-bound kernels (LayerNorm,
-SkipLayerNorm, EmbLayerNorm, BiasGelu); this script measures either:
+plugins/common/vector_io.cuh has three build switches for the memory-bound kernels (LayerNorm,
+SkipLayerNorm, EmbLayerNorm, BiasGelu); this script measures any of them:
 
   streaming        (BERT_STREAMING_ACTIVATIONS) activation rows are read and written once, so
                    marking those accesses evict-first (ld.global.cs and st.global.cs) looks natural;
   keep-parameters  (BERT_KEEP_PARAMETERS) what every row reads again (gamma, beta, biases,
                    EmbLayerNorm's position and type rows) loaded evict-last in L1 and L2, as
-                   torch.compile's Triton kernels load their weights.
+                   torch.compile's Triton kernels load their weights;
+  l2-prefetch-N    (BERT_L2_PREFETCH_BYTES=N, N = 64, 128 or 256) activation-row loads carry an L2
+                   prefetch size (ld.global.L2::NB): a miss fetches the whole aligned N bytes.
 
-It builds the kernel files with nvcc twice, the switch at 0 and at 1, loads both builds into one
+It builds the kernel files with nvcc twice, the switch off (0) and on, loads both builds into one
 process (plugins.kernels.library) and, at the scorecard's cells (batch 1/8/32 x sequence
 64/128/384, hidden 768, FFN width 3072):
 
@@ -53,9 +55,10 @@ from plugins import kernels  # noqa: E402
 
 KERNELS = ("LayerNorm", "SkipLayerNorm", "EmbLayerNorm", "BiasGelu")
 KERNEL_DIRS = ("layernorm", "skip_layernorm", "emb_layernorm", "bias_gelu")
-# --switch -> (the macro, what its builds are called at 0 and at 1).
-SWITCHES = {"streaming": ("BERT_STREAMING_ACTIVATIONS", ("plain", "evict-first")),
-            "keep-parameters": ("BERT_KEEP_PARAMETERS", ("plain", "evict-last params"))}
+# --switch -> (the macro, its value when on, what the builds are called off (0) and on).
+SWITCHES = {"streaming": ("BERT_STREAMING_ACTIVATIONS", 1, ("plain", "evict-first")),
+            "keep-parameters": ("BERT_KEEP_PARAMETERS", 1, ("plain", "evict-last params")),
+            **{f"l2-prefetch-{n}": ("BERT_L2_PREFETCH_BYTES", n, ("plain", f"L2::{n}B")) for n in (64, 128, 256)}}
 # The GEMM that reads each kernel's output in BERT: the output width -> the weight's columns.
 CONSUMER_COLUMNS = {HIDDEN: 3 * HIDDEN, 4 * HIDDEN: HIDDEN}
 
@@ -77,15 +80,15 @@ def sources() -> list[Path]:
 
 
 def build_both(out_dir: Path, switch: str) -> dict[str, Path]:
-    """label -> the library built with the switch's macro at 0 and at 1 (both at once: nvcc is
+    """label -> the library built with the switch's macro off (0) and on (both at once: nvcc is
     single-threaded)."""
-    macro, labels = SWITCHES[switch]
+    macro, on_value, labels = SWITCHES[switch]
 
     def build(value):
         flags = ("-DNDEBUG", "--expt-relaxed-constexpr", f"-D{macro}={value}")
         return build_library(sources(), out_dir, f"bert_kernels_{macro.lower()}_{value}", flags)
     with ThreadPoolExecutor(len(labels)) as pool:
-        libraries = dict(zip(labels, pool.map(build, (0, 1))))
+        libraries = dict(zip(labels, pool.map(build, (0, on_value))))
     off, on = (path.read_bytes() for path in libraries.values())
     if off == on:
         raise SystemExit(f"the two builds are the same library: -D{macro} did not reach the kernels")
@@ -162,7 +165,8 @@ def main(argv=None):
         log(f"inputs: {'one set, left in L2' if args.hot_l2 else 'rotating over >= 3x the L2'}; "
             f"{ROUNDS} interleaved rounds, each a median of {REPLAYS} graph replays")
         memory_bound.warm_up_gpu()
-        log(f"switch: {SWITCHES[args.switch][0]} (0: {off}, 1: {on})")
+        macro, on_value, _ = SWITCHES[args.switch]
+        log(f"switch: {macro} (0: {off}, {on_value}: {on})")
         log(header(off, on))
         l2_bytes = 0 if args.hot_l2 else props.L2_cache_size
         verdicts = []

@@ -62,7 +62,7 @@ def test_streaming_activations_switch_sets_the_cache_hints(tmp_path):
         assert "ld.global.cs." in body and "st.global.cs." in body, name
         with_bias = "bias_gelu_vectors" in name or "Lb1E" in name  # a run-time bias, or kBias = true
         assert bool(PLAIN_VECTOR_LOAD.search(body)) == with_bias, f"{name}: the bias load"
-    assert vector_kernels >= 10  # v2-v8 in fp32 and fp16, with and without a bias
+    assert vector_kernels >= 14  # v2-v9 in fp32 and fp16, with and without a bias
 
     skip = PLUGINS / "skip_layernorm" / "skip_layernorm_kernel.cu"
     streaming = {name: body for name, body in ptx_entries(skip, tmp_path, STREAMING).items()
@@ -121,3 +121,41 @@ def test_keep_parameters_switch_marks_the_parameters_only(tmp_path):
         ptx = old.read_text()
         assert "ld.global.L1::evict_last.v4." in ptx and "cache_hint" not in ptx, kernel_dir
         assert not re.search(r"\bld\.v4\.", ptx), f"{kernel_dir}: a generic load on sm_{arch}"
+
+
+PREFETCH_LOAD = re.compile(r"ld\.global(\.nc)?\.L2::256B\.")
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+def test_l2_prefetch_switch_marks_the_activation_rows_only(tmp_path):
+    """BERT_L2_PREFETCH_BYTES (common/vector_io.cuh; a CMake cache variable of the same name) puts an
+    L2 prefetch size on the loads of activation rows when set (here 256), and nowhere when 0, the
+    default: in every vector kernel of LayerNorm, SkipLayerNorm and EmbLayerNorm (whose word rows keep
+    the read-only path: ld.global.nc.L2::256B) the rows get it and gamma/beta stay plain loads;
+    BiasGelu's x gets it in every vector kernel, its bias never does."""
+    flag = "-DBERT_L2_PREFETCH_BYTES=256"
+    for kernel_dir in ("layernorm", "skip_layernorm", "emb_layernorm"):
+        source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
+        assert not any("L2::" in body for body in ptx_entries(source, tmp_path).values())
+        checked = 0
+        for name, body in ptx_entries(source, tmp_path, flag).items():
+            if not any(kernel in name for kernel in VECTOR_KERNELS):
+                continue
+            checked += 1
+            prefetched = PREFETCH_LOAD.findall(body)
+            assert prefetched, f"{name}: the row's loads"
+            assert all(nc == (".nc" if kernel_dir == "emb_layernorm" else "") for nc in prefetched), name
+            assert PLAIN_VECTOR_LOAD.search(body), f"{name}: gamma/beta must stay plain"
+        assert checked >= 100, kernel_dir
+
+    gelu = PLUGINS / "bias_gelu" / "bias_gelu_kernel.cu"
+    assert not any("L2::" in body for body in ptx_entries(gelu, tmp_path).values())
+    vector_kernels = 0
+    for name, body in ptx_entries(gelu, tmp_path, flag).items():
+        if "bias_gelu_scalar" in name:
+            continue  # element loads: no hints (vector_io.cuh)
+        vector_kernels += 1
+        assert "ld.global.L2::256B." in body, f"{name}: x"
+        with_bias = "bias_gelu_vectors" in name or "Lb1E" in name
+        assert bool(PLAIN_VECTOR_LOAD.search(body)) == with_bias, f"{name}: the bias load"
+    assert vector_kernels >= 14

@@ -2,7 +2,7 @@
 // storage type. One read and one write per element: a bandwidth problem in fp32; in fp16, where
 // an element is half the bytes, the ~33 instructions an element of erff's form become the bound
 // (72.7% of the copy peak at 65536 x 3072 on the H200, run 7). Versions 1-3 differ in how many bytes each
-// thread keeps in flight, 4 and 5 in the GELU's arithmetic, 6-8 in having no rows loop:
+// thread keeps in flight, 4 and 5 in the GELU's arithmetic, 6-9 in having no rows loop:
 //   1  scalar: one element per thread (grid-stride), the column from i % n.
 //   2  16-byte vectors: a thread owns one vector column, loads its bias once and walks rows.
 //   3  as 2, with kRowsInFlight rows loaded before any is computed (more independent loads).
@@ -18,10 +18,22 @@
 //      each thread's part of it paid a little at 64 rows (0.03 us); from 384 rows it is slower, 5-6%
 //      from 2K (run 17, README). A tactic only. Takes what v7 takes (16-byte aligned rows of whole
 //      16-byte vectors).
+//   9  v6 (fp32) / v7 (fp16) in a grid that fits the tensor exactly: blocks of 128 threads along a
+//      row, one block row per tensor row, so no thread is outside it and none tests whether it is,
+//      the block's shape is a constant (not read from blockDim), and offsets are 32-bit. Where
+//      the kernel is one wave of short threads, every instruction before the first load delays
+//      the whole chain: in sm_90 SASS v6 issues its first load after 33 instructions (the bounds
+//      test and its exit, blockDim, a 64-bit row offset), v9 after 17 (fp32) or 13 (fp16), and
+//      torch.compile's Triton kernels at 64 x 3072 after 19-23 (run 19). On the H100 at 64-4,096
+//      rows of 3072 fp32, 0.4-2.8% faster than v6 with cold inputs (2-3% at 64-384 rows) and up to
+//      2.3% with the input in L2 (level from 384 rows); fp16 0.9-2.8% faster than v7 at 64 and
+//      1,024 rows. Takes rows of whole blocks (n a multiple of 512 fp32, 1024 fp16: BERT's 3072
+//      and 4096), at most 65,535 rows and 2^31 - 1 elements, else cudaErrorNotSupported.
 // 0 = default, the fastest that applies as measured (README): fp32 3 when its grid gives every SM
-// at least kMinBlocksPerSmRowsInFlight blocks, else 6 (2 beyond one grid); fp16 7 (4 beyond one
-// grid: with ShortGelu's fewer registers, more warps an SM beat rows in flight, v5 4-8% slower
-// from 16K rows on the H200); 1 where 16-byte access does not work.
+// at least kMinBlocksPerSmRowsInFlight blocks, else 9 where it takes the shape (since run 19: ahead
+// of or level with 6 at every count it was timed at, 64-4,096 rows of 3072), else 6 (2 beyond one grid);
+// fp16 9, else 7 (4 beyond one grid: with ShortGelu's fewer registers, more warps an SM beat rows
+// in flight, v5 4-8% slower from 16K rows on the H200); 1 where 16-byte access does not work.
 #include "bias_gelu_kernel.h"
 
 #include "../common/device_info.cuh"
@@ -39,6 +51,7 @@ enum BiasGeluVersion {
     kOnePass = 6,
     kOnePassShortGelu = 7,
     kOnePassHalfVectorsShortGelu = 8,
+    kExactGrid = 9,
 };
 
 constexpr int kBlockThreads = 128;
@@ -184,6 +197,49 @@ bias_gelu_half_vectors(const __half* input, const float* bias, __half* output, i
     bert::store_bits<bert::kActivations>(reinterpret_cast<uint2*>(output + row * n + col), out);
 }
 
+// v9: one 16-byte vector a thread, blockIdx.y the row, blockIdx.x the row's kBlockThreads-vector
+// chunk; the launcher guarantees that the grid is the tensor (launch_exact_grid).
+template <typename T, typename Gelu, bool kBias>
+__global__ void __launch_bounds__(kBlockThreads)
+bias_gelu_exact_grid(const T* input, const float* bias, T* output, int32_t n)
+{
+    constexpr int kVec = bert::kElemsPer16Bytes<T>;
+    const int32_t col = (int32_t(blockIdx.x) * kBlockThreads + int32_t(threadIdx.x)) * kVec;
+    const int32_t offset = int32_t(blockIdx.y) * n + col;
+    float x[kVec];
+    float b[kVec] = {};
+    bert::load_as_float<bert::kActivations>(input + offset, x);
+    if constexpr (kBias) bert::load_as_float<bert::kParameters>(bias + col, b);
+    float y[kVec];
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) y[i] = Gelu::apply(x[i] + b[i]);
+    bert::store_from_float<bert::kActivations>(output + offset, y);
+}
+
+// Whether v9's grid can be the tensor: rows of whole blocks, one block row a tensor row
+// (gridDim.y), 32-bit element offsets.
+template <typename T>
+bool exact_grid_takes_width(int32_t n)
+{
+    return n % (kBlockThreads * bert::kElemsPer16Bytes<T>) == 0;
+}
+bool exact_grid_takes_rows(int64_t rows, int32_t n)
+{
+    return rows <= kMaxGridY && rows * n <= INT32_MAX;
+}
+
+template <typename T, typename Gelu>
+cudaError_t launch_exact_grid(const T* input, const float* bias, T* output, int64_t rows, int32_t n,
+                              cudaStream_t stream)
+{
+    const dim3 grid(unsigned(n / (kBlockThreads * bert::kElemsPer16Bytes<T>)), unsigned(rows));
+    if (bias != nullptr)
+        bias_gelu_exact_grid<T, Gelu, true><<<grid, kBlockThreads, 0, stream>>>(input, bias, output, n);
+    else
+        bias_gelu_exact_grid<T, Gelu, false><<<grid, kBlockThreads, 0, stream>>>(input, bias, output, n);
+    return cudaGetLastError();
+}
+
 int next_power_of_two(int value)
 {
     int power = 1;
@@ -236,14 +292,15 @@ cudaError_t launch_one_pass(const VectorLaunch& launch, const T* input, const fl
     return cudaGetLastError();
 }
 
-// Whether `version` (1-8) takes rows of n values of T from 16-byte aligned buffers at some row count
-// (v6-v8 not at every one: their rows must fit one grid, checked at launch).
+// Whether `version` (1-9) takes rows of n values of T from 16-byte aligned buffers at some row count
+// (v6-v9 not at every one: their rows must fit one grid, checked at launch).
 template <typename T>
 bool version_takes(int version, int32_t n)
 {
     const bool short_gelu = version == kVectorsShortGelu || version == kVectorsRowsInFlightShortGelu ||
                             version == kOnePassShortGelu || version == kOnePassHalfVectorsShortGelu;
     if (short_gelu && sizeof(T) != 2) return false;
+    if (version == kExactGrid) return exact_grid_takes_width<T>(n);
     return version == kScalar || n % bert::kElemsPer16Bytes<T> == 0;
 }
 
@@ -255,7 +312,7 @@ VectorLaunch plan_half_vectors(int64_t rows, int32_t n)
     return plan_vectors(rows, n / kHalfVectorElems, 1, kHalfVectorBlockThreads);
 }
 
-// Launches version 1-8 (the default resolved, the checks passed).
+// Launches version 1-9 (the default resolved, the checks passed).
 template <typename T>
 cudaError_t launch_version(int version, const T* input, const float* bias, T* output, int64_t rows,
                            int32_t n, const VectorLaunch& one_pass, cudaStream_t stream)
@@ -266,6 +323,10 @@ cudaError_t launch_version(int version, const T* input, const float* bias, T* ou
         bias_gelu_scalar<T><<<unsigned(blocks < INT32_MAX ? blocks : INT32_MAX), kBlockThreads, 0,
                               stream>>>(input, bias, output, total, n);
         return cudaGetLastError();
+    }
+    if (version == kExactGrid) {  // the storage type's GELU, as v6 and v7
+        if constexpr (sizeof(T) == 2) return launch_exact_grid<T, ShortGelu>(input, bias, output, rows, n, stream);
+        else return launch_exact_grid<T, ErffGelu>(input, bias, output, rows, n, stream);
     }
     if constexpr (sizeof(T) == 2) {
         if (version == kVectorsShortGelu) return launch_vectors<T, 1, ShortGelu>(input, bias, output, rows, n, stream);
@@ -300,7 +361,9 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
     constexpr bool kHalf = sizeof(T) == 2;
     const VectorLaunch one_pass = plan_vectors(rows, n / kVec, 1);  // v6, v7
     const bool fits_one_grid = reaches_every_row(one_pass, rows);
-    if (version == kDefault && kHalf) version = fits_one_grid ? kOnePassShortGelu : kVectorsShortGelu;
+    const bool exact_grid = exact_grid_takes_width<T>(n) && exact_grid_takes_rows(rows, n);  // v9
+    if (version == kDefault && kHalf)
+        version = exact_grid ? kExactGrid : fits_one_grid ? kOnePassShortGelu : kVectorsShortGelu;
     if (version == kDefault) {
         int sms = 0;
         const cudaError_t status = bert::multiprocessor_count(&sms);
@@ -308,7 +371,7 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
         const VectorLaunch v3 = plan_vectors(rows, n / kVec, kRowsInFlight);
         const int64_t v3_blocks = int64_t(v3.grid.x) * v3.grid.y;
         const bool rows_in_flight = v3_blocks >= int64_t(kMinBlocksPerSmRowsInFlight) * sms;
-        version = rows_in_flight ? kVectorsRowsInFlight : fits_one_grid ? kOnePass : kVectors;
+        version = rows_in_flight ? kVectorsRowsInFlight : exact_grid ? kExactGrid : fits_one_grid ? kOnePass : kVectors;
     }
 
     // Whether a version applies depends on the shape and type only, so even 0 rows give the same
@@ -317,6 +380,7 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
     if ((version == kOnePass || version == kOnePassShortGelu) && !fits_one_grid) return cudaErrorNotSupported;
     if (version == kOnePassHalfVectorsShortGelu && !reaches_every_row(plan_half_vectors(rows, n), rows))
         return cudaErrorNotSupported;
+    if (version == kExactGrid && !exact_grid_takes_rows(rows, n)) return cudaErrorNotSupported;
     if (rows == 0) return cudaSuccess;
     const cudaError_t status = launch_version(version, input, bias, output, rows, n, one_pass, stream);
     if (status == cudaSuccess) bert::note_launched_version(version);
@@ -325,7 +389,7 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
 
 }  // namespace
 
-static_assert(int(BERT_BIAS_GELU_LAST_VERSION) == int(kOnePassHalfVectorsShortGelu),
+static_assert(int(BERT_BIAS_GELU_LAST_VERSION) == int(kExactGrid),
               "bias_gelu_kernel.h names the last version");
 
 extern "C" int bertBiasGeluVersionTakes(int version, int32_t n, BertDType dtype)

@@ -14,9 +14,10 @@ from plugins import kernels
 from plugins.layernorm.ops import fp32_vector, output_tensor
 
 # Version numbers accepted by bertBiasGeluVersion.
-VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
+VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
 FP16_ONLY_VERSIONS = (4, 5, 7, 8)  # ShortGelu: fp16 outputs only (bias_gelu_kernel.cu)
 ONE_PASS_VERSIONS = (6, 7, 8)  # no rows loop: they refuse more rows than one grid holds
+EXACT_GRID_VERSION = 9  # the grid is the tensor: rows of whole 128-vector blocks, <= 65535 rows
 
 _ARGTYPES = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_int,
                                  ctypes.c_void_p]  # bertBiasGelu, see bias_gelu_kernel.h
@@ -24,7 +25,7 @@ _ARGTYPES = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_in
 
 def version_takes(version: int, n: int, dtype) -> bool:
     """bertBiasGeluVersionTakes: whether bertBiasGeluVersion(version) takes rows of n values of
-    `dtype` (torch.float32 or torch.float16) from 16-byte aligned tensors (6-8 up to one grid of
+    `dtype` (torch.float32 or torch.float16) from 16-byte aligned tensors (6-9 up to one grid of
     rows); the versions the plugin offers TensorRT's builder as tactics (version 1 only where no
     other takes the rows: plugin_base.h, versionsTaken). Host code: no GPU."""
     return kernels.version_rule("bertBiasGeluVersionTakes", version, n, dtype)

@@ -51,8 +51,17 @@ struct alignas(16) Pack16 {
 //     cells but lost up to 4% at fp16 12,288 rows; the other kernels moved within +-3%, as often
 //     slower as faster with the input in L2. Build with -DBERT_KEEP_PARAMETERS=1 (CMake:
 //     -DBERT_KEEP_PARAMETERS=ON) to try it.
+//   kPrefetch: ld.global.L2::<N>B (N = BERT_L2_PREFETCH_BYTES, 64, 128 or 256), for activation
+//     rows: a load that misses L2 has it fetch the whole aligned N bytes around the address from
+//     DRAM, not only the 32-byte sectors asked for (CUTLASS's do, at 128, with CUTLASS_ENABLE_L2_PREFETCH).
+//     A warp's 16-byte loads already ask for 512 contiguous bytes, so this can only change how the
+//     requests reach DRAM, not how many bytes move. Measured on an H100 (run 19, the same ablation,
+//     plugins/README.md "Cache hints"), it is OFF: at 256 bytes, with inputs cold, no cell of 72 was
+//     faster and 43 were slower (down to 0.91x); in L2 16 faster, 19 slower (0.85-1.02x); at 128
+//     bytes 4 faster, 6 slower, the rest level (0.92-1.01x). Build with -DBERT_L2_PREFETCH_BYTES=256
+//     (CMake: -DBERT_L2_PREFETCH_BYTES=256) to try it (ablate_cache_hints.py --switch l2-prefetch-256).
 // The scalar (unaligned) paths' element loads ignore the policy.
-enum class Cache { kNormal, kStream, kKeep };
+enum class Cache { kNormal, kStream, kKeep, kPrefetch };
 
 #ifndef BERT_STREAMING_ACTIVATIONS
 #define BERT_STREAMING_ACTIVATIONS 0
@@ -60,8 +69,17 @@ enum class Cache { kNormal, kStream, kKeep };
 #ifndef BERT_KEEP_PARAMETERS
 #define BERT_KEEP_PARAMETERS 0
 #endif
+#ifndef BERT_L2_PREFETCH_BYTES
+#define BERT_L2_PREFETCH_BYTES 0
+#endif
+static_assert(BERT_L2_PREFETCH_BYTES == 0 || BERT_L2_PREFETCH_BYTES == 64 || BERT_L2_PREFETCH_BYTES == 128 ||
+                  BERT_L2_PREFETCH_BYTES == 256,
+              "BERT_L2_PREFETCH_BYTES: 0 (off), 64, 128 or 256");
+static_assert(!(BERT_STREAMING_ACTIVATIONS && BERT_L2_PREFETCH_BYTES), "activation rows get one policy");
 // What the kernels use for activation rows and for parameters (one place for each choice above).
-inline constexpr Cache kActivations = BERT_STREAMING_ACTIVATIONS ? Cache::kStream : Cache::kNormal;
+inline constexpr Cache kActivations = BERT_STREAMING_ACTIVATIONS ? Cache::kStream
+                                      : BERT_L2_PREFETCH_BYTES   ? Cache::kPrefetch
+                                                                 : Cache::kNormal;
 inline constexpr Cache kParameters = BERT_KEEP_PARAMETERS ? Cache::kKeep : Cache::kNormal;
 
 // The L2 policy operand of kKeep's loads: every line they touch evict-last. Not volatile, so the
@@ -113,6 +131,46 @@ __device__ __forceinline__ uint2 load_keep(const uint2* source)
     return bits;
 }
 
+// kPrefetch's loads (sm_80 on; plain loads before). kReadOnly: through the read-only path too
+// (ld.global.nc, EmbLayerNorm's table rows). As load_keep, not volatile and without a memory
+// clobber, which is safe because no kernel here reads an address it has written: each thread
+// writes a row's elements only after all of that row's loads have arrived (its values depend
+// on them), and no other thread group reads that row.
+#define BERT_PREFETCH_STRING_(bytes) #bytes
+#define BERT_PREFETCH_STRING(bytes) BERT_PREFETCH_STRING_(bytes)
+#define BERT_PREFETCH_HINT ".L2::" BERT_PREFETCH_STRING(BERT_L2_PREFETCH_BYTES) "B"
+template <bool kReadOnly = false>
+__device__ __forceinline__ uint4 load_prefetch(const uint4* source)
+{
+    uint4 bits;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800 && BERT_L2_PREFETCH_BYTES
+    if constexpr (kReadOnly)
+        asm("ld.global.nc" BERT_PREFETCH_HINT ".v4.u32 {%0, %1, %2, %3}, [%4];"
+            : "=r"(bits.x), "=r"(bits.y), "=r"(bits.z), "=r"(bits.w)
+            : "l"(__cvta_generic_to_global(source)));
+    else
+        asm("ld.global" BERT_PREFETCH_HINT ".v4.u32 {%0, %1, %2, %3}, [%4];"
+            : "=r"(bits.x), "=r"(bits.y), "=r"(bits.z), "=r"(bits.w)
+            : "l"(__cvta_generic_to_global(source)));
+#else
+    bits = kReadOnly ? __ldg(source) : *source;
+#endif
+    return bits;
+}
+
+__device__ __forceinline__ uint2 load_prefetch(const uint2* source)
+{
+    uint2 bits;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800 && BERT_L2_PREFETCH_BYTES
+    asm("ld.global" BERT_PREFETCH_HINT ".v2.u32 {%0, %1}, [%2];"
+        : "=r"(bits.x), "=r"(bits.y)
+        : "l"(__cvta_generic_to_global(source)));
+#else
+    bits = *source;
+#endif
+    return bits;
+}
+
 // One vector access as raw bits (uint4: 16 bytes, uint2: 8) with a cache policy.
 template <Cache kCache, typename Bits>
 __device__ __forceinline__ Bits load_bits(const Bits* source)
@@ -121,6 +179,8 @@ __device__ __forceinline__ Bits load_bits(const Bits* source)
         return __ldcs(source);
     else if constexpr (kCache == Cache::kKeep)
         return load_keep(source);
+    else if constexpr (kCache == Cache::kPrefetch)
+        return load_prefetch(source);
     else
         return *source;
 }

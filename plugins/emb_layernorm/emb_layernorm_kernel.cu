@@ -13,16 +13,23 @@ namespace {
 // (LD, not LDG; __builtin_assume(__isGlobal(p)) did not change that). The tables are read-only while
 // the kernel runs, so the read-only path (__ldg) is safe. kKeep (bert::kParameters) is for the
 // position and type rows, which every sequence reads again; its loads name the global space too.
+// Word rows are activations in all but name (one per token, gathered once): with the L2 prefetch
+// switch they get its hint too; otherwise the read-only path alone.
+constexpr bert::Cache kWordRows =
+    bert::kActivations == bert::Cache::kPrefetch ? bert::Cache::kPrefetch : bert::Cache::kNormal;
+
 template <bert::Cache kCache, int N>
 __device__ __forceinline__ void load_table(const float* source, float (&out)[N])
 {
-    static_assert(kCache != bert::Cache::kStream, "table rows: read-only (__ldg) or kept (kKeep)");
+    static_assert(kCache != bert::Cache::kStream, "table rows: read-only (__ldg), kept (kKeep) or prefetched");
     if constexpr (N % 4 == 0) {
 #pragma unroll
         for (int p = 0; p < N / 4; ++p) {
             float4 pack;
-            if constexpr (kCache == bert::Cache::kKeep) {
-                const uint4 bits = bert::load_keep(reinterpret_cast<const uint4*>(source) + p);
+            if constexpr (kCache == bert::Cache::kKeep || kCache == bert::Cache::kPrefetch) {
+                const uint4* vector = reinterpret_cast<const uint4*>(source) + p;
+                const uint4 bits = kCache == bert::Cache::kKeep ? bert::load_keep(vector)
+                                                                : bert::load_prefetch<true>(vector);
                 pack = make_float4(__uint_as_float(bits.x), __uint_as_float(bits.y),
                                    __uint_as_float(bits.z), __uint_as_float(bits.w));
             } else {
@@ -73,7 +80,7 @@ struct EmbeddingRows {
         {
             if (!in_range) return;  // combine writes the NaN row
             // A word row is one token's: read once, like an activation row.
-            load_table<bert::Cache::kNormal>(word + col, raw.word);
+            load_table<kWordRows>(word + col, raw.word);
             load_table<bert::kParameters>(type + col, raw.type);
             load_table<bert::kParameters>(position + col, raw.position);
         }

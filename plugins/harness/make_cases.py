@@ -274,10 +274,10 @@ def enqueue_cases() -> list[Case]:
               c.skip_layer_norm_int8("skip_layernorm_int8_no_bias", (4, 1024), bias=False),
               c.skip_layer_norm_int8("skip_layernorm_int8_saturating", (3, 768), scales=(0.05, 0.04, 1e-3)),
               c.skip_layer_norm_int8("skip_layernorm_int8_empty", (0, 768))]
-    # One row more than BiasGelu v6's grid holds at width 512 (fp32: 65,535 rows): its pinned tactic
-    # refuses the shape and the plugin runs the default instead (PluginBase::launchTactic).
+    # One row more than BiasGelu v6's and v9's grids hold at width 512 (fp32: 65,535 rows): their
+    # pinned tactics refuse the shape and the plugin runs the default instead (PluginBase::launchTactic).
     beyond = c.bias_gelu("bias_gelu_fp32_beyond_one_grid", (65536, 512), f32)
-    beyond.gives_way = (6,)
+    beyond.gives_way = (6, 9)
     cases.append(beyond)
     # BERT-base attention: 12 heads of 64, 128 tokens, one sequence padded.
     cases.append(c.attention("attention_padded_fp16_bert_base", [128, 77], packed=False, dtype=f16, heads=12))

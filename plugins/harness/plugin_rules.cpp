@@ -449,14 +449,19 @@ PluginRules biasGeluRules(int64_t n)
         {"1 input", {dims({2, 5, n})}, false},
     };
     r.badValues = {{"size", 0}, {"size", -3072}};
-    // BiasGelu's versions (bias_gelu_kernel.h: 1 to 8): where the row is whole 16-byte vectors 2, 3
-    // and 6, and in fp16 the ShortGelu ones, 4, 5, 7 and 8; else 1 (scalar). No GPU involved.
-    r.lastTactic = 8;
+    // BiasGelu's versions (bias_gelu_kernel.h: 1 to 9): where the row is whole 16-byte vectors 2, 3
+    // and 6, and in fp16 the ShortGelu ones, 4, 5, 7 and 8; 9 where it is whole blocks of 128 such
+    // vectors; else 1 (scalar). No GPU involved.
+    r.lastTactic = 9;
     r.tacticsProblem = [n](DataType type, std::vector<int32_t> const& offered) {
         std::vector<int32_t> expected{1};
         if (n % valuesPer16Bytes(type) == 0)
         {
             expected = type == DataType::kHALF ? std::vector<int32_t>{2, 3, 4, 5, 6, 7, 8} : std::vector<int32_t>{2, 3, 6};
+            if (n % (128 * valuesPer16Bytes(type)) == 0)
+            {
+                expected.push_back(9);
+            }
         }
         return offered == expected ? std::string() : "expected " + listOf(expected);
     };

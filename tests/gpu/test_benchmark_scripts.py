@@ -130,7 +130,8 @@ def test_scorecard_fresh_compiles(tmp_path):
     assert re.search(r"compiles \d+\.\d\d / \d+\.\d\d us", row), row
 
 
-@pytest.mark.parametrize("switch, on", [("streaming", "evict-first"), ("keep-parameters", "evict-last params")])
+@pytest.mark.parametrize("switch, on", [("streaming", "evict-first"), ("keep-parameters", "evict-last params"),
+                                        ("l2-prefetch-256", "L2::256B")])
 def test_cache_hints_ablation_small_case(tmp_path, switch, on):
     """Both builds of a switch (off, on) are built, checked against float64 and timed, the kernel
     alone and followed by its GEMM."""

@@ -28,7 +28,8 @@ torch = require_kernel_library()
 
 import torch.nn.functional as F  # noqa: E402
 
-from plugins.bias_gelu.ops import (FP16_ONLY_VERSIONS as GELU_FP16_ONLY, ONE_PASS_VERSIONS as GELU_ONE_PASS,  # noqa: E402
+from plugins.bias_gelu.ops import (EXACT_GRID_VERSION as GELU_EXACT_GRID, FP16_ONLY_VERSIONS as GELU_FP16_ONLY,  # noqa: E402
+                                   ONE_PASS_VERSIONS as GELU_ONE_PASS,
                                    VERSIONS as GELU_VERSIONS, bias_gelu, version_takes as gelu_version_takes)
 from plugins.emb_layernorm.ops import emb_layer_norm, mask_to_seq_lens  # noqa: E402
 from plugins.kernels import last_version  # noqa: E402
@@ -117,18 +118,27 @@ def gelu_one_pass_refuses(rows, width, dtype):
     return -(-rows // (GELU_BLOCK_THREADS // across)) > MAX_GRID_Y
 
 
+def gelu_exact_grid_refuses(rows, width, dtype):
+    """Whether BiasGelu v9's grid cannot be the tensor: rows of whole 128-thread blocks of 16-byte
+    vectors, at most MAX_GRID_Y rows (one block row each), 32-bit element offsets."""
+    return width % (GELU_BLOCK_THREADS * elems_per_vector(dtype)) != 0 or rows > MAX_GRID_Y \
+        or rows * width > 2**31 - 1
+
+
 def run_version(version, width, dtype, launch, norm_family=False, rows=None):
     """launch(); a vector version on rows that are not whole 16-byte vectors must refuse, and so
-    must LayerNorm-family v10-v14 on rows their splits cannot take, and BiasGelu v6-v8 on more rows
-    than their grid holds (`rows` required for them). Returns whether it ran. In both families
+    must LayerNorm-family v10-v14 on rows their splits cannot take, and BiasGelu v6-v9 on more rows
+    than their grid holds (v9 also on rows that are not whole blocks; `rows` required for them).
+    Returns whether it ran. In both families
     (LayerNorm, BiasGelu) every numbered version but 1 is a vector version."""
     vec = elems_per_vector(dtype)
-    if not norm_family and version in GELU_ONE_PASS and rows is None:
-        raise ValueError("BiasGelu v6-v8: pass rows")
+    if not norm_family and version in (*GELU_ONE_PASS, GELU_EXACT_GRID) and rows is None:
+        raise ValueError("BiasGelu v6-v9: pass rows")
     refuses = (version not in (None, 1) and not vectorizable(width, dtype)) \
         or (norm_family and split_refuses(version, width // vec, vec)) \
         or (not norm_family and version in GELU_FP16_ONLY and dtype != torch.float16) \
-        or (not norm_family and version in GELU_ONE_PASS and gelu_one_pass_refuses(rows, width, dtype))
+        or (not norm_family and version in GELU_ONE_PASS and gelu_one_pass_refuses(rows, width, dtype)) \
+        or (not norm_family and version == GELU_EXACT_GRID and gelu_exact_grid_refuses(rows, width, dtype))
     if refuses:
         with pytest.raises(RuntimeError, match="not supported"):
             launch()
@@ -764,7 +774,8 @@ def test_bias_gelu_version_takes_says_what_the_launcher_takes(dtype):
             except RuntimeError as error:
                 assert "not supported" in str(error), error
                 ran = False
-            beyond_grid = version in GELU_ONE_PASS and gelu_one_pass_refuses(rows, n, dtype)
+            beyond_grid = (version in GELU_ONE_PASS and gelu_one_pass_refuses(rows, n, dtype)) or \
+                (version == GELU_EXACT_GRID and gelu_exact_grid_refuses(rows, n, dtype) and takes)
             if ran != (takes and not beyond_grid):
                 mismatches.append(f"v{version} {rows}x{n}: takes says {takes}, the launcher ran: {ran}")
             if last_version() != (version if ran else 0):
