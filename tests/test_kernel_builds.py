@@ -2,9 +2,11 @@
 other builds and the GPU runs target sm_90 only. This compiles every kernel source for the oldest
 architecture of the default list, where instructions newer than it (cp.async, ldmatrix, mma.sync,
 wgmma) must be guarded. They once were not, and the default build failed in its sm_75 pass."""
+import functools
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,18 +34,46 @@ def test_kernel_compiles_for_the_oldest_default_architecture(source, tmp_path):
     assert "warning" not in result.stderr, f"sm_{arch}: {result.stderr[-3000:]}"
 
 
-def ptx_entries(source: Path, tmp_path: Path, *flags: str) -> dict[str, str]:
-    """The PTX of `source` for sm_90, kernel name (mangled) -> its body."""
-    out = tmp_path / f"{source.stem}{''.join(flags)}.ptx".replace("=", "_")
-    command = [*NVCC, "-arch=sm_90", "-ptx", *flags, str(source), "-o", str(out)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    pieces = out.read_text().split(".entry ")[1:]
+@functools.cache
+def ptx_entries(source: Path, *flags: str) -> dict[str, str]:
+    """The PTX of `source` for sm_90, kernel name (mangled) -> its body. Built once per source and
+    flags for all the tests here (the names do not depend on the flags)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{source.stem}.ptx"
+        command = [*NVCC, "-arch=sm_90", "-ptx", *flags, str(source), "-o", str(out)]
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-3000:]
+        pieces = out.read_text().split(".entry ")[1:]
     return {piece.split("(", 1)[0].strip(): piece for piece in pieces}
 
 
 PLAIN_VECTOR_LOAD = re.compile(r"ld\.global(\.nc)?\.v[24]\.")  # no cache operator: a plain load
 STREAMING = "-DBERT_STREAMING_ACTIVATIONS=1"
+VECTOR_KERNELS = ("layernorm_rows_registers", "layernorm_rows_loads_first", "layernorm_rows_shaped")
+
+
+def norm_vector_kernels(kernel_dir: str, flag: str, off_marker: str) -> dict[str, str]:
+    """The vector kernels of one LayerNorm-family file built with `flag`, name -> PTX body: v2-v14 in
+    fp32 and fp16, every instantiated size (at least 100). The default build must show `off_marker`
+    nowhere."""
+    source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
+    assert not any(off_marker in body for body in ptx_entries(source).values()), kernel_dir
+    kernels = {name: body for name, body in ptx_entries(source, flag).items()
+               if any(kernel in name for kernel in VECTOR_KERNELS)}
+    assert len(kernels) >= 100, kernel_dir
+    return kernels
+
+
+def gelu_vector_kernels(flag: str, off_marker: str) -> dict[str, tuple[str, bool]]:
+    """BiasGelu's vector kernels built with `flag`, name -> (PTX body, whether it loads a bias): v2-v9
+    in fp32 and fp16, with and without a bias (at least 14; the scalar kernel's element accesses take
+    no hints, vector_io.cuh). The default build must show `off_marker` nowhere."""
+    gelu = PLUGINS / "bias_gelu" / "bias_gelu_kernel.cu"
+    assert not any(off_marker in body for body in ptx_entries(gelu).values())
+    kernels = {name: (body, "bias_gelu_vectors" in name or "Lb1E" in name)  # a run-time bias, or kBias = true
+               for name, body in ptx_entries(gelu, flag).items() if "bias_gelu_scalar" not in name}
+    assert len(kernels) >= 14
+    return kernels
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
@@ -52,20 +82,12 @@ def test_streaming_activations_switch_sets_the_cache_hints(tmp_path):
     activation rows evict-first loads and stores (ld/st.global.cs) in every vector kernel of BiasGelu
     and SkipLayerNorm when on, and none when off, the default; the parameters they re-read for every
     row (the bias; gamma and beta) stay plain loads either way."""
-    gelu = PLUGINS / "bias_gelu" / "bias_gelu_kernel.cu"
-    assert not any(".cs." in body for body in ptx_entries(gelu, tmp_path).values())
-    vector_kernels = 0
-    for name, body in ptx_entries(gelu, tmp_path, STREAMING).items():
-        if "bias_gelu_scalar" in name:
-            continue  # element accesses: no hints (vector_io.cuh)
-        vector_kernels += 1
+    for name, (body, with_bias) in gelu_vector_kernels(STREAMING, ".cs.").items():
         assert "ld.global.cs." in body and "st.global.cs." in body, name
-        with_bias = "bias_gelu_vectors" in name or "Lb1E" in name  # a run-time bias, or kBias = true
         assert bool(PLAIN_VECTOR_LOAD.search(body)) == with_bias, f"{name}: the bias load"
-    assert vector_kernels >= 14  # v2-v9 in fp32 and fp16, with and without a bias
 
     skip = PLUGINS / "skip_layernorm" / "skip_layernorm_kernel.cu"
-    streaming = {name: body for name, body in ptx_entries(skip, tmp_path, STREAMING).items()
+    streaming = {name: body for name, body in ptx_entries(skip, STREAMING).items()
                  if "ld.global.cs." in body}
     assert len(streaming) >= 20  # the vector versions of the float kernels
     for name, body in streaming.items():
@@ -74,7 +96,6 @@ def test_streaming_activations_switch_sets_the_cache_hints(tmp_path):
 
 KEEP = "-DBERT_KEEP_PARAMETERS=1"
 EVICT_LAST_LOAD = "ld.global.L1::evict_last.L2::cache_hint.v4."
-VECTOR_KERNELS = ("layernorm_rows_registers", "layernorm_rows_loads_first", "layernorm_rows_shaped")
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
@@ -87,29 +108,17 @@ def test_keep_parameters_switch_marks_the_parameters_only(tmp_path):
     loads (EmbLayerNorm's word rows ld.global.nc). Before sm_80 (no cache_hint operand) the loads
     keep the L1 hint and the global space."""
     for kernel_dir, parameters in (("layernorm", 2), ("skip_layernorm", 2), ("emb_layernorm", 4)):
-        source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
-        assert not any("evict_last" in body for body in ptx_entries(source, tmp_path).values())
-        checked = 0
-        for name, body in ptx_entries(source, tmp_path, KEEP).items():
-            if not any(kernel in name for kernel in VECTOR_KERNELS):
-                continue
-            checked += 1
+        for name, body in norm_vector_kernels(kernel_dir, KEEP, "evict_last").items():
             expected = parameters + (1 if re.search(r"ResidualRowsI(f|6__half)Lb1E", name) else 0)
             assert body.count(EVICT_LAST_LOAD) >= expected, f"{name}: the parameters' loads"
             assert PLAIN_VECTOR_LOAD.search(body), f"{name}: the row's loads must stay plain"
             if kernel_dir == "emb_layernorm":
                 assert "ld.global.nc.v4." in body, f"{name}: the word rows"
-        assert checked >= 100, kernel_dir  # v2-v14 in fp32 and fp16, every instantiated size
 
-    gelu = PLUGINS / "bias_gelu" / "bias_gelu_kernel.cu"
-    with_bias = 0
-    for name, body in ptx_entries(gelu, tmp_path, KEEP).items():
-        if "bias_gelu_scalar" in name:
-            continue  # element loads: no hints (vector_io.cuh)
-        has_bias = "bias_gelu_vectors" in name or "Lb1E" in name  # a run-time bias, or kBias = true
-        with_bias += has_bias
-        assert ("ld.global.L1::evict_last.L2::cache_hint." in body) == has_bias, f"{name}: the bias load"
-    assert with_bias >= 8
+    gelu_kernels = gelu_vector_kernels(KEEP, "evict_last")
+    for name, (body, with_bias) in gelu_kernels.items():
+        assert ("ld.global.L1::evict_last.L2::cache_hint." in body) == with_bias, f"{name}: the bias load"
+    assert sum(with_bias for _, with_bias in gelu_kernels.values()) >= 8
 
     arch = oldest_default_architecture()
     for kernel_dir in ("layernorm", "emb_layernorm"):
@@ -130,32 +139,31 @@ PREFETCH_LOAD = re.compile(r"ld\.global(\.nc)?\.L2::256B\.")
 def test_l2_prefetch_switch_marks_the_activation_rows_only(tmp_path):
     """BERT_L2_PREFETCH_BYTES (common/vector_io.cuh; a CMake cache variable of the same name) puts an
     L2 prefetch size on the loads of activation rows when set (here 256), and nowhere when 0, the
-    default: in every vector kernel of LayerNorm, SkipLayerNorm and EmbLayerNorm (whose word rows keep
-    the read-only path: ld.global.nc.L2::256B) the rows get it and gamma/beta stay plain loads;
-    BiasGelu's x gets it in every vector kernel, its bias never does."""
+    default: in every vector kernel of LayerNorm, SkipLayerNorm, EmbLayerNorm (whose word rows keep
+    the read-only path: ld.global.nc.L2::256B) and BiasGelu, every load of a row and no other one
+    (gamma, beta, biases, position and type rows stay plain), counted kernel by kernel."""
     flag = "-DBERT_L2_PREFETCH_BYTES=256"
     for kernel_dir in ("layernorm", "skip_layernorm", "emb_layernorm"):
-        source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
-        assert not any("L2::" in body for body in ptx_entries(source, tmp_path).values())
-        checked = 0
-        for name, body in ptx_entries(source, tmp_path, flag).items():
-            if not any(kernel in name for kernel in VECTOR_KERNELS):
-                continue
-            checked += 1
+        off = ptx_entries(PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu")
+        keep = norm_vector_kernels(kernel_dir, KEEP, "evict_last")
+        for name, body in norm_vector_kernels(kernel_dir, flag, "L2::").items():
             prefetched = PREFETCH_LOAD.findall(body)
-            assert prefetched, f"{name}: the row's loads"
             assert all(nc == (".nc" if kernel_dir == "emb_layernorm" else "") for nc in prefetched), name
-            assert PLAIN_VECTOR_LOAD.search(body), f"{name}: gamma/beta must stay plain"
-        assert checked >= 100, kernel_dir
+            assert_hint_on_the_rows_only(name, body, len(prefetched), off[name], keep[name])
 
-    gelu = PLUGINS / "bias_gelu" / "bias_gelu_kernel.cu"
-    assert not any("L2::" in body for body in ptx_entries(gelu, tmp_path).values())
-    vector_kernels = 0
-    for name, body in ptx_entries(gelu, tmp_path, flag).items():
-        if "bias_gelu_scalar" in name:
-            continue  # element loads: no hints (vector_io.cuh)
-        vector_kernels += 1
-        assert "ld.global.L2::256B." in body, f"{name}: x"
-        with_bias = "bias_gelu_vectors" in name or "Lb1E" in name
-        assert bool(PLAIN_VECTOR_LOAD.search(body)) == with_bias, f"{name}: the bias load"
-    assert vector_kernels >= 14
+    off = ptx_entries(PLUGINS / "bias_gelu" / "bias_gelu_kernel.cu")
+    keep = gelu_vector_kernels(KEEP, "evict_last")
+    for name, (body, _) in gelu_vector_kernels(flag, "L2::").items():
+        assert_hint_on_the_rows_only(name, body, body.count("ld.global.L2::256B."), off[name], keep[name][0])
+
+
+def assert_hint_on_the_rows_only(name: str, body: str, hinted: int, off_body: str, keep_body: str) -> None:
+    """`hinted` loads of a kernel's `body` carry a switch's hint. They must be exactly its row loads,
+    which the keep-parameters build leaves plain (it marks the parameters' loads), and every other
+    load of the default build must stay plain. (Counts of plain loads, not of evict-last ones: the
+    compiler merges two plain loads of one address, as of one bias vector for two rows, and not two
+    inline-asm ones.)"""
+    rows = len(PLAIN_VECTOR_LOAD.findall(keep_body))
+    assert rows > 0 and hinted == rows, f"{name}: {hinted} hinted loads, {rows} row loads"
+    plain, plain_off = len(PLAIN_VECTOR_LOAD.findall(body)), len(PLAIN_VECTOR_LOAD.findall(off_body))
+    assert plain == plain_off - rows, f"{name}: {plain} plain loads, {plain_off - rows} parameter loads"

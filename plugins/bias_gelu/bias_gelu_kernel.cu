@@ -26,14 +26,14 @@
 //      test and its exit, blockDim, a 64-bit row offset), v9 after 17 (fp32) or 13 (fp16), and
 //      torch.compile's Triton kernels at 64 x 3072 after 19-23 (run 19). On the H100 at 64-4,096
 //      rows of 3072 fp32, 0.4-2.8% faster than v6 with cold inputs (2-3% at 64-384 rows) and up to
-//      2.3% with the input in L2 (level from 384 rows); fp16 0.9-2.8% faster than v7 at 64 and
+//      2.3% with the input in L2 (level from 384 rows); fp16 0.6-2.8% faster than v7 at 64 and
 //      1,024 rows. Takes rows of whole blocks (n a multiple of 512 fp32, 1024 fp16: BERT's 3072
 //      and 4096), at most 65,535 rows and 2^31 - 1 elements, else cudaErrorNotSupported.
-// 0 = default, the fastest that applies as measured (README): fp32 3 when its grid gives every SM
-// at least kMinBlocksPerSmRowsInFlight blocks, else 9 where it takes the shape (since run 19: ahead
-// of or level with 6 at every count it was timed at, 64-4,096 rows of 3072), else 6 (2 beyond one grid);
-// fp16 9, else 7 (4 beyond one grid: with ShortGelu's fewer registers, more warps an SM beat rows
-// in flight, v5 4-8% slower from 16K rows on the H200); 1 where 16-byte access does not work.
+// 0 = default, the fastest that applies as measured (README): 9 wherever it takes the shape (since
+// run 19: ahead of or level with 6 and 7 at every count it was timed at, 64-4,096 rows of 3072);
+// else fp32 3 when its grid gives every SM at least kMinBlocksPerSmRowsInFlight blocks, else 6 (2
+// beyond one grid); fp16 7 (4 beyond one grid: with ShortGelu's fewer registers, more warps an SM
+// beat rows in flight, v5 4-8% slower from 16K rows on the H200); 1 where 16-byte access does not work.
 #include "bias_gelu_kernel.h"
 
 #include "../common/device_info.cuh"
@@ -58,16 +58,18 @@ constexpr int kBlockThreads = 128;
 constexpr int kHalfVectorBlockThreads = 256;  // v8
 constexpr int kHalfVectorElems = 4;           // v8: halves a thread (8 bytes)
 constexpr int kRowsInFlight = 4;
-constexpr int kMaxGridY = 65535;  // CUDA's limit on gridDim.y; v2-v5 loop over the rest, v6-v8 refuse
+constexpr int kMaxGridY = 65535;  // CUDA's limit on gridDim.y; v2-v5 loop over the rest, v6-v9 refuse
 // Rows in flight pay only on a grid many waves deep: at n = 3072 fp32, v3 was 1-5% behind v6 at
 // 3,072-12,288 rows (35-140 of its blocks an SM) on the H100 (run 14) and the H200 (run 15). From
 // 16K rows (186 and more) v3 was level with v6 on the H200 and ~1% behind it on the H100; where v6
 // cannot run (64K rows) v3 was 4% ahead of v2 on the H200 and ~1% behind it on the H100. So no GPU
 // shows v3 ahead of v6; the threshold keeps it for v2's place on the H200, and a TensorRT builder
-// times them all (the plugin's tactics).
+// times them all (the plugin's tactics). Since run 19 the default asks for v9 first: where it takes
+// the shape (up to 65,535 rows) v3 was never ahead of v6, and v9 never behind v6 where both were
+// timed (64-4,096 rows; v9 against v3 from ~14K rows is that inference, not a measurement).
 constexpr int kMinBlocksPerSmRowsInFlight = 160;
 
-// v1-v3, v6: CUDA's erff (at most 2 ulp; branch-free since CUDA 12: two polynomials picked per
+// v1-v3, v6, v9 in fp32: CUDA's erff (at most 2 ulp; branch-free since CUDA 12: two polynomials picked per
 // coefficient by FSEL, one EX2), ~22 instructions.
 struct ErffGelu {
     static __device__ __forceinline__ float apply(float v)
@@ -77,7 +79,7 @@ struct ErffGelu {
     }
 };
 
-// v4, v5, v7, v8: Phi(v) = erfc(-v / sqrt 2) / 2 with erfc(z) ~= t P(t) exp(-z^2), t = 1 / (1 + p z), for
+// v4, v5, v7, v8, v9 in fp16: Phi(v) = erfc(-v / sqrt 2) / 2 with erfc(z) ~= t P(t) exp(-z^2), t = 1 / (1 + p z), for
 // z = |v| / sqrt 2 >= 0 (Abramowitz & Stegun 7.1.26, |error| <= 1.5e-7), and Phi(v) = 1 - Phi(-v)
 // for v > 0: one polynomial, one approximate reciprocal, one EX2, ~13 instructions. Its error in y
 // (at most ~2.2e-7) is below what an fp16 output can show: over every finite fp16 input each output
@@ -197,8 +199,13 @@ bias_gelu_half_vectors(const __half* input, const float* bias, __half* output, i
     bert::store_bits<bert::kActivations>(reinterpret_cast<uint2*>(output + row * n + col), out);
 }
 
+// v9's block covers this many elements of a row: kBlockThreads 16-byte vectors.
+template <typename T>
+constexpr int kExactGridBlockElems = kBlockThreads * bert::kElemsPer16Bytes<T>;
+
 // v9: one 16-byte vector a thread, blockIdx.y the row, blockIdx.x the row's kBlockThreads-vector
-// chunk; the launcher guarantees that the grid is the tensor (launch_exact_grid).
+// chunk. Every thread is inside the tensor: bias_gelu() launches it only where
+// exact_grid_takes_width and exact_grid_takes_rows hold.
 template <typename T, typename Gelu, bool kBias>
 __global__ void __launch_bounds__(kBlockThreads)
 bias_gelu_exact_grid(const T* input, const float* bias, T* output, int32_t n)
@@ -221,7 +228,7 @@ bias_gelu_exact_grid(const T* input, const float* bias, T* output, int32_t n)
 template <typename T>
 bool exact_grid_takes_width(int32_t n)
 {
-    return n % (kBlockThreads * bert::kElemsPer16Bytes<T>) == 0;
+    return n % kExactGridBlockElems<T> == 0;
 }
 bool exact_grid_takes_rows(int64_t rows, int32_t n)
 {
@@ -232,7 +239,7 @@ template <typename T, typename Gelu>
 cudaError_t launch_exact_grid(const T* input, const float* bias, T* output, int64_t rows, int32_t n,
                               cudaStream_t stream)
 {
-    const dim3 grid(unsigned(n / (kBlockThreads * bert::kElemsPer16Bytes<T>)), unsigned(rows));
+    const dim3 grid(unsigned(n / kExactGridBlockElems<T>), unsigned(rows));
     if (bias != nullptr)
         bias_gelu_exact_grid<T, Gelu, true><<<grid, kBlockThreads, 0, stream>>>(input, bias, output, n);
     else
@@ -361,9 +368,8 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
     constexpr bool kHalf = sizeof(T) == 2;
     const VectorLaunch one_pass = plan_vectors(rows, n / kVec, 1);  // v6, v7
     const bool fits_one_grid = reaches_every_row(one_pass, rows);
-    const bool exact_grid = exact_grid_takes_width<T>(n) && exact_grid_takes_rows(rows, n);  // v9
-    if (version == kDefault && kHalf)
-        version = exact_grid ? kExactGrid : fits_one_grid ? kOnePassShortGelu : kVectorsShortGelu;
+    if (version == kDefault && exact_grid_takes_width<T>(n) && exact_grid_takes_rows(rows, n)) version = kExactGrid;
+    if (version == kDefault && kHalf) version = fits_one_grid ? kOnePassShortGelu : kVectorsShortGelu;
     if (version == kDefault) {
         int sms = 0;
         const cudaError_t status = bert::multiprocessor_count(&sms);
@@ -371,7 +377,7 @@ cudaError_t bias_gelu(int version, const void* input_ptr, const float* bias, voi
         const VectorLaunch v3 = plan_vectors(rows, n / kVec, kRowsInFlight);
         const int64_t v3_blocks = int64_t(v3.grid.x) * v3.grid.y;
         const bool rows_in_flight = v3_blocks >= int64_t(kMinBlocksPerSmRowsInFlight) * sms;
-        version = rows_in_flight ? kVectorsRowsInFlight : exact_grid ? kExactGrid : fits_one_grid ? kOnePass : kVectors;
+        version = rows_in_flight ? kVectorsRowsInFlight : fits_one_grid ? kOnePass : kVectors;
     }
 
     // Whether a version applies depends on the shape and type only, so even 0 rows give the same

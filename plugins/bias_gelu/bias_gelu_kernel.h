@@ -16,9 +16,9 @@ int bertBiasGelu(const void* input, const float* bias, void* output, int64_t row
 // vector a thread with every row in the grid (no rows loop), 7 as 6 with the shorter erf (fp16
 // only), 8 as 7 with an 8-byte vector a thread in blocks of 256 (fp16 only), 9 as 6 (fp32) or 7
 // (fp16) in a grid that is exactly the tensor (no bounds tests, 32-bit offsets), 0 = default (what
-// bertBiasGelu runs: fp32 3 for many rows, 9 for fewer; fp16 9; 6 / 7 where 9 does not take the
-// shape, 2 / 4 where those do not fit; 1 without 16-byte access).
-// 2-8 need n % (16 / element size) == 0 and 16-byte aligned pointers, 4, 5, 7 and 8 fp16, and 6-8
+// bertBiasGelu runs: 9 where it takes the shape; else fp32 3 for many rows, 6 for fewer, fp16 7;
+// 2 / 4 where 6 / 7 do not fit; 1 without 16-byte access).
+// 2-9 need n % (16 / element size) == 0 and 16-byte aligned pointers, 4, 5, 7 and 8 fp16, 6-8
 // rows <= 65535 * (128 / min(128, next power of two >= n / (16 / element size))): 65535 rows from
 // n = 512 (fp32) or 1024 (fp16) up, more for narrower rows; 9 n % (128 x 16 / element size) == 0
 // (512 fp32, 1024 fp16), rows <= 65535 and rows x n < 2^31; else they return cudaErrorNotSupported.

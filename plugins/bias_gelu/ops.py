@@ -17,7 +17,7 @@ from plugins.layernorm.ops import fp32_vector, output_tensor
 VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
 FP16_ONLY_VERSIONS = (4, 5, 7, 8)  # ShortGelu: fp16 outputs only (bias_gelu_kernel.cu)
 ONE_PASS_VERSIONS = (6, 7, 8)  # no rows loop: they refuse more rows than one grid holds
-EXACT_GRID_VERSION = 9  # the grid is the tensor: rows of whole 128-vector blocks, <= 65535 rows
+EXACT_GRID_VERSION = 9  # the grid is the tensor: rows of whole 128-vector blocks, <= 65535 rows, < 2^31 elements
 
 _ARGTYPES = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_int,
                                  ctypes.c_void_p]  # bertBiasGelu, see bias_gelu_kernel.h

@@ -53,13 +53,15 @@ struct alignas(16) Pack16 {
 //     -DBERT_KEEP_PARAMETERS=ON) to try it.
 //   kPrefetch: ld.global.L2::<N>B (N = BERT_L2_PREFETCH_BYTES, 64, 128 or 256), for activation
 //     rows: a load that misses L2 has it fetch the whole aligned N bytes around the address from
-//     DRAM, not only the 32-byte sectors asked for (CUTLASS's do, at 128, with CUTLASS_ENABLE_L2_PREFETCH).
-//     A warp's 16-byte loads already ask for 512 contiguous bytes, so this can only change how the
-//     requests reach DRAM, not how many bytes move. Measured on an H100 (run 19, the same ablation,
-//     plugins/README.md "Cache hints"), it is OFF: at 256 bytes, with inputs cold, no cell of 72 was
-//     faster and 43 were slower (down to 0.91x); in L2 16 faster, 19 slower (0.85-1.02x); at 128
-//     bytes 4 faster, 6 slower, the rest level (0.92-1.01x). Build with -DBERT_L2_PREFETCH_BYTES=256
-//     (CMake: -DBERT_L2_PREFETCH_BYTES=256) to try it (ablate_cache_hints.py --switch l2-prefetch-256).
+//     DRAM, not only the 32-byte sectors asked for (CUTLASS's loads do, at 128, with
+//     CUTLASS_ENABLE_L2_PREFETCH). A warp's 16-byte loads already ask for 512 contiguous bytes, so it
+//     was expected to change only how the requests reach DRAM; its losses with the input in L2
+//     (below) say the build changes more than that (LayerNorm's sm_90 SASS has 112 more
+//     instructions with it). Measured on an H100 (run 19, the same ablation, plugins/README.md
+//     "Cache hints"), it is OFF: at 256 bytes, with inputs cold, no cell of 72 was faster and 43
+//     were slower (down to 0.91x); in L2 16 faster, 19 slower (0.85-1.02x); at 128 bytes, cold, 4
+//     faster, 6 slower, the rest level (0.92-1.01x). Build with -DBERT_L2_PREFETCH_BYTES=256 (CMake:
+//     -DBERT_L2_PREFETCH_BYTES=256) to try it (ablate_cache_hints.py --switch l2-prefetch-256).
 // The scalar (unaligned) paths' element loads ignore the policy.
 enum class Cache { kNormal, kStream, kKeep, kPrefetch };
 
@@ -131,11 +133,15 @@ __device__ __forceinline__ uint2 load_keep(const uint2* source)
     return bits;
 }
 
-// kPrefetch's loads (sm_80 on; plain loads before). kReadOnly: through the read-only path too
-// (ld.global.nc, EmbLayerNorm's table rows). As load_keep, not volatile and without a memory
-// clobber, which is safe because no kernel here reads an address it has written: each thread
-// writes a row's elements only after all of that row's loads have arrived (its values depend
-// on them), and no other thread group reads that row.
+// kPrefetch's loads (sm_80 on, which .L2::256B needs; 64 and 128 bytes would do from sm_75, not
+// worth a second rule; plain loads before). kReadOnly: through the read-only path too (ld.global.nc,
+// EmbLayerNorm's table rows). As load_keep, not volatile and without a memory clobber, so the
+// compiler may treat one as a pure function of its address: merge it with another load of that
+// address, or move it above a store or a barrier. Activations can be written in the same launch
+// (BiasGelu runs in place), so this rests on a rule every kernel here keeps: no value that is
+// stored comes from a load of an address that any thread stored to earlier in the launch. Each
+// element is loaded, then written by the thread group that loaded it, its value depending on the
+// load; a grid's last block of v12-v14 may load the last row a second time, but stores nothing of it.
 #define BERT_PREFETCH_STRING_(bytes) #bytes
 #define BERT_PREFETCH_STRING(bytes) BERT_PREFETCH_STRING_(bytes)
 #define BERT_PREFETCH_HINT ".L2::" BERT_PREFETCH_STRING(BERT_L2_PREFETCH_BYTES) "B"
@@ -170,6 +176,9 @@ __device__ __forceinline__ uint2 load_prefetch(const uint2* source)
 #endif
     return bits;
 }
+#undef BERT_PREFETCH_HINT
+#undef BERT_PREFETCH_STRING
+#undef BERT_PREFETCH_STRING_
 
 // One vector access as raw bits (uint4: 16 bytes, uint2: 8) with a cache policy.
 template <Cache kCache, typename Bits>

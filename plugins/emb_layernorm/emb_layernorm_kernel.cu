@@ -28,8 +28,9 @@ __device__ __forceinline__ void load_table(const float* source, float (&out)[N])
             float4 pack;
             if constexpr (kCache == bert::Cache::kKeep || kCache == bert::Cache::kPrefetch) {
                 const uint4* vector = reinterpret_cast<const uint4*>(source) + p;
-                const uint4 bits = kCache == bert::Cache::kKeep ? bert::load_keep(vector)
-                                                                : bert::load_prefetch<true>(vector);
+                uint4 bits;
+                if constexpr (kCache == bert::Cache::kKeep) bits = bert::load_keep(vector);
+                else bits = bert::load_prefetch<true>(vector);
                 pack = make_float4(__uint_as_float(bits.x), __uint_as_float(bits.y),
                                    __uint_as_float(bits.z), __uint_as_float(bits.w));
             } else {

@@ -28,8 +28,9 @@ torch = require_kernel_library()
 
 import torch.nn.functional as F  # noqa: E402
 
-from plugins.bias_gelu.ops import (EXACT_GRID_VERSION as GELU_EXACT_GRID, FP16_ONLY_VERSIONS as GELU_FP16_ONLY,  # noqa: E402
-                                   ONE_PASS_VERSIONS as GELU_ONE_PASS,
+from plugins import kernels  # noqa: E402
+from plugins.bias_gelu.ops import (_ARGTYPES as GELU_ARGTYPES, EXACT_GRID_VERSION as GELU_EXACT_GRID,  # noqa: E402
+                                   FP16_ONLY_VERSIONS as GELU_FP16_ONLY, ONE_PASS_VERSIONS as GELU_ONE_PASS,
                                    VERSIONS as GELU_VERSIONS, bias_gelu, version_takes as gelu_version_takes)
 from plugins.emb_layernorm.ops import emb_layer_norm, mask_to_seq_lens  # noqa: E402
 from plugins.kernels import last_version  # noqa: E402
@@ -684,9 +685,10 @@ def test_bias_gelu(dtype, n, with_bias):
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_bias_gelu_rows_beyond_one_grid_and_in_place(dtype, version):
     # Rows against gridDim.y's 65535 and the rows a thread keeps in flight. 70001 rows of narrow
-    # width: a block holds many rows, so v6-v8 fit and the loop versions take a few row steps.
-    # Width 512: v6-v8 fit exactly at 65535 rows (fp32, one row a block) and 131070 (fp16, two),
-    # and refuse one row more, where v2-v5 loop; 70001 x 512 fp32 is where the default runs v2.
+    # width: a block holds many rows, so v6-v8 fit (v9 refuses rows of part blocks) and the loop
+    # versions take a few row steps. Width 512: v6-v8 fit exactly at 65535 rows (fp32, one row a
+    # block) and 131070 (fp16, two), v9 fp32 at 65535, and they refuse one row more, where v2-v5
+    # loop; 70001 x 512 fp32 is where the default runs v2.
     for rows, n in ((70001, 8), (70001, 24), (4097, 3072), (65535, 512), (65536, 512), (131070, 512),
                     (131071, 512), (70001, 512)):
         g = generator("bias_gelu_many", dtype_name(dtype), version, rows, n)
@@ -727,27 +729,31 @@ def fp16_ulps_off(out, x):
     return (fp16_order(out) - fp16_order(rounded)).abs()
 
 
+EVERY_FP16_WIDTH = 1024  # rows of whole 128-vector blocks, so v9 takes them too
+
+
 def every_finite_fp16():
-    """Every finite fp16 value once, as [-1, 8] (zero-padded)."""
+    """Every finite fp16 value once, as [-1, EVERY_FP16_WIDTH] (zero-padded)."""
     x = torch.arange(-32768, 32768, dtype=torch.int32, device=DEVICE).to(torch.int16).view(torch.float16)
     x = x[x.isfinite()]
-    return torch.cat([x, x.new_zeros(-x.numel() % 8)]).view(-1, 8)
+    return torch.cat([x, x.new_zeros(-x.numel() % EVERY_FP16_WIDTH)]).view(-1, EVERY_FP16_WIDTH)
 
 
 @pytest.mark.parametrize("version", ALL_GELU_VERSIONS, ids=lambda v: f"v{v}")
 def test_bias_gelu_fp16_every_input_within_one_ulp(version):
     """Every finite fp16 input (bias 0): the output within one fp16 ulp of the correctly rounded
-    float64 GELU. Everywhere for ShortGelu (v4, v5, v7, v8, the fp16 default); for erff's form (v1-v3, v6) from
+    float64 GELU. Everywhere for ShortGelu (v4, v5, v7, v8, v9 in fp16, the fp16 default); for erff's form (v1-v3, v6) from
     x = -3 up: below it 1 + erf(x / sqrt 2) cancels (erff's absolute error, ~6e-8, is 10% of it at
     x = -5), which leaves those tiny outputs a few ulps off (bias_gelu_kernel.cu)."""
     x = every_finite_fp16()
     out = poisoned(x.shape, torch.float16)
-    if not run_version(version, 8, torch.float16, lambda: bias_gelu(x, None, version=version, out=out),
-                       rows=x.shape[0]):
-        return
+    if not run_version(version, EVERY_FP16_WIDTH, torch.float16,
+                       lambda: bias_gelu(x, None, version=version, out=out), rows=x.shape[0]):
+        pytest.fail(f"v{version} refused every fp16 value as [{x.shape[0]}, {EVERY_FP16_WIDTH}]")
     assert not out.isnan().any(), f"v{version}: NaN for a finite input"
     off = fp16_ulps_off(out, x)
-    checked = torch.ones_like(off, dtype=torch.bool) if version in (None, *GELU_FP16_ONLY) else x >= -3
+    short_gelu = (None, *GELU_FP16_ONLY, GELU_EXACT_GRID)  # v9 computes fp16 with v7's ShortGelu
+    checked = torch.ones_like(off, dtype=torch.bool) if version in short_gelu else x >= -3
     worst = int(torch.where(checked, off, 0).flatten().argmax())
     assert off[checked].max() <= 1.0, (f"v{version}: gelu({x.flatten()[worst].item()}) = "
                                        f"{out.flatten()[worst].item()}, {off.flatten()[worst].item():.2f} ulp off")
@@ -756,12 +762,13 @@ def test_bias_gelu_fp16_every_input_within_one_ulp(version):
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_bias_gelu_version_takes_says_what_the_launcher_takes(dtype):
     """bertBiasGeluVersionTakes is the rule behind the tactics the BiasGelu plugin offers TensorRT's
-    builder (version 1 only where no other takes the row): a version it names must launch at the width (v6-v8 up to one grid of rows, past which the
-    plugin's pinned tactic gives way to the default), one it leaves out must refuse. And
-    bertLastLaunchedVersion names the version that launched (0 after a refusal), for the default
-    one that the width takes: widths 1-64 and some wider, rows on both sides of the default's
-    switches (v3's threshold at n = 3072, one grid of v6-v8 at n = 512)."""
-    shapes = [(3, n) for n in (*range(1, 65), 100, 770, 1000, 3072, 3076)] + [(16384, 3072), (70001, 512)]
+    builder (version 1 only where no other takes the row): a version it names must launch at the width
+    (v6-v9 up to one grid of rows, past which the plugin's pinned tactic gives way to the default), one
+    it leaves out must refuse. And bertLastLaunchedVersion names the version that launched (0 after a
+    refusal), for the default one that the width takes: widths 1-64 and some wider, rows on both sides
+    of the default's switches (v9 where it takes the shape, one grid of v6-v9 at n = 512); and at the
+    shapes of DEFAULT_PICKS the default's pick itself."""
+    shapes = [(3, n) for n in (*range(1, 65), 100, 512, 770, 1000, 3072, 3076)] + [(16384, 3072), (70001, 512)]
     mismatches = []
     for rows, n in shapes:
         x = randn((rows, n), generator("gelu takes", dtype_name(dtype), rows, n)).to(dtype)
@@ -775,7 +782,7 @@ def test_bias_gelu_version_takes_says_what_the_launcher_takes(dtype):
                 assert "not supported" in str(error), error
                 ran = False
             beyond_grid = (version in GELU_ONE_PASS and gelu_one_pass_refuses(rows, n, dtype)) or \
-                (version == GELU_EXACT_GRID and gelu_exact_grid_refuses(rows, n, dtype) and takes)
+                (version == GELU_EXACT_GRID and gelu_exact_grid_refuses(rows, n, dtype))
             if ran != (takes and not beyond_grid):
                 mismatches.append(f"v{version} {rows}x{n}: takes says {takes}, the launcher ran: {ran}")
             if last_version() != (version if ran else 0):
@@ -784,7 +791,31 @@ def test_bias_gelu_version_takes_says_what_the_launcher_takes(dtype):
         default = last_version()
         if default == 0 or not gelu_version_takes(default, n, dtype):
             mismatches.append(f"default at {rows}x{n} ran v{default}")
+        picked = DEFAULT_PICKS.get((dtype_name(dtype), rows, n))
+        if picked is not None and default != picked:
+            mismatches.append(f"default at {rows}x{n} ran v{default}, not v{picked}")
     assert not mismatches, "\n".join(mismatches[:20])
+
+
+# The default's pick (bias_gelu_kernel.cu, bias_gelu): v9 wherever it takes the shape, also above v3's
+# threshold (16,384 x 3072 fp32 ran v3 before run 19); in fp16 at 512 values (not whole 1024-value
+# blocks) v7. (Where v9 refuses in fp32 the pick depends on the SM count: v3's threshold.)
+DEFAULT_PICKS = {("fp32", 3, 3072): 9, ("fp16", 3, 3072): 9, ("fp32", 16384, 3072): 9, ("fp16", 16384, 3072): 9,
+                 ("fp32", 3, 512): 9, ("fp16", 3, 512): 7}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
+def test_bias_gelu_exact_grid_refuses_more_than_int32_elements(dtype):
+    """v9 indexes with 32-bit offsets, so it must refuse rows x n >= 2^31 before launching anything: at
+    65,535 rows (its most) of 33,792 values it is asked to run over tiny buffers, which it would overrun
+    if it launched. The rule it refuses by is the host's, so the buffers' size does not matter."""
+    rows, n = 65535, 33792  # 33,792: whole 1024-value blocks in both types; 65,535 x 33,792 > 2^31
+    assert gelu_version_takes(GELU_EXACT_GRID, n, dtype) and gelu_exact_grid_refuses(rows, n, dtype)
+    tiny = torch.zeros(16, dtype=dtype, device=DEVICE)
+    args = (kernels.ptr(tiny), None, kernels.ptr(tiny), rows, n, kernels.dtype_code(tiny))
+    with pytest.raises(RuntimeError, match="not supported"):
+        kernels.launch("bertBiasGelu", GELU_ARGTYPES, args, tiny.device, GELU_EXACT_GRID)
+    torch.cuda.synchronize()
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
