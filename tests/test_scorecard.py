@@ -158,7 +158,8 @@ def test_compare_scorecards_reads_the_committed_h100_runs():
 
     results = ROOT / "benchmarks" / "results"
     for name in ("nvidia-h100-80gb-hbm3_scorecard.txt", "nvidia-h100-80gb-hbm3_scorecard_run17.txt",
-                 "nvidia-h100-80gb-hbm3_scorecard_run18_compiles3.txt"):
+                 "nvidia-h100-80gb-hbm3_scorecard_run18_compiles3.txt",
+                 "nvidia-h100-80gb-hbm3_scorecard_run19_compiles3.txt"):
         cells = read_scorecard(results / name)
         assert len(cells) == 90, name
         assert {verdict for _, _, verdict in cells.values()} <= {"ahead", "level", "behind"}
@@ -188,3 +189,31 @@ def test_report_keeps_what_it_printed_and_saves_it_whole(tmp_path, capsys):
     assert out.read_text() == "first\nsecond\n" and capsys.readouterr().out == "first\nsecond\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.txt"]  # no temp file left
     scorecard.Report(None).save()  # no --out: nothing written, no error
+
+
+@pytest.mark.parametrize("text, expected", [("fp32:1:64", ("fp32", 1, 64)), ("fp16:32:384", ("fp16", 32, 384))])
+def test_interleave_versions_reads_its_cells(text, expected):
+    from benchmarks.interleave_versions import parse_cell
+
+    assert parse_cell(text) == expected
+
+
+@pytest.mark.parametrize("text", ["fp32:1", "bf16:1:64", "fp32:0:64", "fp32:1:513", "fp32:x:64", "fp32:1:64:2"])
+def test_interleave_versions_refuses_a_bad_cell_naming_the_form(text):
+    from benchmarks.interleave_versions import parse_cell
+
+    with pytest.raises(SystemExit, match="dtype:batch:sequence"):
+        parse_cell(text)
+
+
+def test_interleave_versions_checks_its_arguments_before_anything_runs():
+    script = "benchmarks/interleave_versions.py"
+    bad = subprocess.run([sys.executable, script, "--kernel", "BiasGelu", "--versions", "6", "--cells", "fp32:1:999"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode != 0 and "sequence 1..512" in bad.stderr
+    import torch
+
+    if not torch.cuda.is_available():
+        done = subprocess.run([sys.executable, script, "--kernel", "BiasGelu", "--versions", "6", "--cells",
+                               "fp32:1:64"], cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode != 0 and "needs a CUDA GPU" in done.stderr

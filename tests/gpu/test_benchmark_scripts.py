@@ -130,6 +130,24 @@ def test_scorecard_fresh_compiles(tmp_path):
     assert re.search(r"compiles \d+\.\d\d / \d+\.\d\d us", row), row
 
 
+@pytest.mark.parametrize("hot", [False, True], ids=["cold", "hot_l2"])
+def test_interleave_versions_small_case(tmp_path, hot):
+    """Two versions, the default, one fresh compile and the copy, timed in rounds: one line a cell with
+    every contender's median and the rounds it won against the first version (which wins none against
+    itself); a version that does not take the cell is logged and left out."""
+    out = tmp_path / "versions.txt"
+    done = run_script("benchmarks/interleave_versions.py", "--kernel", "BiasGelu", "--versions", "6", "9", "7",
+                      "--cells", "fp32:1:64", "--compiles", "1", *(["--hot-l2"] if hot else []), "--out", str(out))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = out.read_text()
+    assert "(partial)" not in report and not list(tmp_path.glob(".versions.txt.*"))
+    assert "BiasGelu v7 does not take 1 x 64 fp32: left out" in report  # v7 is fp16 only
+    line = next(line for line in report.splitlines() if line.startswith("BiasGelu 1 x 64 fp32: "))
+    found = dict(re.findall(r"(v6|v9|default|torch\.compile|copy) (\d+\.\d{3}) \(\d/9\)", line))
+    assert set(found) == {"v6", "v9", "default", "torch.compile", "copy"} and all(float(us) > 0 for us in found.values()), line
+    assert "v6 " + found["v6"] + " (0/9)" in line
+
+
 @pytest.mark.parametrize("switch, on", [("streaming", "evict-first"), ("keep-parameters", "evict-last params"),
                                         ("l2-prefetch-256", "L2::256B")])
 def test_cache_hints_ablation_small_case(tmp_path, switch, on):
