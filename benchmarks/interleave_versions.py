@@ -5,7 +5,7 @@
 
 The scorecard asks whether the builder's pick is at least as fast as PyTorch's best. A new version
 asks a narrower question: is it faster than the one it would replace, by more than the measurement
-spreads? Per cell (dtype:batch:sequence, hidden 768; BiasGelu on its 4 x 768 rows):
+spreads? Per cell (dtype:batch:sequence, hidden 768; BiasGelu on rows of 4 x 768 values):
 
   1. the listed versions and the launcher's default, each checked against float64, then K fresh
      torch.compiles (scorecard.compile_afresh), checked too, and torch's copy of the same bytes;
@@ -93,6 +93,9 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
     cells = [parse_cell(text) for text in args.cells]
+    numbered = memory_bound.WORKLOADS[args.kernel].versions
+    if not set(args.versions) <= set(numbered):
+        raise SystemExit(f"--versions of {args.kernel}: {min(numbered)}-{max(numbered)}")
     if args.compiles < 0:
         raise SystemExit("--compiles must be 0 or more")
     if not torch.cuda.is_available():

@@ -211,6 +211,9 @@ def test_interleave_versions_checks_its_arguments_before_anything_runs():
     bad = subprocess.run([sys.executable, script, "--kernel", "BiasGelu", "--versions", "6", "--cells", "fp32:1:999"],
                          cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode != 0 and "sequence 1..512" in bad.stderr
+    unknown = subprocess.run([sys.executable, script, "--kernel", "BiasGelu", "--versions", "6", "10", "--cells",
+                              "fp32:1:64"], cwd=ROOT, capture_output=True, text=True)
+    assert unknown.returncode != 0 and "--versions of BiasGelu: 1-9" in unknown.stderr
     import torch
 
     if not torch.cuda.is_available():

@@ -733,7 +733,8 @@ EVERY_FP16_WIDTH = 1024  # rows of whole 128-vector blocks, so v9 takes them too
 
 
 def every_finite_fp16():
-    """Every finite fp16 value once, as [-1, EVERY_FP16_WIDTH] (zero-padded)."""
+    """Every finite fp16 value once, as [-1, EVERY_FP16_WIDTH] (zero-padded to whole rows: 63,488
+    values are exactly 62 rows of 1024)."""
     x = torch.arange(-32768, 32768, dtype=torch.int32, device=DEVICE).to(torch.int16).view(torch.float16)
     x = x[x.isfinite()]
     return torch.cat([x, x.new_zeros(-x.numel() % EVERY_FP16_WIDTH)]).view(-1, EVERY_FP16_WIDTH)
@@ -770,6 +771,7 @@ def test_bias_gelu_version_takes_says_what_the_launcher_takes(dtype):
     shapes of DEFAULT_PICKS the default's pick itself."""
     shapes = [(3, n) for n in (*range(1, 65), 100, 512, 770, 1000, 3072, 3076)] + [(16384, 3072), (70001, 512)]
     mismatches = []
+    checked_picks = 0
     for rows, n in shapes:
         x = randn((rows, n), generator("gelu takes", dtype_name(dtype), rows, n)).to(dtype)
         for version in GELU_VERSIONS:
@@ -792,16 +794,18 @@ def test_bias_gelu_version_takes_says_what_the_launcher_takes(dtype):
         if default == 0 or not gelu_version_takes(default, n, dtype):
             mismatches.append(f"default at {rows}x{n} ran v{default}")
         picked = DEFAULT_PICKS.get((dtype_name(dtype), rows, n))
+        checked_picks += picked is not None
         if picked is not None and default != picked:
             mismatches.append(f"default at {rows}x{n} ran v{default}, not v{picked}")
+    assert checked_picks == 3, "DEFAULT_PICKS names three shapes of each dtype"
     assert not mismatches, "\n".join(mismatches[:20])
 
 
 # The default's pick (bias_gelu_kernel.cu, bias_gelu): v9 wherever it takes the shape, also above v3's
 # threshold (16,384 x 3072 fp32 ran v3 before run 19); in fp16 at 512 values (not whole 1024-value
 # blocks) v7. (Where v9 refuses in fp32 the pick depends on the SM count: v3's threshold.)
-DEFAULT_PICKS = {("fp32", 3, 3072): 9, ("fp16", 3, 3072): 9, ("fp32", 16384, 3072): 9, ("fp16", 16384, 3072): 9,
-                 ("fp32", 3, 512): 9, ("fp16", 3, 512): 7}
+DEFAULT_PICKS = {("float32", 3, 3072): 9, ("float16", 3, 3072): 9, ("float32", 16384, 3072): 9,
+                 ("float16", 16384, 3072): 9, ("float32", 3, 512): 9, ("float16", 3, 512): 7}
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
