@@ -50,7 +50,7 @@ import torch  # noqa: E402
 import benchmarks.bench_memory_bound_kernels as memory_bound  # noqa: E402
 from benchmarks.interleaved import build_library, time_in_rounds  # noqa: E402
 from benchmarks.scorecard import (HIDDEN, REPLAYS, ROUNDS, Report, add_cell_arguments,  # noqa: E402
-                                  check_cell_arguments, verdict)
+                                  check_cell_arguments, memory_bound_case, verdict)
 from plugins import kernels  # noqa: E402
 
 KERNELS = ("LayerNorm", "SkipLayerNorm", "EmbLayerNorm", "BiasGelu")
@@ -117,21 +117,16 @@ def compare(contenders: dict, sets: int) -> tuple[float, float, list[float]]:
 
 def cell(name, dtype_name, batch, seq, libraries, l2_bytes, pair_tokens) -> tuple[str, str]:
     """(the table row, the verdict of the kernel alone) of one cell."""
-    workload = memory_bound.WORKLOADS[name]
-    dtype = memory_bound.DTYPES[dtype_name]
-    width = workload.width_of(HIDDEN)
-    tokens = batch * seq
-    memory_bound.SEQ_LEN = seq  # EmbLayerNorm's input sets read it (as in the scorecard)
-    inputs, _ = memory_bound.make_inputs(workload, dtype, width, tokens, l2_bytes)
-    expected = workload.reference(inputs[0])
-    calls = {label: launcher(workload, inputs, dtype, path) for label, path in libraries.items()}
+    case = memory_bound_case(name, dtype_name, batch, seq, l2_bytes)
+    inputs, dtype, width = case.inputs, case.dtype, case.width
+    calls = {label: launcher(case.workload, inputs, dtype, path) for label, path in libraries.items()}
     for label, call in calls.items():
-        memory_bound.check(call(0), expected, dtype, f"{name} {label} {batch} x {seq} {dtype_name}")
+        memory_bound.check(call(0), case.expected, dtype, f"{name} {label} {case.where}")
     off_us, on_us, ratios = compare(calls, len(inputs))
     alone = verdict(ratios)
     line = (f"| {name} | {dtype_name} | {batch} x {seq} | {off_us:.2f} | {on_us:.2f} | "
             f"{statistics.median(ratios):.3f}x [{min(ratios):.2f}-{max(ratios):.2f}] | {alone} |")
-    if tokens > pair_tokens:
+    if batch * seq > pair_tokens:
         return line + " | | | |", alone
     weight = (torch.randn(width, CONSUMER_COLUMNS[width], device="cuda") / width ** 0.5).to(dtype)
     off_us, on_us, ratios = compare({label: then_gemm(call, weight) for label, call in calls.items()},

@@ -33,8 +33,8 @@ import torch  # noqa: E402
 
 import benchmarks.bench_memory_bound_kernels as memory_bound  # noqa: E402
 from benchmarks.interleaved import time_in_rounds  # noqa: E402
-from benchmarks.scorecard import (DTYPES, HIDDEN, MEMORY_BOUND, REPLAYS, ROUNDS, Report, check_all,  # noqa: E402
-                                  compile_afresh, compiled_contenders)
+from benchmarks.scorecard import (DTYPES, MEMORY_BOUND, REPLAYS, ROUNDS, Report, fresh_compiles,  # noqa: E402
+                                  memory_bound_case)
 
 
 def parse_cell(text: str) -> tuple[str, int, int]:
@@ -52,32 +52,20 @@ def parse_cell(text: str) -> tuple[str, int, int]:
 def cell_line(kernel: str, dtype_name: str, batch: int, seq: int, versions: list[int], compiles: int,
               l2_bytes: int, log) -> str:
     """Times one cell (module docstring) and returns its line."""
-    workload = memory_bound.WORKLOADS[kernel]
-    dtype = DTYPES[dtype_name]
-    where = f"{batch} x {seq} {dtype_name}"
-    memory_bound.SEQ_LEN = seq  # EmbLayerNorm's input sets read it (as in the scorecard)
-    inputs, _ = memory_bound.make_inputs(workload, dtype, workload.width_of(HIDDEN), batch * seq, l2_bytes)
-    expected = workload.reference(inputs[0])
-    ours = memory_bound.our_contenders(workload, inputs, dtype, versions, where, log, expected)
+    case = memory_bound_case(kernel, dtype_name, batch, seq, l2_bytes)
+    workload, inputs = case.workload, case.inputs
+    ours = memory_bound.our_contenders(workload, inputs, case.dtype, versions, case.where, log, case.expected)
     first = f"v{versions[0]}"
     if first not in ours:
-        raise SystemExit(f"{kernel} {first} does not take {where}: list first a version that does")
+        raise SystemExit(f"{kernel} {first} does not take {case.where}: list first a version that does")
     contenders = {label: ours[label] for label in (*(f"v{v}" for v in versions), "default") if label in ours}
-
-    torch._dynamo.reset()  # the previous cell's graphs go
-
-    def compile_one():  # for this shape, static
-        compiled = compile_afresh(workload.torch_fn, kwargs=inputs[0])
-        return lambda i: compiled(**inputs[i])
-    compiled = compiled_contenders(compiles, "torch.compile", compile_one, log, where)
-    check_all(compiled, expected, dtype, where)
-    contenders.update(compiled)
+    contenders.update(fresh_compiles(case, compiles, log))
     if workload.copy_fn:
         contenders["copy"] = lambda i: workload.copy_fn(**inputs[i])
 
     rounds = time_in_rounds(contenders, len(inputs), memory_bound.graph_calls(len(inputs)), ROUNDS, REPLAYS)
     base = rounds[first]
-    return f"{where}: " + " | ".join(
+    return f"{case.where}: " + " | ".join(
         f"{label} {statistics.median(times):.3f} ({sum(t < b for t, b in zip(times, base))}/{ROUNDS})"
         for label, times in rounds.items())
 

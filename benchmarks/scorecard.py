@@ -186,26 +186,54 @@ def score(kernel, dtype_name, batch, seq, ours: dict, pick: str, torch_contender
                 ", ".join(filter(None, (notes(ours_us, floor_us), spread))))
 
 
-def memory_bound_cell(name, dtype_name, batch, seq, l2_bytes, copy_peak_gbs, compiles, log) -> Cell:
+@dataclass
+class MemoryBoundCase:
+    """One memory-bound cell's inputs: what the scorecard, ablate_cache_hints.py and
+    interleave_versions.py time at it."""
+    workload: memory_bound.Workload
+    dtype: torch.dtype
+    width: int            # the row length: hidden, or BiasGelu's 4 x hidden
+    where: str            # "batch x seq dtype", for messages
+    inputs: list          # the input sets, rotating over >= 3x the L2 (one set if l2_bytes is 0)
+    nbytes: int           # the fewest bytes a call must move
+    expected: torch.Tensor  # float64 reference on input set 0
+
+
+def memory_bound_case(name: str, dtype_name: str, batch: int, seq: int, l2_bytes: int) -> MemoryBoundCase:
     workload = memory_bound.WORKLOADS[name]
-    dtype = DTYPES[dtype_name]
+    dtype = memory_bound.DTYPES[dtype_name]
     width = workload.width_of(HIDDEN)
-    where = f"{batch} x {seq} {dtype_name}"
     # EmbLayerNorm's input sets and byte count read the sequence length from the benchmark's module
-    # (its --seq-len); the scorecard sets it per cell.
+    # (its --seq-len); each cell sets it.
     memory_bound.SEQ_LEN = seq
     inputs, nbytes = memory_bound.make_inputs(workload, dtype, width, batch * seq, l2_bytes)
-    expected = workload.reference(inputs[0])
-    ours = memory_bound.our_contenders(workload, inputs, dtype, workload.versions, where, log, expected)
-    pick = fastest_once({label: ours[label] for label in memory_bound.builder_candidates(ours)}, len(inputs))
-    torch._dynamo.reset()  # the previous cell's graphs go
+    return MemoryBoundCase(workload, dtype, width, f"{batch} x {seq} {dtype_name}", inputs, nbytes,
+                           workload.reference(inputs[0]))
 
-    def compile_one():  # for this shape, static: what a fixed-shape model gets
-        compiled = compile_afresh(workload.torch_fn, kwargs=inputs[0])
-        return lambda i: compiled(**inputs[i])
-    torch_contenders = {"torch eager": lambda i: workload.torch_fn(**inputs[i]),
-                        **compiled_contenders(compiles, "torch.compile", compile_one, log, where)}
-    check_all(torch_contenders, expected, dtype, where)
+
+def fresh_compiles(case: MemoryBoundCase, count: int, log) -> dict:
+    """label -> call(i): `count` torch.compiles of the cell's PyTorch function, each compiled afresh for
+    its static shapes (what a fixed-shape model gets), the previous cell's graphs dropped first; each
+    checked against float64."""
+    torch._dynamo.reset()
+
+    def compile_one():
+        compiled = compile_afresh(case.workload.torch_fn, kwargs=case.inputs[0])
+        return lambda i: compiled(**case.inputs[i])
+    compiled = compiled_contenders(count, "torch.compile", compile_one, log, case.where)
+    check_all(compiled, case.expected, case.dtype, case.where)
+    return compiled
+
+
+def memory_bound_cell(name, dtype_name, batch, seq, l2_bytes, copy_peak_gbs, compiles, log) -> Cell:
+    case = memory_bound_case(name, dtype_name, batch, seq, l2_bytes)
+    workload, inputs, nbytes = case.workload, case.inputs, case.nbytes
+    ours = memory_bound.our_contenders(workload, inputs, case.dtype, workload.versions, case.where, log,
+                                       case.expected)
+    pick = fastest_once({label: ours[label] for label in memory_bound.builder_candidates(ours)}, len(inputs))
+    eager = {"torch eager": lambda i: workload.torch_fn(**inputs[i])}
+    check_all(eager, case.expected, case.dtype, case.where)
+    torch_contenders = {**eager, **fresh_compiles(case, compiles, log)}
     floor = (lambda i: workload.copy_fn(**inputs[i])) if workload.copy_fn else None
 
     def notes(us, floor_us):
