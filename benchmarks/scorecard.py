@@ -19,6 +19,7 @@ Per cell (kernel, dtype, batch x sequence):
      compiles K times per cell, each autotuned from nothing (compile_afresh), and PyTorch's best of
      a round is the fastest of them all: a bar that does not depend on one autotuning's luck. (Also
      with K = 1 the compile bypasses inductor's caches, so no earlier process's picks are reused.)
+     The log names each compile's Triton kernels and the configs their autotuning kept.
   4. Rounds: all contenders are replayed round after round (ROUNDS, each contender once a round,
      the median of its replays). In each round, PyTorch's best is its fastest contender of that
      round, and the ratio is that time over ours (> 1: ours faster). A minimum over several
@@ -37,6 +38,7 @@ ours both sit on that floor no kernel can be ahead: the bytes take that long to 
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import time
@@ -143,18 +145,64 @@ def compile_afresh(fn, args: tuple = (), kwargs: dict | None = None, **options):
     return compiled
 
 
+def triton_autotuners() -> dict:
+    """id -> every inductor Triton kernel alive in this process (its CachingAutotuner). Found on the
+    heap: compile_afresh bypasses inductor's caches, where one would otherwise look them up."""
+    from torch._inductor.runtime.triton_heuristics import CachingAutotuner
+
+    # issubclass of the type, not isinstance: the heap holds weak proxies whose target is gone, and
+    # isinstance would ask the proxy (ReferenceError).
+    return {id(obj): obj for obj in gc.get_objects() if issubclass(type(obj), CachingAutotuner)}
+
+
+def describe_autotuner(tuner) -> str:
+    """"triton_per_fused_native_layer_norm_0: XBLOCK 2, 8 warps, 32 registers": the
+    config that autotuning kept (its one launcher left); every candidate's where it compiled them and
+    has not run yet; "not compiled" before that."""
+    configs = []
+    for launcher in getattr(tuner, "launchers", None) or []:
+        config = launcher.config
+        sizes = ", ".join(f"{key} {value}" for key, value in config.kwargs.items())
+        configs.append(f"{sizes}, {config.num_warps} warps, {getattr(launcher, 'n_regs', '?')} registers")
+    return f"{getattr(tuner.fn, '__name__', '?')}: {' | '.join(configs) or 'not compiled'}"
+
+
 def compiled_contenders(count: int, name: str, compile_one, log, where: str) -> dict:
     """label -> call(i) for `count` fresh compiles: compile_one() compiles and autotunes one and
-    returns its call(i). Labelled `name`, or `name #k` when there are several. A compile that fails
-    is logged and left out rather than costing the whole run."""
+    returns its call(i). Labelled `name`, or `name #k` when there are several. Each compile's Triton
+    kernels are logged with the configs autotuning kept, so that a fast compile can be told from a
+    slow one by what it runs. A compile that fails is logged and left out rather than costing the
+    whole run."""
     contenders = {}
     for k in range(count):
         label = name if count == 1 else f"{name} #{k + 1}"
+        before = kept_configs_or_error(triton_autotuners)
         try:
             contenders[label] = compile_one()
         except Exception as error:  # noqa: BLE001 - any compiler failure
             log(f"  {label} failed at {where}, left out: {type(error).__name__}: {error}")
+            continue
+        log(f"  {label} at {where}: {kept_configs_or_error(new_kernels, before)}")
     return contenders
+
+
+def new_kernels(before) -> str:
+    """The Triton kernels made since `before` (triton_autotuners() then), each with its kept config.
+    Inductor may leave a twin of a kernel that never ran (no launcher): only those that ran."""
+    if isinstance(before, str):  # the scan before the compile failed: its line says why
+        return before
+    kernels = [describe_autotuner(tuner) for key, tuner in triton_autotuners().items()
+               if key not in before and getattr(tuner, "launchers", None)]
+    return "; ".join(kernels) or "no Triton kernel"
+
+
+def kept_configs_or_error(read, *args):
+    """read(*args), or a line saying why it failed: the config log reads inductor's internals, which a
+    torch release may change, and must never cost the timing run."""
+    try:
+        return read(*args)
+    except Exception as error:  # noqa: BLE001 - any failure of the log alone
+        return f"(config log failed: {type(error).__name__}: {error})"
 
 
 def compile_spread(rounds: dict, labels: list[str]) -> str:

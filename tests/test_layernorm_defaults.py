@@ -33,6 +33,8 @@ static bool launcher_takes(int version, int vecs_per_row, int elems_per_vec, lon
         return vecs_per_row % 32 == 0 && vecs_per_row / 32 <= 8 && vecs_per_row / 32 * elems_per_vec <= 32;
     if (version == kLayerNormRowPairsShaped)  // two vectors a thread, 1 to 8 whole warps
         return vecs_per_row % 64 == 0 && vecs_per_row / 64 <= 8;
+    if (version == kLayerNormTwoWarpRow)  // two warps of 1 to 8 vectors a thread, at most 32 floats a thread
+        return vecs_per_row % 64 == 0 && vecs_per_row / 64 <= 8 && vecs_per_row / 64 * elems_per_vec <= 32;
     if (version == kLayerNormWarpOneReduction) {  // v8's split, in equal shares
         const int threads = plan_loads_first(vecs_per_row, elems_per_vec, rows, sms, false).split.threads_per_row;
         return threads > 0 && vecs_per_row % threads == 0;

@@ -220,3 +220,50 @@ def test_interleave_versions_checks_its_arguments_before_anything_runs():
         done = subprocess.run([sys.executable, script, "--kernel", "BiasGelu", "--versions", "6", "--cells",
                                "fp32:1:64"], cwd=ROOT, capture_output=True, text=True)
         assert done.returncode != 0 and "needs a CUDA GPU" in done.stderr
+
+
+def test_describe_autotuner_names_the_kernel_and_the_kept_config():
+    """What the scorecard logs for each fresh compile: the Triton kernel and its config (no Triton runs
+    here: a stand-in with CachingAutotuner's attributes)."""
+    from types import SimpleNamespace
+
+    def launcher(xblock, warps, regs):
+        return SimpleNamespace(config=SimpleNamespace(kwargs={"XBLOCK": xblock, "R0_BLOCK": 1024}, num_warps=warps),
+                               n_regs=regs)
+    fn = SimpleNamespace(__name__="triton_per_fused_native_layer_norm_0")
+    kept = SimpleNamespace(fn=fn, launchers=[launcher(2, 8, 32)])
+    assert scorecard.describe_autotuner(kept) == ("triton_per_fused_native_layer_norm_0: XBLOCK 2, R0_BLOCK 1024, "
+                                                  "8 warps, 32 registers")
+    both = SimpleNamespace(fn=fn, launchers=[launcher(1, 4, 27), launcher(2, 8, 32)])
+    assert scorecard.describe_autotuner(both).count(" | ") == 1
+    assert scorecard.describe_autotuner(SimpleNamespace(fn=fn)).endswith(": not compiled")
+
+
+def test_compiled_contenders_log_each_compiles_new_kernels_and_survive_a_failing_log(monkeypatch):
+    """Each compile's line names the kernels made during it that ran (a twin without a launcher is left
+    out, an earlier compile's kernel too); a config log that fails costs a line, never the compile."""
+    from types import SimpleNamespace
+
+    def tuner(name, ran=True):
+        launchers = [SimpleNamespace(config=SimpleNamespace(kwargs={"XBLOCK": 1}, num_warps=2), n_regs=48)] if ran else []
+        return SimpleNamespace(fn=SimpleNamespace(__name__=name), launchers=launchers)
+    alive = {}
+
+    def compile_one():
+        made = [tuner(f"triton_kernel_{len(alive)}"), tuner("twin", ran=False)]
+        alive.update({id(t): t for t in made})
+        return lambda i: i
+    monkeypatch.setattr(scorecard, "triton_autotuners", lambda: dict(alive))
+    lines = []
+    contenders = scorecard.compiled_contenders(2, "torch.compile", compile_one, lines.append, "1 x 64 fp16")
+    assert list(contenders) == ["torch.compile #1", "torch.compile #2"]
+    assert lines == ["  torch.compile #1 at 1 x 64 fp16: triton_kernel_0: XBLOCK 1, 2 warps, 48 registers",
+                     "  torch.compile #2 at 1 x 64 fp16: triton_kernel_2: XBLOCK 1, 2 warps, 48 registers"]
+
+    def broken():
+        raise AttributeError("no launchers here")
+    monkeypatch.setattr(scorecard, "triton_autotuners", broken)
+    lines.clear()
+    contenders = scorecard.compiled_contenders(1, "torch.compile", compile_one, lines.append, "1 x 64 fp16")
+    assert list(contenders) == ["torch.compile"]
+    assert lines == ["  torch.compile at 1 x 64 fp16: (config log failed: AttributeError: no launchers here)"]

@@ -12,8 +12,8 @@
 //   __device__ Row row(int64_t index) const;  // the index-th of `rows` rows
 //   static constexpr MeasuredDefaults kDefaults;  // what version 0 runs (below)
 // fetch and combine are separate so that a kernel can issue every load of a row before anything
-// waits for one (v4-v14, below); load_row does both at once. row(index) is only asked for
-// 0 <= index < rows, and fetch and combine must be harmless on a Row whose out_row < 0 (v12-v14
+// waits for one (v4-v15, below); load_row does both at once. row(index) is only asked for
+// 0 <= index < rows, and fetch and combine must be harmless on a Row whose out_row < 0 (v12-v15
 // call them without a predicate; the result is not stored).
 //
 // Parameters: gamma and beta are of type P, either fp32 or the activation type T (as NVIDIA's
@@ -121,6 +121,12 @@ namespace bert {
 //      LayerNorm from ~2K rows in the same sweep, at the copy's speed at 4,096 rows. torch.compile
 //      gives its programs 2 fp32 rows too (run 5), which v9 with 2 rows a block did not gain from.
 //      Rows of 1 to 8 whole warps of two vectors a thread (fp32 768 and 1024, fp16 1024).
+//  15  v12's kernel with a row over two warps, each thread n vectors of it (fp32 h768: 64 threads, 3
+//      vectors each, gamma and beta loaded with the row): v7's layout, with every size a template
+//      constant. Where torch.compile beat our pick on the H200 in run 20's scorecard, two of its four
+//      fastest compiles ran this shape (XBLOCK 1, 2 warps: LayerNorm fp32 at 1,024 rows, EmbLayerNorm
+//      fp32 at 12,288). Rows of 1 to 8 vectors a thread, at most 32 values (fp32 256 .. 2048 in
+//      steps of 256, fp16 512 .. 2048 in steps of 512).
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -139,14 +145,15 @@ enum LayerNormVersion {
     kLayerNormBlockShape = 12,
     kLayerNormWarpPerRow = 13,
     kLayerNormRowPairsShaped = 14,
+    kLayerNormTwoWarpRow = 15,
 };
-constexpr int kLayerNormLastVersion = kLayerNormRowPairsShaped;
+constexpr int kLayerNormLastVersion = kLayerNormTwoWarpRow;
 
-// When v4-v14's kernels load gamma and beta.
+// When v4-v15's kernels load gamma and beta.
 enum class ParamsLoad {
     kInOutputLoop,       // v4, v6, v7, v13, v14: one vector at a time, between the stores
     kBeforeReductions,   // v5: once the row has arrived, converted to fp32 at once
-    kWithRow,            // v8-v12: with the row's loads, kept as stored until the output
+    kWithRow,            // v8-v12, v15: with the row's loads, kept as stored until the output
 };
 
 // How v4-v11's kernel gets a row's mean and variance.
@@ -480,7 +487,7 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
     }
 }
 
-// v12-v14's block: kGroups groups of kWarps warps side by side, each group normalizing kRows rows
+// v12-v15's block: kGroups groups of kWarps warps side by side, each group normalizing kRows rows
 // together, each thread holding kVecs 16-byte vectors of each of its rows (vectors lane,
 // lane + group threads, ...; neighbouring lanes read neighbouring 16 bytes). Every size is a
 // template constant, so the compiler unrolls everything and no thread needs a bounds check.
@@ -502,15 +509,17 @@ struct BlockShape {
 };
 
 // The shapes by version, for a row of n warps' worth of vectors (v12, v14: n warps a row; v13: n
-// vectors a thread). v12 loads gamma and beta with the row: one vector each, and with few rows
-// their round trip must overlap the row's. v13 and v14, made for many rows, load them for the
-// output (one vector of each at a time, between the stores), which keeps them out of registers
-// through the reductions: with the row's, v14 fp32 h768 took 48 registers, 14 blocks an SM where
-// 4,096 rows need 16 for one wave (8.68 us there against 7.91 after the change, run 11).
+// vectors a thread; v15: two warps of n vectors a thread). v12 and v15 load gamma and beta with
+// the row: with few rows their round trip must overlap the row's. v13 and v14, made for many rows,
+// load them for the output (one vector of each at a time, between the stores), which keeps them
+// out of registers through the reductions: with the row's, v14 fp32 h768 took 48 registers, 14
+// blocks an SM where 4,096 rows need 16 for one wave (8.68 us there against 7.91 after the change,
+// run 11).
 template <int n> using ShapeBlockPerRow = BlockShape<1, n, 1, 1, ParamsLoad::kWithRow>;  // v12
 constexpr int kWarpRowsPerBlock = 8;
 template <int n> using ShapeWarpPerRow = BlockShape<kWarpRowsPerBlock, 1, 1, n, ParamsLoad::kInOutputLoop>;  // v13
 template <int n> using ShapeRowPairs = BlockShape<1, n, 2, 2, ParamsLoad::kInOutputLoop>;  // v14
+template <int n> using ShapeTwoWarpRow = BlockShape<1, 2, 1, n, ParamsLoad::kWithRow>;  // v15
 
 // The totals of a group's kRows values: each warp butterflies, its lane 0 leaves the warp's sums in
 // partials, and after one barrier every thread adds the kWarps partials itself, in the same order
@@ -538,7 +547,7 @@ __device__ __forceinline__ void group_totals(float (&values)[kRows], float (&par
     }
 }
 
-// v12-v14, one kernel in the block shapes above. The rows' loads are written first as in v9
+// v12-v15, one kernel in the block shapes above. The rows' loads are written first as in v9
 // (gamma/beta's follow them where the shape says kWithRow: ptxas issues those once the rows have
 // arrived, and the reductions hide them), the statistics are v9's (the mean, then squared
 // deviations), each row's reductions its own (a row that is not stored may hold anything,
@@ -639,23 +648,25 @@ layernorm_rows_shaped(RowSource source, T* output, const P* gamma, const P* beta
     }
 }
 
-// v12-v14's largest size n: 8 (v12: rows of up to 8 warps, fp16 2048 values, fp32 1024; v14 up to 8
-// warps of 2 vectors, twice those). v13 holds n vectors of a row a lane, so it stops earlier: at
-// kMaxFloatsPerThread values a thread, as v3-v11 do (fp16 4 vectors, rows up to 1024; fp32 8).
+// v12-v15's largest size n: 8 (v12: rows of up to 8 warps, fp16 2048 values, fp32 1024; v14 up to 8
+// warps of 2 vectors, twice those). v13 and v15 hold n vectors of a row a thread, so they stop
+// earlier: at kMaxFloatsPerThread values a thread, as v3-v11 do (fp16 4 vectors, fp32 8).
 constexpr int kMaxShapeSize = 8;
 
-// The values a thread of v12's (kLayerNormBlockShape), v13's or v14's shape of size n holds.
+// The values a thread of v12's (kLayerNormBlockShape), v13's, v14's or v15's shape of size n holds.
 __host__ __device__ constexpr int shape_floats(int version, int n, int elems_per_vec)
 {
-    return (version == kLayerNormWarpPerRow ? n : version == kLayerNormRowPairsShaped ? 4 : 1) * elems_per_vec;
+    const bool n_vectors = version == kLayerNormWarpPerRow || version == kLayerNormTwoWarpRow;
+    return (n_vectors ? n : version == kLayerNormRowPairsShaped ? 4 : 1) * elems_per_vec;
 }
 
-// The size n of v12's, v13's or v14's shape for a row of vecs_per_row vectors: how many times the
-// row holds a warp's worth of vectors (v14: of two vectors a thread); 0 where that is not a whole
-// number from 1 to kMaxShapeSize or a thread would hold more than kMaxFloatsPerThread values.
+// The size n of v12's-v15's shape for a row of vecs_per_row vectors: how many times the row holds a
+// warp's worth of vectors (v14: of two vectors a thread; v15: two warps' worth); 0 where that is not
+// a whole number from 1 to kMaxShapeSize or a thread would hold more than kMaxFloatsPerThread values.
 inline int shape_size(int version, int vecs_per_row, int elems_per_vec)
 {
-    const int per_unit = version == kLayerNormRowPairsShaped ? 2 * kWarpSize : kWarpSize;
+    const int per_unit =
+        version == kLayerNormRowPairsShaped || version == kLayerNormTwoWarpRow ? 2 * kWarpSize : kWarpSize;
     const int n = vecs_per_row / per_unit;
     const bool fits = vecs_per_row % per_unit == 0 && n >= 1 && n <= kMaxShapeSize &&
                       shape_floats(version, n, elems_per_vec) <= kMaxFloatsPerThread;
@@ -877,6 +888,7 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
         case kLayerNormBlockShape:
         case kLayerNormWarpPerRow:
         case kLayerNormRowPairsShaped:
+        case kLayerNormTwoWarpRow:
             return shape_size(version, vecs_per_row, elems_per_vec) > 0;
         case kLayerNormWarpOneReduction:  // the split does not depend on the row count
             return plan_warp_merged(vecs_per_row, elems_per_vec, 1, 1).split.threads_per_row > 0;
@@ -890,7 +902,8 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
 // Version 0 resolved: the measured choice where its split takes the row, else v9 for v10 and v12
 // (a block per row, for any row of up to 1024 vectors), v8 for v11 and v13 (a warp or a few per
 // row, several vectors a thread), v7 for v14 (a row spread over more threads than v3's, the fp32
-// default from ~16K rows before v14; untimed on the rows v14 refuses), else v5 (which
+// default from ~16K rows before v14; untimed on the rows v14 refuses) and for v15 (its layout, sizes
+// at run time), else v5 (which
 // takes every row that any vector version takes: up to 256 threads x 32 floats), else the scalar v1.
 inline int default_version(const MeasuredDefaults& measured, int element_bytes, bool vectorizable,
                            int vecs_per_row, int elems_per_vec, int64_t rows, int sms)
@@ -899,10 +912,10 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
         return kLayerNormScalar;
     const int point = measured_point(rows, sms, element_bytes);
     int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
-    if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v14: their general twins
+    if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v15: their general twins
         if (chosen == kLayerNormOneReduction || chosen == kLayerNormBlockShape) chosen = kLayerNormBlockLoadsFirst;
         if (chosen == kLayerNormWarpOneReduction || chosen == kLayerNormWarpPerRow) chosen = kLayerNormParamsWithRow;
-        if (chosen == kLayerNormRowPairsShaped) chosen = kLayerNormSpread;
+        if (chosen == kLayerNormRowPairsShaped || chosen == kLayerNormTwoWarpRow) chosen = kLayerNormSpread;
     }
     return split_fits(chosen, vecs_per_row, elems_per_vec) ? chosen : kLayerNormParamsEarly;
 }
@@ -943,7 +956,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     return status;
 }
 
-// launch_layernorm_rows for a version 1-14 (the default resolved); `sms`: the SM count, or 0 if
+// launch_layernorm_rows for a version 1-15 (the default resolved); `sms`: the SM count, or 0 if
 // not asked yet.
 template <typename T, typename P, typename RowSource>
 cudaError_t launch_layernorm_version(int version, const RowSource& source, bool vectorizable,
@@ -963,7 +976,7 @@ cudaError_t launch_layernorm_version(int version, const RowSource& source, bool 
         return cudaGetLastError();
     }
     if (!vectorizable) return cudaErrorNotSupported;
-    if (version >= kLayerNormBlockShape) {  // v12-v14
+    if (version >= kLayerNormBlockShape) {  // v12-v15
         const int n = shape_size(version, vecs_per_row, kVec);
         if (n == 0) return cudaErrorNotSupported;
         if (rows == 0) return cudaSuccess;
@@ -973,8 +986,11 @@ cudaError_t launch_layernorm_version(int version, const RowSource& source, bool 
         if (version == kLayerNormWarpPerRow)
             return launch_shaped<T, P, kLayerNormWarpPerRow, ShapeWarpPerRow>(n, rows, stream, source, output,
                                                                               gamma, beta, norm);
-        return launch_shaped<T, P, kLayerNormRowPairsShaped, ShapeRowPairs>(n, rows, stream, source, output,
-                                                                            gamma, beta, norm);
+        if (version == kLayerNormRowPairsShaped)
+            return launch_shaped<T, P, kLayerNormRowPairsShaped, ShapeRowPairs>(n, rows, stream, source, output,
+                                                                                gamma, beta, norm);
+        return launch_shaped<T, P, kLayerNormTwoWarpRow, ShapeTwoWarpRow>(n, rows, stream, source, output,
+                                                                          gamma, beta, norm);
     }
     if (version >= kLayerNormLoadsFirst) {  // v4-v11
         const cudaError_t status = count_sms();

@@ -126,8 +126,14 @@ def test_scorecard_fresh_compiles(tmp_path):
     done = run_script("benchmarks/scorecard.py", "--kernels", "LayerNorm", "--dtypes", "fp16", "--batches", "1",
                       "--seqs", "64", "--compiles", "2", "--out", str(out))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    row = next(line for line in out.read_text().splitlines() if line.startswith("| LayerNorm "))
+    report = out.read_text()
+    row = next(line for line in report.splitlines() if line.startswith("| LayerNorm "))
     assert re.search(r"compiles \d+\.\d\d / \d+\.\d\d us", row), row
+    # Each compile's own Triton kernel, with the config its autotuning kept (one per compile, not the
+    # earlier compile's again).
+    for k in (1, 2):
+        line = next(line for line in report.splitlines() if line.startswith(f"  torch.compile #{k} at 1 x 64 fp16: "))
+        assert re.search(r"triton_\w+: .*\d+ warps, \d+ registers$", line) and line.count("warps") == 1, line
 
 
 @pytest.mark.parametrize("hot", [False, True], ids=["cold", "hot_l2"])
