@@ -3,8 +3,13 @@
 //   G  groups of W warps side by side in a block, each group normalizing R rows together,
 //   K  vectors a thread holds of each row (thread t: vectors t, t + 32 W, ...),
 //   B  the bytes of one vector: 16 (4 floats, 8 halves), 8 or 4.
-// W * 32 * K * (B / element size) must be 768. G1 W6 R1 K1 B16 is v12's fp32 shape, G8 W1 R1 K3 B16
-// our v13's fp16 shape, G1 W3 R2 K2 B16 v14's fp32 shape; v3/v4's layout is G4 W1 R1 K6/K3 B16.
+// W * 32 * K * (B / element size) is 768, or (a "partial" shape) K is the fewest vectors a thread that
+// cover 768 values: then the last vectors of the high lanes, or whole warps, hold nothing (loads,
+// sums and stores guarded). Partial shapes are the layouts of torch.compile's Triton kernels, whose
+// block is a power of two wide (1,024 columns for 768, the rest masked): Triton's XBLOCK 2 with 8
+// warps is G1 W8 R2 K1 (warps 6 and 7 idle), XBLOCK 1 with 4 warps G1 W4 R1 K2 (lanes 64-127's second
+// vector masked). G1 W6 R1 K1 B16 is v12's fp32 shape, G8 W1 R1 K3 B16 our v13's fp16 shape, G1 W3 R2
+// K2 B16 v14's fp32 shape, G1 W2 R1 K3 B16 v15's; v3/v4's layout is G4 W1 R1 K6/K3 B16.
 // Every shape comes twice: as LayerNorm(x) (shape_launch) and as SkipLayerNorm, LayerNorm(x + skip +
 // bias) with the sums in fp32 as our SkipLayerNorm does (skip_launch).
 // benchmarks/sweep_layernorm_shapes.py builds this file with nvcc, checks every shape against
@@ -92,23 +97,32 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
     using V = typename Bits<B>::type;
     constexpr int kN = kElems<T, B>;
     constexpr int kGroupThreads = W * 32;
-    constexpr int kVecsPerRow = kGroupThreads * K;
+    constexpr int kVecsPerRow = 768 / kN;
     static_assert(kVecsPerRow * kN == 768, "the shapes are written for rows of 768");
+    static_assert(kGroupThreads * K >= kVecsPerRow && kGroupThreads * (K - 1) < kVecsPerRow,
+                  "K: the fewest vectors a thread that cover the row");
+    constexpr bool kPartial = kGroupThreads * K != kVecsPerRow;
     const int group = G == 1 ? 0 : int(threadIdx.x) / kGroupThreads;
     const int lane = G == 1 ? int(threadIdx.x) : int(threadIdx.x) % kGroupThreads;
     const int first = (int(blockIdx.x) * G + group) * R;
+    // Whether this thread's k-th vector is in the row (always, but in a partial shape's last k).
+    auto holds = [&](int k) { return !kPartial || k < K - 1 || lane + k * kGroupThreads < kVecsPerRow; };
     V raw[R][K], raw_skip[R][K], raw_bias[K], raw_gamma[K], raw_beta[K];
 #pragma unroll
     for (int r = 0; r < R; ++r) {
         const int row = min(first + r, rows - 1);
 #pragma unroll
         for (int k = 0; k < K; ++k) {
+            raw[r][k] = raw_skip[r][k] = V{};  // zeros: a vector outside the row adds nothing to the sum
+            if (!holds(k)) continue;
             raw[r][k] = __ldg(x + size_t(row) * kVecsPerRow + lane + k * kGroupThreads);
             if constexpr (kSkip) raw_skip[r][k] = __ldg(skip + size_t(row) * kVecsPerRow + lane + k * kGroupThreads);
         }
     }
 #pragma unroll
     for (int k = 0; k < K; ++k) {
+        raw_bias[k] = raw_gamma[k] = raw_beta[k] = V{};
+        if (!holds(k)) continue;
         if constexpr (kSkip) raw_bias[k] = __ldg(bias + lane + k * kGroupThreads);
         raw_gamma[k] = __ldg(gamma + lane + k * kGroupThreads);
         raw_beta[k] = __ldg(beta + lane + k * kGroupThreads);
@@ -141,11 +155,13 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
 #pragma unroll
         for (int k = 0; k < K; ++k)
 #pragma unroll
-            for (int i = 0; i < kN; ++i) squares[r] += (v[r][k][i] - mean[r]) * (v[r][k][i] - mean[r]);
+            for (int i = 0; i < kN; ++i)
+                if (holds(k)) squares[r] += (v[r][k][i] - mean[r]) * (v[r][k][i] - mean[r]);
     }
     group_sums<W, R>(squares, square_partials[group], lane / 32, lane);
 #pragma unroll
     for (int k = 0; k < K; ++k) {
+        if (!holds(k)) continue;
         float g[kN], b[kN];
         unpack<T, B>(raw_gamma[k], g);
         unpack<T, B>(raw_beta[k], b);
@@ -188,6 +204,9 @@ static const Shape kShapes[] = {
     FP32(2, 3, 1, 2, 16), FP32(4, 3, 1, 2, 16), FP32(1, 2, 1, 3, 16), FP32(2, 2, 1, 3, 16), FP32(4, 2, 1, 3, 16),
     FP32(1, 1, 1, 6, 16), FP32(4, 1, 1, 6, 16), FP32(8, 1, 1, 6, 16),
     FP32(1, 12, 1, 1, 8), FP32(1, 12, 2, 1, 8),
+    // partial (Triton's layouts, above): a row's 192 vectors over 256 threads, or 128 of two vectors
+    FP32(1, 8, 2, 1, 16), FP32(1, 8, 1, 1, 16), FP32(1, 4, 1, 2, 16), FP32(1, 4, 2, 2, 16),
+    FP32(2, 4, 1, 2, 16),
     // fp16 h768: 96 16-byte vectors a row, 192 of 8 bytes, 384 of 4
     FP16(1, 3, 1, 1, 16), FP16(1, 3, 2, 1, 16), FP16(1, 3, 4, 1, 16), FP16(2, 3, 1, 1, 16), FP16(1, 1, 1, 3, 16),
     FP16(4, 1, 1, 3, 16), FP16(8, 1, 1, 3, 16), FP16(4, 1, 2, 3, 16),

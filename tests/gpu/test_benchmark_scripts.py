@@ -88,19 +88,23 @@ def test_layernorm_ablation_quick(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="the sweep builds its kernels with nvcc from PATH")
-@pytest.mark.parametrize("kernel, copy_label", [("layernorm", "torch copy x*1"), ("skip", "torch copy x+skip")])
-def test_layernorm_shape_sweep_quick(tmp_path, kernel, copy_label):
+@pytest.mark.parametrize("kernel, dtype, ours, labels", [
+    ("layernorm", "fp16", "13", ("G1 W3 R1 K1 B16", "G8 W1 R1 K3 B16", "G1 W6 R1 K1 B8", "G1 W12 R1 K1 B4",
+                                 "torch copy x*1")),
+    ("skip", "fp32", "15", ("G1 W6 R1 K1 B16", "G1 W3 R2 K2 B16", "G1 W8 R2 K1 B16 partial",
+                            "G1 W4 R1 K2 B16 partial", "torch copy x+skip"))])
+def test_layernorm_shape_sweep_quick(tmp_path, kernel, dtype, ours, labels):
     """The shape sweep builds its kernels with nvcc, checks every shape and ours against float64 and
     prints a row per contender; one round at 1,001 tokens (a ragged last block for every shape), for
-    LayerNorm and for SkipLayerNorm's x + skip + bias."""
+    LayerNorm fp16 and for SkipLayerNorm's x + skip + bias in fp32, whose shapes include the partial
+    ones (torch.compile's layouts, their surplus vectors masked)."""
     out = tmp_path / "shapes.txt"
-    done = run_script("benchmarks/sweep_layernorm_shapes.py", "--kernel", kernel, "--dtype", "fp16", "--tokens",
-                      "1001", "--rounds", "1", "--ours", "13", "0", "--out", str(out))
+    done = run_script("benchmarks/sweep_layernorm_shapes.py", "--kernel", kernel, "--dtype", dtype, "--tokens",
+                      "1001", "--rounds", "1", "--ours", ours, "0", "--out", str(out))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = out.read_text()
     assert not list(tmp_path.glob(".shapes.txt.*")), "a temp file of the atomic write was left behind"
-    for label in ("G1 W3 R1 K1 B16", "G8 W1 R1 K3 B16", "G1 W6 R1 K1 B8", "G1 W12 R1 K1 B4", "ours v13",
-                  "ours default", copy_label, "torch.compile"):
+    for label in (*labels, f"ours v{ours}", "ours default", "torch.compile"):
         assert contender_us(report, label) > 0, f"{label}: no time in the sweep table"
 
 

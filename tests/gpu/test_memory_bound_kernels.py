@@ -416,21 +416,39 @@ def random_int8(shape, g):
 
 
 def reference_skip_layer_norm_int8(xq, skipq, bias, gamma, beta, scales):
-    """float64: dequantize, add, normalize; then the pre-rounding quotient y / out_scale, and the
-    int8 that TensorRT's quantization makes of it (to nearest, ties to even; clamped)."""
+    """float64: dequantize, add, normalize; then the pre-rounding quotient y / out_scale, the int8
+    that TensorRT's quantization makes of it (to nearest, ties to even; clamped), and the slack: how
+    far the kernel's fp32 arithmetic may move the quotient beyond assert_int8_matches' fixed 1e-3,
+    over out_scale. The slack covers what grows with the residual's size, not the normalized
+    value's: four ulps of each term of x - mean (the dequantized x and skip, the bias, the mean) and
+    log2(hidden) ulps of the row's mean |residual| for the mean's own rounding (a sum of per-lane
+    sums: enough for these rows, whose mean is near 0), times inv_std * |gamma|, plus four ulps of
+    |beta|. The errors that scale with the output (rsqrtf, the variance, * gamma, * 1 / out_scale)
+    stay under the fixed 1e-3 at these scales. Why: with out_scale 1e-4, a residual of ~10 rounded
+    in fp32 moves an output near 0 by ~2e-3 steps (run 21, H200: seed 965073987 met 100 such ties in
+    50M outputs); emulations of the kernel's fp32 order on the CPU stayed within 0.3 of 1e-3 + slack
+    there (hidden 104 to 2048)."""
     x_scale, skip_scale, out_scale = scales
-    y = reference_skip_layer_norm(xq.double() * x_scale, skipq.double() * skip_scale, bias, gamma, beta)
+    x, skip = xq.double() * x_scale, skipq.double() * skip_scale
+    y = reference_skip_layer_norm(x, skip, bias, gamma, beta)
     quotient = y / out_scale
-    return quotient, quotient.round().clamp(-128, 127)
+    bias = x.new_zeros(x.shape[-1]) if bias is None else bias.double()  # rows may be 0
+    total = x + skip + bias
+    mean = total.mean(-1, keepdim=True)
+    inv_std = (total.var(-1, unbiased=False, keepdim=True) + EPSILON).rsqrt()
+    terms = (4 * (x.abs() + skip.abs() + bias.abs() + mean.abs())
+             + math.log2(x.shape[-1]) * total.abs().mean(-1, keepdim=True))
+    slack = 2.0 ** -24 * (terms * inv_std * gamma.double().abs() + 4 * beta.double().abs()) / out_scale
+    return quotient, quotient.round().clamp(-128, 127), slack
 
 
 def assert_int8_matches(out, xq, skipq, bias, gamma, beta, scales, what):
-    """Exact, except where the float64 quotient lies within 1e-3 of a rounding boundary (x.5),
-    where fp32 arithmetic may land on the other side: there one step either way."""
+    """Exact, except where the float64 quotient lies within 1e-3 (plus what fp32 arithmetic may move
+    it: reference_skip_layer_norm_int8) of a rounding boundary (x.5): there one step either way."""
     assert out.dtype == torch.int8
-    quotient, expected = reference_skip_layer_norm_int8(xq, skipq, bias, gamma, beta, scales)
+    quotient, expected, slack = reference_skip_layer_norm_int8(xq, skipq, bias, gamma, beta, scales)
     diff = (out.double() - expected).abs()
-    near_tie = ((quotient - quotient.floor()) - 0.5).abs() < 1e-3
+    near_tie = ((quotient - quotient.floor()) - 0.5).abs() < 1e-3 + slack
     exact_ok = bool(((diff == 0) | near_tie).all())
     worst = diff.max().item() if diff.numel() else 0.0
     assert exact_ok and worst <= 1, (f"{what}: {int((diff > 0).sum())} of {diff.numel()} differ, "

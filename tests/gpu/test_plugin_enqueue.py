@@ -79,9 +79,14 @@ def test_enqueue_matches_pytorch(build_dir, tmp_path):
         runs = sum(r[3] == case for r in compared)
         assert runs == n * (1 + offered[case]), f"{case}: {runs} outputs compared, {n} x (1 + {offered[case]}) expected"
         assert (offered[case] > 0) == ("int8" not in case), f"{case}: {offered[case]} tactics"
-    # A pinned tactic that refuses the shape gave way to the default (the gives-way case).
-    gave_way = [r for r in result.results if r[2] == "enqueue-tactic" and "the pinned one refuses" in r[4]]
-    assert [r[3] for r in gave_way] == ["bias_gelu_fp32_beyond_one_grid"], gave_way
+    # A pinned tactic that refuses the shape gave way to the default: in the gives-way case, each
+    # tactic the harness announced as one that must (since run 19 BiasGelu's v6 and v9), and no other.
+    announced = sorted((r[3], int(re.search(r"gives-way tactic (\d+) offered", r[4]).group(1)))
+                       for r in result.results if r[2] == "enqueue-setup" and "gives-way tactic" in r[4])
+    gave_way = sorted((r[3], int(re.search(r"tactic (\d+):", r[4]).group(1)))
+                      for r in result.results if r[2] == "enqueue-tactic" and "the pinned one refuses" in r[4])
+    assert announced and {case for case, _ in announced} == {"bias_gelu_fp32_beyond_one_grid"}, announced
+    assert gave_way == announced, (gave_way, announced)
     # On Hopper the builder can pick the wgmma kernel for BERT-base attention (the rule for every
     # GPU is the harness's, checked by test_interface_checks_on_this_gpu).
     if torch.cuda.get_device_capability() == (9, 0):
