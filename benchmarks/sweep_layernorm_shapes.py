@@ -6,7 +6,8 @@
 benchmarks/ablation/layernorm_shapes.cu holds one plain LayerNorm kernel (v12's code: every load
 first, two plain reductions) with its block shape as template constants: G groups of W warps a
 block, R rows a group, K vectors of B bytes a thread of each row ("partial": the last vector of
-some threads masked, as in torch.compile's layouts; the file's header says more);
+some threads masked, as in torch.compile's layouts; "+tree" etc.: v14's shape with one of our own
+kernel's code choices, to find what each costs; the file's header says more);
 `--kernel skip` normalizes x + skip + bias instead, as SkipLayerNorm does. This script builds it
 with nvcc, checks every shape against float64, and times each next to our own versions (--ours), a
 torch copy of the same bytes and torch.compile compiled afresh for every token count (static
@@ -58,17 +59,24 @@ def build(out_dir: Path) -> ctypes.CDLL:
     return lib
 
 
+# The kernel file's code variants (its kTreeSums ... flags), as the labels name them.
+VARIANTS = {1: "+tree", 2: "+i64", 4: "+late", 8: "+plain"}
+
+
 def shapes_of(lib, fp16: bool) -> list[tuple[int, str]]:
     """(index, label) of the library's shapes for this dtype; "partial" marks a shape whose threads
-    hold more than the row (Triton's power-of-two layouts: the surplus lanes or warps masked)."""
+    hold more than the row (Triton's power-of-two layouts: the surplus lanes or warps masked), and
+    "+tree", "+i64", "+late", "+plain" the code variants the shape carries (the file's header)."""
     found = []
     for index in range(lib.shape_count()):
-        info = (ctypes.c_int * 6)()
+        info = (ctypes.c_int * 7)()
         lib.shape_info(index, info)
         if bool(info[0]) == fp16:
-            _, groups, warps, rows, vecs, vec_bytes = info
+            _, groups, warps, rows, vecs, vec_bytes, variant = info
             partial = warps * 32 * vecs * vec_bytes // (2 if fp16 else 4) != HIDDEN
-            found.append((index, f"G{groups} W{warps} R{rows} K{vecs} B{vec_bytes}" + (" partial" if partial else "")))
+            flags = "".join(name for bit, name in VARIANTS.items() if variant & bit)
+            found.append((index, f"G{groups} W{warps} R{rows} K{vecs} B{vec_bytes}" + (" partial" if partial else "")
+                          + (f" {flags}" if flags else "")))
     return found
 
 
@@ -107,14 +115,15 @@ def run_tokens(lib, kernel: str, dtype, tokens: int, ours: list[int], rounds: in
     times = time_in_rounds(contenders, sets, calls, rounds, replays)
     compile_us = statistics.median(times["torch.compile"])
     copy_us = statistics.median(times[copy_label])
+    width = max(map(len, times))
     lines = [f"{'SkipLayerNorm' if skipping else 'LayerNorm'} {tokens} x {HIDDEN} "
              f"{'fp16' if dtype == torch.float16 else 'fp32'}, {sets} input sets from DRAM; "
              f"median of {rounds} interleaved rounds (min-max), fastest first",
-             "| contender                | us      | min-max         | vs torch.compile | copy / this |",
-             "|--------------------------|---------|-----------------|------------------|-------------|"]
+             f"| {'contender':{width}s} | us      | min-max         | vs torch.compile | copy / this |",
+             f"|{'-' * (width + 2)}|---------|-----------------|------------------|-------------|"]
     for label, values in sorted(times.items(), key=lambda item: statistics.median(item[1])):
         median = statistics.median(values)
-        lines.append(f"| {label:24s} | {median:7.3f} | {min(values):7.3f}-{max(values):7.3f} | "
+        lines.append(f"| {label:{width}s} | {median:7.3f} | {min(values):7.3f}-{max(values):7.3f} | "
                      f"{compile_us / median:15.3f}x | {copy_us / median:11.3f} |")
     for line in lines:
         log(line)

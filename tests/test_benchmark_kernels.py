@@ -50,16 +50,17 @@ def test_ablation_modes_match_the_script(tmp_path):
 
 
 def test_sweep_shapes_as_the_script_reads_them(tmp_path):
-    from benchmarks.sweep_layernorm_shapes import HIDDEN, SKIP_LAUNCH_ARGTYPES, shapes_of
+    from benchmarks.sweep_layernorm_shapes import HIDDEN, SKIP_LAUNCH_ARGTYPES, VARIANTS, shapes_of
 
     lib = build("layernorm_shapes", tmp_path)
     lib.shape_launch.argtypes = LAUNCHER_ARGTYPES
     lib.skip_launch.argtypes = SKIP_LAUNCH_ARGTYPES
     count = lib.shape_count()
     for index in range(count):  # shapes_of sorts by this flag: anything but 0 or 1 would be read as fp16
-        info = (ctypes.c_int * 6)()
+        info = (ctypes.c_int * 7)()
         lib.shape_info(index, info)
         assert info[0] in (0, 1), f"shape {index}: fp16 flag {info[0]}"
+        assert 0 <= info[6] <= sum(VARIANTS), f"shape {index}: variant {info[6]} has a flag the script does not name"
     fp32, fp16 = shapes_of(lib, False), shapes_of(lib, True)
     for shapes, element in ((fp32, 4), (fp16, 2)):
         labels = [label for _, label in shapes]
@@ -67,14 +68,15 @@ def test_sweep_shapes_as_the_script_reads_them(tmp_path):
         for label in labels:  # "G1 W3 R1 K1 B16": a row of HIDDEN values, W warps of K vectors of B bytes
             g, w, r, k, b = (int(part[1:]) for part in label.split()[:5])
             covered = w * 32 * k * (b // element)  # a partial shape: K is the fewest vectors that cover the row
-            partial = label.endswith(" partial")
+            partial = "partial" in label.split()
             assert (covered > HIDDEN > covered - w * 32 * (b // element)) if partial else covered == HIDDEN, label
             assert b in (4, 8, 16) and g >= 1 and r >= 1, label
     # Shapes named by the GPU smoke test, plugins/layernorm/README.md and the run-13 results.
     fp16_labels = {label for _, label in fp16}
     assert {"G1 W3 R1 K1 B16", "G8 W1 R1 K3 B16", "G1 W6 R1 K1 B8", "G1 W12 R1 K1 B4"} <= fp16_labels
     assert {"G1 W6 R1 K1 B16", "G1 W3 R2 K2 B16", "G1 W12 R1 K1 B8", "G1 W8 R2 K1 B16 partial",
-            "G1 W4 R1 K2 B16 partial"} <= {label for _, label in fp32}
+            "G1 W4 R1 K2 B16 partial", "G1 W3 R2 K2 B16 +tree", "G1 W3 R2 K2 B16 +i64", "G1 W3 R2 K2 B16 +late",
+            "G1 W3 R2 K2 B16 +plain", "G1 W3 R2 K2 B16 +tree+i64+late+plain"} <= {label for _, label in fp32}
     for launch, args in ((lib.shape_launch, launch_args), (lib.skip_launch, lambda i, rows=1: (
             i, None, None, None, None, None, None, rows, 1.0 / 768, 1e-12, None))):
         assert launch(*args(count)) == CUDA_INVALID_VALUE

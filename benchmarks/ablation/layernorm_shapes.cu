@@ -14,10 +14,15 @@
 // bias) with the sums in fp32 as our SkipLayerNorm does (skip_launch).
 // benchmarks/sweep_layernorm_shapes.py builds this file with nvcc, checks every shape against
 // float64 and times them next to our versions, a torch copy and torch.compile.
+// A shape may also carry code variants (the flags below, "+tree" etc. in the sweep's labels): the
+// choices by which our own kernel (common/layernorm_rows.cuh, v12-v15) differs from this one, added
+// one at a time to find which of them is worth what at a given shape (run 21: in v14's shape this
+// kernel was 0.9% faster than v14 at 12,288 fp32 rows, with the same 40 registers).
 // Rows past the last (in the last block) are the last row again, computed and not stored.
 // (ptxas -v, CUDA 13.0, sm_90: no spills but fp16 G1 W3 R2 K1 B16, 8 bytes, in both kernels.)
 #include <cuda_fp16.h>
 #include <cstdint>
+#include <type_traits>
 
 // The load type of a B-byte vector.
 template <int B> struct Bits;
@@ -56,6 +61,36 @@ __device__ __forceinline__ typename Bits<B>::type pack(const float (&f)[kElems<T
     }
     return bits;
 }
+// Code variants (a bit mask; 0: this file's plain kernel).
+constexpr int kTreeSums = 1;     // a thread's values summed pairwise (ours: tree_sum), not in sequence
+constexpr int kRuntimeRow = 2;   // 64-bit rows times a row length known at run time (ours: int64 rows,
+                                 // Normalization::hidden), not an int times a constant
+constexpr int kLateParams = 4;   // gamma/beta loaded for the output, one vector at a time (v13/v14)
+constexpr int kPlainLoads = 8;   // plain loads (ours: *p), not __ldg's ld.global.nc
+
+// The sum of N values, pairwise (kTreeSums) or in sequence.
+template <int N, bool kTree>
+__device__ __forceinline__ float sum_of(const float* v)
+{
+    if constexpr (kTree && N > 1) {
+        return sum_of<N / 2, true>(v) + sum_of<N - N / 2, true>(v + N / 2);
+    } else {
+        float total = v[0];
+#pragma unroll
+        for (int i = 1; i < N; ++i) total += v[i];
+        return total;
+    }
+}
+
+template <int kVariant, typename V>
+__device__ __forceinline__ V load(const V* p)
+{
+    if constexpr ((kVariant & kPlainLoads) != 0)
+        return *p;
+    else
+        return __ldg(p);
+}
+
 __device__ __forceinline__ float warp_sum(float v)
 {
 #pragma unroll
@@ -86,8 +121,8 @@ __device__ __forceinline__ void group_sums(float (&s)[R], float (&partials)[R][W
     }
 }
 
-// kSkip: the row is x + skip + bias (skip and bias unused otherwise).
-template <typename T, int G, int W, int R, int K, int B, bool kSkip>
+// kSkip: the row is x + skip + bias (skip and bias unused otherwise). kVariant: the flags above.
+template <typename T, int G, int W, int R, int K, int B, bool kSkip, int kVariant>
 __global__ void __launch_bounds__(G * W * 32)
 layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bits<B>::type* __restrict__ skip,
                 const typename Bits<B>::type* __restrict__ bias, const typename Bits<B>::type* __restrict__ gamma,
@@ -102,35 +137,42 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
     static_assert(kGroupThreads * K >= kVecsPerRow && kGroupThreads * (K - 1) < kVecsPerRow,
                   "K: the fewest vectors a thread that cover the row");
     constexpr bool kPartial = kGroupThreads * K != kVecsPerRow;
+    constexpr bool kTree = (kVariant & kTreeSums) != 0, kLate = (kVariant & kLateParams) != 0;
+    // The row index's type, and the row length its offsets are made with: kRuntimeRow reads the
+    // length back from inv_n, so the compiler cannot fold it, as ours reads Normalization::hidden.
+    using Index = std::conditional_t<(kVariant & kRuntimeRow) != 0, int64_t, int>;
+    const Index row_vecs = (kVariant & kRuntimeRow) != 0 ? Index(__float2int_rn(1.0f / inv_n)) / kN : kVecsPerRow;
     const int group = G == 1 ? 0 : int(threadIdx.x) / kGroupThreads;
     const int lane = G == 1 ? int(threadIdx.x) : int(threadIdx.x) % kGroupThreads;
-    const int first = (int(blockIdx.x) * G + group) * R;
+    const Index first = (Index(blockIdx.x) * G + group) * R;
     // Whether this thread's k-th vector is in the row (always, but in a partial shape's last k).
     auto holds = [&](int k) { return !kPartial || k < K - 1 || lane + k * kGroupThreads < kVecsPerRow; };
     V raw[R][K], raw_skip[R][K], raw_bias[K], raw_gamma[K], raw_beta[K];
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-        const int row = min(first + r, rows - 1);
+        const Index row = first + r < rows ? first + r : Index(rows) - 1;
 #pragma unroll
         for (int k = 0; k < K; ++k) {
             raw[r][k] = raw_skip[r][k] = V{};  // zeros: a vector outside the row adds nothing to the sum
             if (!holds(k)) continue;
-            raw[r][k] = __ldg(x + size_t(row) * kVecsPerRow + lane + k * kGroupThreads);
-            if constexpr (kSkip) raw_skip[r][k] = __ldg(skip + size_t(row) * kVecsPerRow + lane + k * kGroupThreads);
+            const size_t at = size_t(row) * row_vecs + lane + k * kGroupThreads;
+            raw[r][k] = load<kVariant>(x + at);
+            if constexpr (kSkip) raw_skip[r][k] = load<kVariant>(skip + at);
         }
     }
 #pragma unroll
     for (int k = 0; k < K; ++k) {
         raw_bias[k] = raw_gamma[k] = raw_beta[k] = V{};
         if (!holds(k)) continue;
-        if constexpr (kSkip) raw_bias[k] = __ldg(bias + lane + k * kGroupThreads);
-        raw_gamma[k] = __ldg(gamma + lane + k * kGroupThreads);
-        raw_beta[k] = __ldg(beta + lane + k * kGroupThreads);
+        if constexpr (kSkip) raw_bias[k] = load<kVariant>(bias + lane + k * kGroupThreads);
+        if constexpr (!kLate) {
+            raw_gamma[k] = load<kVariant>(gamma + lane + k * kGroupThreads);
+            raw_beta[k] = load<kVariant>(beta + lane + k * kGroupThreads);
+        }
     }
     float v[R][K][kN], sum[R];
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-        sum[r] = 0.0f;
 #pragma unroll
         for (int k = 0; k < K; ++k) {
             unpack<T, B>(raw[r][k], v[r][k]);
@@ -141,9 +183,8 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
 #pragma unroll
                 for (int i = 0; i < kN; ++i) v[r][k][i] = (v[r][k][i] + s[i]) + b[i];
             }
-#pragma unroll
-            for (int i = 0; i < kN; ++i) sum[r] += v[r][k][i];
         }
+        sum[r] = sum_of<K * kN, kTree>(&v[r][0][0]);
     }
     __shared__ float mean_partials[G][R][W], square_partials[G][R][W];
     group_sums<W, R>(sum, mean_partials[group], lane / 32, lane);
@@ -151,18 +192,23 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
 #pragma unroll
     for (int r = 0; r < R; ++r) {
         mean[r] = sum[r] * inv_n;
-        squares[r] = 0.0f;
+        float deviations[K][kN];
 #pragma unroll
         for (int k = 0; k < K; ++k)
 #pragma unroll
             for (int i = 0; i < kN; ++i)
-                if (holds(k)) squares[r] += (v[r][k][i] - mean[r]) * (v[r][k][i] - mean[r]);
+                deviations[k][i] = holds(k) ? (v[r][k][i] - mean[r]) * (v[r][k][i] - mean[r]) : 0.0f;
+        squares[r] = sum_of<K * kN, kTree>(&deviations[0][0]);
     }
     group_sums<W, R>(squares, square_partials[group], lane / 32, lane);
 #pragma unroll
     for (int k = 0; k < K; ++k) {
         if (!holds(k)) continue;
         float g[kN], b[kN];
+        if constexpr (kLate) {
+            raw_gamma[k] = load<kVariant>(gamma + lane + k * kGroupThreads);
+            raw_beta[k] = load<kVariant>(beta + lane + k * kGroupThreads);
+        }
         unpack<T, B>(raw_gamma[k], g);
         unpack<T, B>(raw_beta[k], b);
 #pragma unroll
@@ -171,19 +217,19 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
             float out[kN];
 #pragma unroll
             for (int i = 0; i < kN; ++i) out[i] = (v[r][k][i] - mean[r]) * inv_std * g[i] + b[i];
-            if (first + r < rows) y[size_t(first + r) * kVecsPerRow + lane + k * kGroupThreads] = pack<T, B>(out);
+            if (first + r < rows) y[size_t(first + r) * row_vecs + lane + k * kGroupThreads] = pack<T, B>(out);
         }
     }
 }
 
-template <typename T, int G, int W, int R, int K, int B, bool kSkip>
+template <typename T, int G, int W, int R, int K, int B, bool kSkip, int kVariant>
 int launch(const void* x, const void* skip, const void* bias, const void* gamma, const void* beta, void* y,
            int rows, float inv_n, float eps, void* stream)
 {
     using V = typename Bits<B>::type;
     constexpr int kRowsPerBlock = G * R;
-    layernorm_shape<T, G, W, R, K, B, kSkip><<<(rows + kRowsPerBlock - 1) / kRowsPerBlock, G * W * 32, 0,
-                                               static_cast<cudaStream_t>(stream)>>>(
+    layernorm_shape<T, G, W, R, K, B, kSkip, kVariant><<<(rows + kRowsPerBlock - 1) / kRowsPerBlock, G * W * 32, 0,
+                                                         static_cast<cudaStream_t>(stream)>>>(
         static_cast<const V*>(x), static_cast<const V*>(skip), static_cast<const V*>(bias),
         static_cast<const V*>(gamma), static_cast<const V*>(beta), static_cast<V*>(y), rows, inv_n, eps);
     return int(cudaGetLastError());
@@ -192,12 +238,14 @@ int launch(const void* x, const void* skip, const void* bias, const void* gamma,
 using Launch = int (*)(const void*, const void*, const void*, const void*, const void*, void*, int, float, float,
                        void*);
 struct Shape {
-    int fp16, groups, warps, rows, vecs, bytes;
+    int fp16, groups, warps, rows, vecs, bytes, variant;
     Launch layernorm, skip;
 };
-#define SHAPE(T, FP16, G, W, R, K, B) {FP16, G, W, R, K, B, launch<T, G, W, R, K, B, false>, launch<T, G, W, R, K, B, true>}
-#define FP32(G, W, R, K, B) SHAPE(float, 0, G, W, R, K, B)
-#define FP16(G, W, R, K, B) SHAPE(__half, 1, G, W, R, K, B)
+#define SHAPE(T, FP16, G, W, R, K, B, V) \
+    {FP16, G, W, R, K, B, V, launch<T, G, W, R, K, B, false, V>, launch<T, G, W, R, K, B, true, V>}
+#define FP32(G, W, R, K, B) SHAPE(float, 0, G, W, R, K, B, 0)
+#define FP16(G, W, R, K, B) SHAPE(__half, 1, G, W, R, K, B, 0)
+#define FP32_VARIANT(G, W, R, K, B, V) SHAPE(float, 0, G, W, R, K, B, V)
 static const Shape kShapes[] = {
     // fp32 h768: 192 16-byte vectors a row, 384 of 8 bytes
     FP32(1, 6, 1, 1, 16), FP32(1, 6, 2, 1, 16), FP32(1, 6, 4, 1, 16), FP32(1, 3, 1, 2, 16), FP32(1, 3, 2, 2, 16),
@@ -207,6 +255,10 @@ static const Shape kShapes[] = {
     // partial (Triton's layouts, above): a row's 192 vectors over 256 threads, or 128 of two vectors
     FP32(1, 8, 2, 1, 16), FP32(1, 8, 1, 1, 16), FP32(1, 4, 1, 2, 16), FP32(1, 4, 2, 2, 16),
     FP32(2, 4, 1, 2, 16),
+    // v14's shape with our kernel's code choices, one at a time and all four
+    FP32_VARIANT(1, 3, 2, 2, 16, kTreeSums), FP32_VARIANT(1, 3, 2, 2, 16, kRuntimeRow),
+    FP32_VARIANT(1, 3, 2, 2, 16, kLateParams), FP32_VARIANT(1, 3, 2, 2, 16, kPlainLoads),
+    FP32_VARIANT(1, 3, 2, 2, 16, kTreeSums | kRuntimeRow | kLateParams | kPlainLoads),
     // fp16 h768: 96 16-byte vectors a row, 192 of 8 bytes, 384 of 4
     FP16(1, 3, 1, 1, 16), FP16(1, 3, 2, 1, 16), FP16(1, 3, 4, 1, 16), FP16(2, 3, 1, 1, 16), FP16(1, 1, 1, 3, 16),
     FP16(4, 1, 1, 3, 16), FP16(8, 1, 1, 3, 16), FP16(4, 1, 2, 3, 16),
@@ -216,11 +268,12 @@ static const Shape kShapes[] = {
 
 extern "C" int shape_count() { return int(sizeof(kShapes) / sizeof(kShapes[0])); }
 
-// out: fp16 (0 or 1), groups, warps, rows, vectors, bytes a vector.
+// out: fp16 (0 or 1), groups, warps, rows, vectors, bytes a vector, code variant (the flags above).
 extern "C" void shape_info(int index, int* out)
 {
     const Shape& s = kShapes[index];
     out[0] = s.fp16, out[1] = s.groups, out[2] = s.warps, out[3] = s.rows, out[4] = s.vecs, out[5] = s.bytes;
+    out[6] = s.variant;
 }
 
 // x, y: [rows, 768] of the shape's dtype, gamma/beta [768] of the same; returns a cudaError_t.

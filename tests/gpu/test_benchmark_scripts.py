@@ -33,7 +33,8 @@ def table_rows(report: str, kernel: str) -> dict[tuple[str, str], list[str]]:
 
 def contender_us(report: str, label: str) -> float:
     """The us column of a contender's row in an interleaved-rounds table (ablation, shape sweep)."""
-    row = next((line for line in report.splitlines() if line.startswith(f"| {label} ")), None)
+    row = next((line for line in report.splitlines()
+                if line.startswith("|") and line.split("|")[1].strip() == label), None)
     assert row is not None, f"{label} missing from the table"
     return float(row.split("|")[2])
 
@@ -92,12 +93,13 @@ def test_layernorm_ablation_quick(tmp_path):
     ("layernorm", "fp16", "13", ("G1 W3 R1 K1 B16", "G8 W1 R1 K3 B16", "G1 W6 R1 K1 B8", "G1 W12 R1 K1 B4",
                                  "torch copy x*1")),
     ("skip", "fp32", "15", ("G1 W6 R1 K1 B16", "G1 W3 R2 K2 B16", "G1 W8 R2 K1 B16 partial",
-                            "G1 W4 R1 K2 B16 partial", "torch copy x+skip"))])
+                            "G1 W4 R1 K2 B16 partial", "G1 W3 R2 K2 B16 +tree+i64+late+plain",
+                            "torch copy x+skip"))])
 def test_layernorm_shape_sweep_quick(tmp_path, kernel, dtype, ours, labels):
     """The shape sweep builds its kernels with nvcc, checks every shape and ours against float64 and
     prints a row per contender; one round at 1,001 tokens (a ragged last block for every shape), for
     LayerNorm fp16 and for SkipLayerNorm's x + skip + bias in fp32, whose shapes include the partial
-    ones (torch.compile's layouts, their surplus vectors masked)."""
+    ones (torch.compile's layouts, their surplus vectors masked) and the code variants."""
     out = tmp_path / "shapes.txt"
     done = run_script("benchmarks/sweep_layernorm_shapes.py", "--kernel", kernel, "--dtype", dtype, "--tokens",
                       "1001", "--rounds", "1", "--ours", ours, "0", "--out", str(out))
