@@ -22,6 +22,7 @@
 // (ptxas -v, CUDA 13.0, sm_90: no spills but fp16 G1 W3 R2 K1 B16, 8 bytes, in both kernels.)
 #include <cuda_fp16.h>
 #include <cstdint>
+#include <cmath>
 #include <type_traits>
 
 // The load type of a B-byte vector.
@@ -63,32 +64,34 @@ __device__ __forceinline__ typename Bits<B>::type pack(const float (&f)[kElems<T
 }
 // Code variants (a bit mask; 0: this file's plain kernel).
 constexpr int kTreeSums = 1;     // a thread's values summed pairwise (ours: tree_sum), not in sequence
-constexpr int kRuntimeRow = 2;   // 64-bit rows times a row length known at run time (ours: int64 rows,
-                                 // Normalization::hidden), not an int times a constant
+constexpr int kRuntimeRow = 2;   // 64-bit rows times the row length as a kernel argument (ours: int64
+                                 // rows, Normalization::hidden), not an int times a constant
 constexpr int kLateParams = 4;   // gamma/beta loaded for the output, one vector at a time (v13/v14)
-constexpr int kPlainLoads = 8;   // plain loads (ours: *p), not __ldg's ld.global.nc
+constexpr int kPlainLoads = 8;   // ld.global, as ours compiles to (its pointers are not __restrict__),
+                                 // not __ldg's ld.global.nc (a plain *p here, through __restrict__,
+                                 // would still become .nc)
 
-// The sum of N values, pairwise (kTreeSums) or in sequence.
-template <int N, bool kTree>
-__device__ __forceinline__ float sum_of(const float* v)
+// The sum of N values, pairwise, as ours (tree_sum); kTreeSums only.
+template <int N>
+__device__ __forceinline__ float pairwise_sum(const float* v)
 {
-    if constexpr (kTree && N > 1) {
-        return sum_of<N / 2, true>(v) + sum_of<N - N / 2, true>(v + N / 2);
-    } else {
-        float total = v[0];
-#pragma unroll
-        for (int i = 1; i < N; ++i) total += v[i];
-        return total;
-    }
+    if constexpr (N == 1)
+        return v[0];
+    else
+        return pairwise_sum<N / 2>(v) + pairwise_sum<N - N / 2>(v + N / 2);
 }
 
 template <int kVariant, typename V>
 __device__ __forceinline__ V load(const V* p)
 {
-    if constexpr ((kVariant & kPlainLoads) != 0)
-        return *p;
-    else
+    if constexpr ((kVariant & kPlainLoads) != 0) {
+        static_assert(std::is_same_v<V, uint4>, "+plain is written for 16-byte vectors");
+        uint4 v;
+        asm("ld.global.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+        return v;
+    } else {
         return __ldg(p);
+    }
 }
 
 __device__ __forceinline__ float warp_sum(float v)
@@ -127,7 +130,7 @@ __global__ void __launch_bounds__(G * W * 32)
 layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bits<B>::type* __restrict__ skip,
                 const typename Bits<B>::type* __restrict__ bias, const typename Bits<B>::type* __restrict__ gamma,
                 const typename Bits<B>::type* __restrict__ beta, typename Bits<B>::type* __restrict__ y, int rows,
-                float inv_n, float eps)
+                int row_length, float inv_n, float eps)
 {
     using V = typename Bits<B>::type;
     constexpr int kN = kElems<T, B>;
@@ -138,10 +141,10 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
                   "K: the fewest vectors a thread that cover the row");
     constexpr bool kPartial = kGroupThreads * K != kVecsPerRow;
     constexpr bool kTree = (kVariant & kTreeSums) != 0, kLate = (kVariant & kLateParams) != 0;
-    // The row index's type, and the row length its offsets are made with: kRuntimeRow reads the
-    // length back from inv_n, so the compiler cannot fold it, as ours reads Normalization::hidden.
+    // The row index's type, and the row length its offsets are made with: kRuntimeRow takes the
+    // kernel argument, which the compiler cannot fold, as ours takes Normalization::hidden.
     using Index = std::conditional_t<(kVariant & kRuntimeRow) != 0, int64_t, int>;
-    const Index row_vecs = (kVariant & kRuntimeRow) != 0 ? Index(__float2int_rn(1.0f / inv_n)) / kN : kVecsPerRow;
+    const Index row_vecs = (kVariant & kRuntimeRow) != 0 ? Index(row_length) / kN : Index(kVecsPerRow);
     const int group = G == 1 ? 0 : int(threadIdx.x) / kGroupThreads;
     const int lane = G == 1 ? int(threadIdx.x) : int(threadIdx.x) % kGroupThreads;
     const Index first = (Index(blockIdx.x) * G + group) * R;
@@ -150,7 +153,11 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
     V raw[R][K], raw_skip[R][K], raw_bias[K], raw_gamma[K], raw_beta[K];
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-        const Index row = first + r < rows ? first + r : Index(rows) - 1;
+        Index row;
+        if constexpr (std::is_same_v<Index, int>)
+            row = min(first + r, rows - 1);
+        else
+            row = first + r < rows ? first + r : Index(rows) - 1;
 #pragma unroll
         for (int k = 0; k < K; ++k) {
             raw[r][k] = raw_skip[r][k] = V{};  // zeros: a vector outside the row adds nothing to the sum
@@ -173,6 +180,7 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
     float v[R][K][kN], sum[R];
 #pragma unroll
     for (int r = 0; r < R; ++r) {
+        sum[r] = 0.0f;
 #pragma unroll
         for (int k = 0; k < K; ++k) {
             unpack<T, B>(raw[r][k], v[r][k]);
@@ -183,8 +191,12 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
 #pragma unroll
                 for (int i = 0; i < kN; ++i) v[r][k][i] = (v[r][k][i] + s[i]) + b[i];
             }
+            if constexpr (!kTree) {
+#pragma unroll
+                for (int i = 0; i < kN; ++i) sum[r] += v[r][k][i];
+            }
         }
-        sum[r] = sum_of<K * kN, kTree>(&v[r][0][0]);
+        if constexpr (kTree) sum[r] = pairwise_sum<K * kN>(&v[r][0][0]);
     }
     __shared__ float mean_partials[G][R][W], square_partials[G][R][W];
     group_sums<W, R>(sum, mean_partials[group], lane / 32, lane);
@@ -192,13 +204,22 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
 #pragma unroll
     for (int r = 0; r < R; ++r) {
         mean[r] = sum[r] * inv_n;
-        float deviations[K][kN];
+        if constexpr (kTree) {
+            float deviations[K][kN];
 #pragma unroll
-        for (int k = 0; k < K; ++k)
+            for (int k = 0; k < K; ++k)
 #pragma unroll
-            for (int i = 0; i < kN; ++i)
-                deviations[k][i] = holds(k) ? (v[r][k][i] - mean[r]) * (v[r][k][i] - mean[r]) : 0.0f;
-        squares[r] = sum_of<K * kN, kTree>(&deviations[0][0]);
+                for (int i = 0; i < kN; ++i)
+                    deviations[k][i] = holds(k) ? (v[r][k][i] - mean[r]) * (v[r][k][i] - mean[r]) : 0.0f;
+            squares[r] = pairwise_sum<K * kN>(&deviations[0][0]);
+        } else {
+            squares[r] = 0.0f;
+#pragma unroll
+            for (int k = 0; k < K; ++k)
+#pragma unroll
+                for (int i = 0; i < kN; ++i)
+                    if (holds(k)) squares[r] += (v[r][k][i] - mean[r]) * (v[r][k][i] - mean[r]);
+        }
     }
     group_sums<W, R>(squares, square_partials[group], lane / 32, lane);
 #pragma unroll
@@ -231,7 +252,8 @@ int launch(const void* x, const void* skip, const void* bias, const void* gamma,
     layernorm_shape<T, G, W, R, K, B, kSkip, kVariant><<<(rows + kRowsPerBlock - 1) / kRowsPerBlock, G * W * 32, 0,
                                                          static_cast<cudaStream_t>(stream)>>>(
         static_cast<const V*>(x), static_cast<const V*>(skip), static_cast<const V*>(bias),
-        static_cast<const V*>(gamma), static_cast<const V*>(beta), static_cast<V*>(y), rows, inv_n, eps);
+        static_cast<const V*>(gamma), static_cast<const V*>(beta), static_cast<V*>(y), rows,
+        int(std::lround(1.0 / inv_n)), inv_n, eps);
     return int(cudaGetLastError());
 }
 
