@@ -25,6 +25,8 @@
 #include <cmath>
 #include <type_traits>
 
+#include "../../plugins/common/reductions.cuh"  // bert::tree_sum, for kTreeSums
+
 // The load type of a B-byte vector.
 template <int B> struct Bits;
 template <> struct Bits<16> { using type = uint4; };
@@ -63,23 +65,13 @@ __device__ __forceinline__ typename Bits<B>::type pack(const float (&f)[kElems<T
     return bits;
 }
 // Code variants (a bit mask; 0: this file's plain kernel).
-constexpr int kTreeSums = 1;     // a thread's values summed pairwise (ours: tree_sum), not in sequence
+constexpr int kTreeSums = 1;     // a thread's values summed pairwise by our bert::tree_sum, not in sequence
 constexpr int kRuntimeRow = 2;   // 64-bit rows times the row length as a kernel argument (ours: int64
                                  // rows, Normalization::hidden), not an int times a constant
 constexpr int kLateParams = 4;   // gamma/beta loaded for the output, one vector at a time (v13/v14)
 constexpr int kPlainLoads = 8;   // ld.global, as ours compiles to (its pointers are not __restrict__),
                                  // not __ldg's ld.global.nc (a plain *p here, through __restrict__,
                                  // would still become .nc)
-
-// The sum of N values, pairwise, as ours (tree_sum); kTreeSums only.
-template <int N>
-__device__ __forceinline__ float pairwise_sum(const float* v)
-{
-    if constexpr (N == 1)
-        return v[0];
-    else
-        return pairwise_sum<N / 2>(v) + pairwise_sum<N - N / 2>(v + N / 2);
-}
 
 template <int kVariant, typename V>
 __device__ __forceinline__ V load(const V* p)
@@ -197,7 +189,7 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
                 for (int i = 0; i < kN; ++i) sum[r] += v[r][k][i];
             }
         }
-        if constexpr (kTree) sum[r] = pairwise_sum<K * kN>(&v[r][0][0]);
+        if constexpr (kTree) sum[r] = bert::tree_sum<K * kN>(&v[r][0][0]);
     }
     __shared__ float mean_partials[G][R][W], square_partials[G][R][W];
     group_sums<W, R>(sum, mean_partials[group], lane / 32, lane);
@@ -212,7 +204,7 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
 #pragma unroll
                 for (int i = 0; i < kN; ++i)
                     deviations[k][i] = holds(k) ? (v[r][k][i] - mean[r]) * (v[r][k][i] - mean[r]) : 0.0f;
-            squares[r] = pairwise_sum<K * kN>(&deviations[0][0]);
+            squares[r] = bert::tree_sum<K * kN>(&deviations[0][0]);
         } else {
             squares[r] = 0.0f;
 #pragma unroll
