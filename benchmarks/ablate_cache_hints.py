@@ -3,7 +3,7 @@
     python3 benchmarks/ablate_cache_hints.py [--switch streaming|keep-parameters|l2-prefetch-128|...] \
         [--hot-l2] --out benchmarks/results/<gpu>_cache_hints.txt
 
-plugins/common/vector_io.cuh has three build switches for the memory-bound kernels (LayerNorm,
+plugins/common/vector_io.cuh has four build switches for the memory-bound kernels (LayerNorm,
 SkipLayerNorm, EmbLayerNorm, BiasGelu); this script measures any of them:
 
   streaming        (BERT_STREAMING_ACTIVATIONS) activation rows are read and written once, so
@@ -13,6 +13,9 @@ SkipLayerNorm, EmbLayerNorm, BiasGelu); this script measures any of them:
                    torch.compile's Triton kernels load their weights;
   l2-prefetch-N    (BERT_L2_PREFETCH_BYTES=N, N = 64, 128 or 256) activation-row loads carry an L2
                    prefetch size (ld.global.L2::NB): a miss fetches the whole aligned N bytes.
+  read-only        (BERT_READONLY_ACTIVATIONS) LayerNorm's and SkipLayerNorm's rows loaded through
+                   the read-only path (ld.global.nc), as the shape sweep's kernel loads them
+                   (BiasGelu, which may run in place, and EmbLayerNorm, already there, unchanged).
 
 It builds the kernel files with nvcc twice, the switch off (0) and on, loads both builds into one
 process (plugins.kernels.library) and, at the scorecard's cells (batch 1/8/32 x sequence
@@ -58,7 +61,8 @@ KERNEL_DIRS = ("layernorm", "skip_layernorm", "emb_layernorm", "bias_gelu")
 # --switch -> (the macro, its value when on, what the builds are called off (0) and on).
 SWITCHES = {"streaming": ("BERT_STREAMING_ACTIVATIONS", 1, ("plain", "evict-first")),
             "keep-parameters": ("BERT_KEEP_PARAMETERS", 1, ("plain", "evict-last params")),
-            **{f"l2-prefetch-{n}": ("BERT_L2_PREFETCH_BYTES", n, ("plain", f"L2::{n}B")) for n in (64, 128, 256)}}
+            **{f"l2-prefetch-{n}": ("BERT_L2_PREFETCH_BYTES", n, ("plain", f"L2::{n}B")) for n in (64, 128, 256)},
+            "read-only": ("BERT_READONLY_ACTIVATIONS", 1, ("plain", "ld.global.nc"))}
 # The GEMM that reads each kernel's output in BERT: the output width -> the weight's columns.
 CONSUMER_COLUMNS = {HIDDEN: 3 * HIDDEN, 4 * HIDDEN: HIDDEN}
 

@@ -7,7 +7,8 @@ benchmarks/ablation/layernorm_shapes.cu holds one plain LayerNorm kernel (v12's 
 first, two plain reductions) with its block shape as template constants: G groups of W warps a
 block, R rows a group, K vectors of B bytes a thread of each row ("partial": the last vector of
 some threads masked, as in torch.compile's layouts; "+tree" etc.: v14's shape with one of our own
-kernel's code choices, to find what each costs; the file's header says more);
+kernel's code choices, to find what each costs; "+pipe": a second kernel, a persistent grid that
+issues a block's next rows' loads before this one's reductions; the file's header says more);
 `--kernel skip` normalizes x + skip + bias instead, as SkipLayerNorm does. This script builds it
 with nvcc, checks every shape against float64, and times each next to our own versions (--ours), a
 torch copy of the same bytes and torch.compile compiled afresh for every token count (static
@@ -60,13 +61,13 @@ def build(out_dir: Path) -> ctypes.CDLL:
 
 
 # The kernel file's code variants (its kTreeSums ... flags), as the labels name them.
-VARIANTS = {1: "+tree", 2: "+i64", 4: "+late", 8: "+plain"}
+VARIANTS = {1: "+tree", 2: "+i64", 4: "+late", 8: "+plain", 16: "+pipe"}
 
 
 def shapes_of(lib, fp16: bool) -> list[tuple[int, str]]:
     """(index, label) of the library's shapes for this dtype; "partial" marks a shape whose threads
     hold more than the row (Triton's power-of-two layouts: the surplus lanes or warps masked), and
-    "+tree", "+i64", "+late", "+plain" the code variants the shape carries (the file's header)."""
+    "+tree", "+i64", "+late", "+plain", "+pipe" the code variants the shape carries (the file's header)."""
     found = []
     for index in range(lib.shape_count()):
         info = (ctypes.c_int * 7)()

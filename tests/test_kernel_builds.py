@@ -47,7 +47,7 @@ def ptx_entries(source: Path, *flags: str) -> dict[str, str]:
     return {piece.split("(", 1)[0].strip(): piece for piece in pieces}
 
 
-PLAIN_VECTOR_LOAD = re.compile(r"ld\.global(\.nc)?\.v[24]\.")  # no cache operator: a plain load
+UNHINTED_VECTOR_LOAD = re.compile(r"ld\.global(\.nc)?\.v[24]\.")  # no cache operator (the read-only path or not)
 STREAMING = "-DBERT_STREAMING_ACTIVATIONS=1"
 VECTOR_KERNELS = ("layernorm_rows_registers", "layernorm_rows_loads_first", "layernorm_rows_shaped")
 
@@ -84,14 +84,14 @@ def test_streaming_activations_switch_sets_the_cache_hints(tmp_path):
     row (the bias; gamma and beta) stay plain loads either way."""
     for name, (body, with_bias) in gelu_vector_kernels(STREAMING, ".cs.").items():
         assert "ld.global.cs." in body and "st.global.cs." in body, name
-        assert bool(PLAIN_VECTOR_LOAD.search(body)) == with_bias, f"{name}: the bias load"
+        assert bool(UNHINTED_VECTOR_LOAD.search(body)) == with_bias, f"{name}: the bias load"
 
     skip = PLUGINS / "skip_layernorm" / "skip_layernorm_kernel.cu"
     streaming = {name: body for name, body in ptx_entries(skip, STREAMING).items()
                  if "ld.global.cs." in body}
     assert len(streaming) >= 20  # the vector versions of the float kernels
     for name, body in streaming.items():
-        assert "st.global.cs." in body and PLAIN_VECTOR_LOAD.search(body), f"{name}: gamma/beta must stay plain"
+        assert "st.global.cs." in body and UNHINTED_VECTOR_LOAD.search(body), f"{name}: gamma/beta must stay plain"
 
 
 KEEP = "-DBERT_KEEP_PARAMETERS=1"
@@ -111,7 +111,7 @@ def test_keep_parameters_switch_marks_the_parameters_only(tmp_path):
         for name, body in norm_vector_kernels(kernel_dir, KEEP, "evict_last").items():
             expected = parameters + (1 if re.search(r"ResidualRowsI(f|6__half)Lb1E", name) else 0)
             assert body.count(EVICT_LAST_LOAD) >= expected, f"{name}: the parameters' loads"
-            assert PLAIN_VECTOR_LOAD.search(body), f"{name}: the row's loads must stay plain"
+            assert UNHINTED_VECTOR_LOAD.search(body), f"{name}: the row's loads must stay plain"
             if kernel_dir == "emb_layernorm":
                 assert "ld.global.nc.v4." in body, f"{name}: the word rows"
 
@@ -163,7 +163,36 @@ def assert_hint_on_the_rows_only(name: str, body: str, hinted: int, off_body: st
     load of the default build must stay plain. (Counts of plain loads, not of evict-last ones: the
     compiler merges two plain loads of one address, as of one bias vector for two rows, and not two
     inline-asm ones.)"""
-    rows = len(PLAIN_VECTOR_LOAD.findall(keep_body))
+    rows = len(UNHINTED_VECTOR_LOAD.findall(keep_body))
     assert rows > 0 and hinted == rows, f"{name}: {hinted} hinted loads, {rows} row loads"
-    plain, plain_off = len(PLAIN_VECTOR_LOAD.findall(body)), len(PLAIN_VECTOR_LOAD.findall(off_body))
+    plain, plain_off = len(UNHINTED_VECTOR_LOAD.findall(body)), len(UNHINTED_VECTOR_LOAD.findall(off_body))
     assert plain == plain_off - rows, f"{name}: {plain} plain loads, {plain_off - rows} parameter loads"
+
+
+READ_ONLY = "-DBERT_READONLY_ACTIVATIONS=1"
+NC_VECTOR_LOAD = re.compile(r"ld\.global\.nc\.v[24]\.")
+COHERENT_VECTOR_LOAD = re.compile(r"ld\.global\.v[24]\.")
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+def test_read_only_switch_marks_the_rows_of_layernorm_and_skip_layernorm_only():
+    """BERT_READONLY_ACTIVATIONS (common/vector_io.cuh; CMake option of the same name) loads the rows
+    of LayerNorm and SkipLayerNorm through the read-only path (ld.global.nc) when on, and no load of
+    theirs when off, the default: in every vector kernel as many read-only loads as row loads (those
+    the keep-parameters build leaves plain), gamma, beta and the bias staying plain. BiasGelu, which may
+    run in place, and EmbLayerNorm, whose word rows take that path anyway, compile to the same PTX
+    with the switch as without it."""
+    for kernel_dir in ("layernorm", "skip_layernorm"):
+        keep = norm_vector_kernels(kernel_dir, KEEP, "evict_last")
+        for name, body in norm_vector_kernels(kernel_dir, READ_ONLY, "ld.global.nc").items():
+            rows = len(UNHINTED_VECTOR_LOAD.findall(keep[name]))
+            read_only = len(NC_VECTOR_LOAD.findall(body))
+            assert rows > 0 and read_only == rows, f"{name}: {read_only} read-only loads, {rows} row loads"
+            # gamma and beta at least. (Not an exact count: the compiler merges plain loads of one
+            # address, as of one bias vector for two rows, differently in the two builds.)
+            assert len(COHERENT_VECTOR_LOAD.findall(body)) >= 2, f"{name}: the parameters' loads must stay plain"
+    for kernel_dir in ("bias_gelu", "emb_layernorm"):
+        source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
+        on, off = ptx_entries(source, READ_ONLY), ptx_entries(source)
+        changed = [name for name in on if on[name] != off.get(name)]
+        assert on.keys() == off.keys() and not changed, f"{kernel_dir}: {changed}"

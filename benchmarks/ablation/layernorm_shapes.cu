@@ -1,5 +1,6 @@
-// Which block shape suits a LayerNorm of h768 rows? One plain kernel (v12's: every load first, two
-// plain reductions, no bounds check but the last block's) with its shape as template constants:
+// Which block shape suits a LayerNorm of h768 rows? One plain kernel, layernorm_shape (v12's: every
+// load first, two plain reductions, no bounds check but the last block's), with its shape as template
+// constants (and "+pipe" below, a second kernel in the same shapes):
 //   G  groups of W warps side by side in a block, each group normalizing R rows together,
 //   K  vectors a thread holds of each row (thread t: vectors t, t + 32 W, ...),
 //   B  the bytes of one vector: 16 (4 floats, 8 halves), 8 or 4.
@@ -17,9 +18,23 @@
 // A shape may also carry code variants (the flags below, "+tree" etc. in the sweep's labels): the
 // choices by which our own kernel (common/layernorm_rows.cuh, v12-v15) differs from this one, added
 // one at a time to find which of them is worth what at a given shape (run 21: in v14's shape this
-// kernel was 0.9% faster than v14 at 12,288 fp32 rows, with the same 40 registers).
-// Rows past the last (in the last block) are the last row again, computed and not stored.
-// (ptxas -v, CUDA 13.0, sm_90: no spills but fp16 G1 W3 R2 K1 B16, 8 bytes, in both kernels.)
+// kernel was 0.9% faster than v14 at 12,288 fp32 rows, with the same 40 registers; run 22: 0.6%, and
+// each choice alone costs it 0.1-0.6%, +plain the most, with 48 registers:
+// benchmarks/results/nvidia-h200_layernorm_shapes_run22.txt).
+// One more variant changes the kernel's structure, not a choice of ours: "+pipe" (layernorm_pipelined,
+// below) runs a persistent grid, as many blocks as fit on the GPU at once, each looping over its row
+// groups and issuing the next group's loads before this group's reductions, with gamma and beta (and
+// the bias) loaded once a block. Why try it: at 12,288 fp32 rows v14 ends ~2% short of a copy of the
+// same bytes, torch.compile 1.5-2.4%, this file's best shape 1.3%; a block that waits through its
+// reductions with nothing in flight is one place such a gap can come from. Run 22 (H200): slower than
+// v14 at 4K, 12K and 64K rows in all four shapes, by 1.6-9.6%. It is not pipelining alone that was
+// measured: holding gamma, beta and the next rows costs registers (ptxas -v: 72 in v14's shape, 93 with
+// the skip, against layernorm_shape's 40, 42 with the skip), about half the blocks an SM.
+// (SkipLayerNorm at 12,288 rows: level with layernorm_shape in v14's shape, 28.86 against 28.96 us,
+// 2.7% behind our default.)
+// Rows past the last (in the last block or row group) are the last row again, computed and not stored.
+// (ptxas -v, CUDA 13.0, sm_90: no spills but fp16 G1 W3 R2 K1 B16, 8 bytes, in both layernorm_shape's
+// LayerNorm and SkipLayerNorm instantiations.)
 #include <cuda_fp16.h>
 #include <cstdint>
 #include <cmath>
@@ -72,6 +87,7 @@ constexpr int kLateParams = 4;   // gamma/beta loaded for the output, one vector
 constexpr int kPlainLoads = 8;   // ld.global, as ours compiles to (its pointers are not __restrict__),
                                  // not __ldg's ld.global.nc (a plain *p here, through __restrict__,
                                  // would still become .nc)
+constexpr int kPipelined = 16;   // layernorm_pipelined, below (not a flag of layernorm_shape)
 
 template <int kVariant, typename V>
 __device__ __forceinline__ V load(const V* p)
@@ -116,6 +132,34 @@ __device__ __forceinline__ void group_sums(float (&s)[R], float (&partials)[R][W
     }
 }
 
+// One row's K vectors in fp32, x or (kSkip) (x + skip) + bias (summed in fp32 as our SkipLayerNorm does),
+// and their sum: in sequence, vector by vector as they are unpacked, or (kTree) pairwise by bert::tree_sum.
+template <typename T, int B, int K, bool kSkip, bool kTree>
+__device__ __forceinline__ float row_values(const typename Bits<B>::type (&raw)[K],
+                                            const typename Bits<B>::type (&raw_skip)[K],
+                                            const typename Bits<B>::type (&raw_bias)[K], float (&v)[K][kElems<T, B>])
+{
+    constexpr int kN = kElems<T, B>;
+    float sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+        unpack<T, B>(raw[k], v[k]);
+        if constexpr (kSkip) {
+            float s[kN], b[kN];
+            unpack<T, B>(raw_skip[k], s);
+            unpack<T, B>(raw_bias[k], b);
+#pragma unroll
+            for (int i = 0; i < kN; ++i) v[k][i] = (v[k][i] + s[i]) + b[i];
+        }
+        if constexpr (!kTree) {
+#pragma unroll
+            for (int i = 0; i < kN; ++i) sum += v[k][i];
+        }
+    }
+    if constexpr (kTree) sum = bert::tree_sum<K * kN>(&v[0][0]);
+    return sum;
+}
+
 // kSkip: the row is x + skip + bias (skip and bias unused otherwise). kVariant: the flags above.
 template <typename T, int G, int W, int R, int K, int B, bool kSkip, int kVariant>
 __global__ void __launch_bounds__(G * W * 32)
@@ -132,6 +176,7 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
     static_assert(kGroupThreads * K >= kVecsPerRow && kGroupThreads * (K - 1) < kVecsPerRow,
                   "K: the fewest vectors a thread that cover the row");
     constexpr bool kPartial = kGroupThreads * K != kVecsPerRow;
+    static_assert((kVariant & kPipelined) == 0, "+pipe is layernorm_pipelined's, not a flag of this kernel");
     constexpr bool kTree = (kVariant & kTreeSums) != 0, kLate = (kVariant & kLateParams) != 0;
     // The row index's type, and the row length its offsets are made with: kRuntimeRow takes the
     // kernel argument, which the compiler cannot fold, as ours takes Normalization::hidden.
@@ -172,25 +217,7 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
     }
     float v[R][K][kN], sum[R];
 #pragma unroll
-    for (int r = 0; r < R; ++r) {
-        sum[r] = 0.0f;
-#pragma unroll
-        for (int k = 0; k < K; ++k) {
-            unpack<T, B>(raw[r][k], v[r][k]);
-            if constexpr (kSkip) {
-                float s[kN], b[kN];
-                unpack<T, B>(raw_skip[r][k], s);
-                unpack<T, B>(raw_bias[k], b);
-#pragma unroll
-                for (int i = 0; i < kN; ++i) v[r][k][i] = (v[r][k][i] + s[i]) + b[i];
-            }
-            if constexpr (!kTree) {
-#pragma unroll
-                for (int i = 0; i < kN; ++i) sum[r] += v[r][k][i];
-            }
-        }
-        if constexpr (kTree) sum[r] = bert::tree_sum<K * kN>(&v[r][0][0]);
-    }
+    for (int r = 0; r < R; ++r) sum[r] = row_values<T, B, K, kSkip, kTree>(raw[r], raw_skip[r], raw_bias, v[r]);
     __shared__ float mean_partials[G][R][W], square_partials[G][R][W];
     group_sums<W, R>(sum, mean_partials[group], lane / 32, lane);
     float mean[R], squares[R];
@@ -233,6 +260,106 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
     }
 }
 
+// "+pipe": one group of W warps a block, R rows at a time, on a grid of at most as many blocks as
+// fit on the GPU at once; each block takes row groups blockIdx.x, + gridDim.x, ... The loads of a
+// block's next group are issued as soon as this group's values are unpacked, so they are in flight
+// through its reductions and stores. Shapes that cover the row exactly only.
+template <typename T, int W, int R, int K, int B, bool kSkip>
+__global__ void __launch_bounds__(W * 32)
+layernorm_pipelined(const typename Bits<B>::type* __restrict__ x, const typename Bits<B>::type* __restrict__ skip,
+                    const typename Bits<B>::type* __restrict__ bias, const typename Bits<B>::type* __restrict__ gamma,
+                    const typename Bits<B>::type* __restrict__ beta, typename Bits<B>::type* __restrict__ y,
+                    int rows, float inv_n, float eps)
+{
+    using V = typename Bits<B>::type;
+    constexpr int kN = kElems<T, B>;
+    constexpr int kThreads = W * 32;
+    constexpr int kVecsPerRow = 768 / kN;
+    static_assert(kThreads * K == kVecsPerRow, "+pipe is written for shapes that cover the row exactly");
+    const int lane = int(threadIdx.x);
+    const int groups = (rows + R - 1) / R;
+
+    // The parameters, once a block: every group of the block uses them.
+    float g[K][kN], b[K][kN];
+    V raw_bias[K];
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+        unpack<T, B>(__ldg(gamma + lane + k * kThreads), g[k]);
+        unpack<T, B>(__ldg(beta + lane + k * kThreads), b[k]);
+        raw_bias[k] = V{};
+        if constexpr (kSkip) raw_bias[k] = __ldg(bias + lane + k * kThreads);
+    }
+    V raw[R][K], raw_skip[R][K];
+    auto fetch = [&](int group) {
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            const int row = min(group * R + r, rows - 1);
+#pragma unroll
+            for (int k = 0; k < K; ++k) {
+                const size_t at = size_t(row) * kVecsPerRow + lane + k * kThreads;
+                raw[r][k] = __ldg(x + at);
+                if constexpr (kSkip) raw_skip[r][k] = __ldg(skip + at);
+            }
+        }
+    };
+    fetch(blockIdx.x);  // the launcher's grid has at most `groups` blocks
+    // One buffer a reduction, each rewritten only after the other's barrier: a warp writes the next
+    // group's mean_partials after this group's second barrier, which every warp reaches after reading
+    // this group's mean_partials; it writes square_partials after the next group's first barrier,
+    // which every warp reaches after reading this group's square_partials.
+    __shared__ float mean_partials[R][W], square_partials[R][W];
+    for (int group = blockIdx.x; group < groups; group += gridDim.x) {
+        float v[R][K][kN], sum[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) sum[r] = row_values<T, B, K, kSkip, false>(raw[r], raw_skip[r], raw_bias, v[r]);
+        if (group + int(gridDim.x) < groups) fetch(group + int(gridDim.x));  // raw is free again
+        group_sums<W, R>(sum, mean_partials, lane / 32, lane);
+        float mean[R], squares[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            mean[r] = sum[r] * inv_n;
+            squares[r] = 0.0f;
+#pragma unroll
+            for (int k = 0; k < K; ++k)
+#pragma unroll
+                for (int i = 0; i < kN; ++i) squares[r] += (v[r][k][i] - mean[r]) * (v[r][k][i] - mean[r]);
+        }
+        group_sums<W, R>(squares, square_partials, lane / 32, lane);
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            const float inv_std = rsqrtf(squares[r] * inv_n + eps);
+            if (group * R + r >= rows) continue;
+#pragma unroll
+            for (int k = 0; k < K; ++k) {
+                float out[kN];
+#pragma unroll
+                for (int i = 0; i < kN; ++i) out[i] = (v[r][k][i] - mean[r]) * inv_std * g[k][i] + b[k][i];
+                y[size_t(group * R + r) * kVecsPerRow + lane + k * kThreads] = pack<T, B>(out);
+            }
+        }
+    }
+}
+
+template <typename T, int W, int R, int K, int B, bool kSkip>
+int launch_pipelined(const void* x, const void* skip, const void* bias, const void* gamma, const void* beta,
+                     void* y, int rows, float inv_n, float eps, void* stream)
+{
+    using V = typename Bits<B>::type;
+    const auto kernel = layernorm_pipelined<T, W, R, K, B, kSkip>;
+    // The blocks that fit on the GPU at once (host queries, allowed while a CUDA graph is captured).
+    int device = 0, sms = 0, per_sm = 0;
+    cudaError_t error = cudaGetDevice(&device);
+    if (error == cudaSuccess) error = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    if (error == cudaSuccess) error = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, W * 32, 0);
+    if (error != cudaSuccess) return int(error);
+    const int groups = (rows + R - 1) / R;
+    const int blocks = groups < sms * per_sm ? groups : sms * per_sm;
+    kernel<<<blocks, W * 32, 0, static_cast<cudaStream_t>(stream)>>>(
+        static_cast<const V*>(x), static_cast<const V*>(skip), static_cast<const V*>(bias),
+        static_cast<const V*>(gamma), static_cast<const V*>(beta), static_cast<V*>(y), rows, inv_n, eps);
+    return int(cudaGetLastError());
+}
+
 template <typename T, int G, int W, int R, int K, int B, bool kSkip, int kVariant>
 int launch(const void* x, const void* skip, const void* bias, const void* gamma, const void* beta, void* y,
            int rows, float inv_n, float eps, void* stream)
@@ -258,6 +385,9 @@ struct Shape {
 #define FP32(G, W, R, K, B) SHAPE(float, 0, G, W, R, K, B, 0)
 #define FP16(G, W, R, K, B) SHAPE(__half, 1, G, W, R, K, B, 0)
 #define FP32_VARIANT(G, W, R, K, B, V) SHAPE(float, 0, G, W, R, K, B, V)
+#define PIPELINED(T, FP16, W, R, K, B) \
+    {FP16, 1, W, R, K, B, kPipelined, launch_pipelined<T, W, R, K, B, false>, launch_pipelined<T, W, R, K, B, true>}
+#define FP32_PIPELINED(W, R, K) PIPELINED(float, 0, W, R, K, 16)
 static const Shape kShapes[] = {
     // fp32 h768: 192 16-byte vectors a row, 384 of 8 bytes
     FP32(1, 6, 1, 1, 16), FP32(1, 6, 2, 1, 16), FP32(1, 6, 4, 1, 16), FP32(1, 3, 1, 2, 16), FP32(1, 3, 2, 2, 16),
@@ -271,6 +401,8 @@ static const Shape kShapes[] = {
     FP32_VARIANT(1, 3, 2, 2, 16, kTreeSums), FP32_VARIANT(1, 3, 2, 2, 16, kRuntimeRow),
     FP32_VARIANT(1, 3, 2, 2, 16, kLateParams), FP32_VARIANT(1, 3, 2, 2, 16, kPlainLoads),
     FP32_VARIANT(1, 3, 2, 2, 16, kTreeSums | kRuntimeRow | kLateParams | kPlainLoads),
+    // a persistent, pipelined grid in v14's shape, v14's with one row at a time, v12's and v15's
+    FP32_PIPELINED(3, 2, 2), FP32_PIPELINED(3, 1, 2), FP32_PIPELINED(6, 1, 1), FP32_PIPELINED(2, 1, 3),
     // fp16 h768: 96 16-byte vectors a row, 192 of 8 bytes, 384 of 4
     FP16(1, 3, 1, 1, 16), FP16(1, 3, 2, 1, 16), FP16(1, 3, 4, 1, 16), FP16(2, 3, 1, 1, 16), FP16(1, 1, 1, 3, 16),
     FP16(4, 1, 1, 3, 16), FP16(8, 1, 1, 3, 16), FP16(4, 1, 2, 3, 16),

@@ -65,8 +65,9 @@ constexpr int kMaxGridY = 65535;  // CUDA's limit on gridDim.y; v2-v5 loop over 
 // cannot run (64K rows) v3 was 4% ahead of v2 on the H200 and ~1% behind it on the H100. So no GPU
 // shows v3 ahead of v6; the threshold keeps it for v2's place on the H200, and a TensorRT builder
 // times them all (the plugin's tactics). Since run 19 the default asks for v9 first: where it takes
-// the shape (up to 65,535 rows) v3 was never ahead of v6, and v9 never behind v6 where both were
-// timed (64-4,096 rows; v9 against v3 from ~14K rows is that inference, not a measurement).
+// the shape (up to 65,535 rows) v3 was never ahead of v6 before run 22, and v9 never behind v6 where
+// both were timed (64-4,096 rows). From ~14K rows run 22 timed v3 and v6 1.1-3.8% behind v9 (v3 ahead
+// of v6 at two counts), no further apart than v9 timed twice (0.6-3.8%): README, "Run 22".
 constexpr int kMinBlocksPerSmRowsInFlight = 160;
 
 // v1-v3, v6, v9 in fp32: CUDA's erff (at most 2 ulp; branch-free since CUDA 12: two polynomials picked per
@@ -144,14 +145,14 @@ bias_gelu_vectors(const T* input, const float* bias, T* output, int64_t rows, in
         float x[kRows][kVec];
 #pragma unroll
         for (int r = 0; r < kRows; ++r)  // all loads first: kRows independent requests in flight
-            if (first + r < rows) bert::load_as_float<bert::kActivations>(input + (first + r) * n + col, x[r]);
+            if (first + r < rows) bert::load_as_float<bert::kInPlaceActivations>(input + (first + r) * n + col, x[r]);
 #pragma unroll
         for (int r = 0; r < kRows; ++r) {
             if (first + r < rows) {
                 float y[kVec];
 #pragma unroll
                 for (int i = 0; i < kVec; ++i) y[i] = Gelu::apply(x[r][i] + b[i]);
-                bert::store_from_float<bert::kActivations>(output + (first + r) * n + col, y);
+                bert::store_from_float<bert::kInPlaceActivations>(output + (first + r) * n + col, y);
             }
         }
     }
@@ -170,12 +171,12 @@ bias_gelu_one_pass(const T* input, const float* bias, T* output, int64_t rows, i
     if (col >= n || row >= rows) return;
     float x[kVec];
     float b[kVec] = {};
-    bert::load_as_float<bert::kActivations>(input + row * n + col, x);
+    bert::load_as_float<bert::kInPlaceActivations>(input + row * n + col, x);
     if constexpr (kBias) bert::load_as_float<bert::kParameters>(bias + col, b);
     float y[kVec];
 #pragma unroll
     for (int i = 0; i < kVec; ++i) y[i] = Gelu::apply(x[i] + b[i]);
-    bert::store_from_float<bert::kActivations>(output + row * n + col, y);
+    bert::store_from_float<bert::kInPlaceActivations>(output + row * n + col, y);
 }
 
 // v8: bias_gelu_one_pass<__half, ShortGelu> with an 8-byte vector (two half2) a thread.
@@ -186,7 +187,8 @@ bias_gelu_half_vectors(const __half* input, const float* bias, __half* output, i
     const int col = (blockIdx.x * blockDim.x + threadIdx.x) * kHalfVectorElems;
     const int64_t row = int64_t(blockIdx.y) * blockDim.y + threadIdx.y;
     if (col >= n || row >= rows) return;
-    const uint2 bits = bert::load_bits<bert::kActivations>(reinterpret_cast<const uint2*>(input + row * n + col));
+    const uint2 bits =
+        bert::load_bits<bert::kInPlaceActivations>(reinterpret_cast<const uint2*>(input + row * n + col));
     const float2 low = __half22float2(*reinterpret_cast<const __half2*>(&bits.x));
     const float2 high = __half22float2(*reinterpret_cast<const __half2*>(&bits.y));
     float b[kHalfVectorElems] = {};
@@ -196,7 +198,7 @@ bias_gelu_half_vectors(const __half* input, const float* bias, __half* output, i
     uint2 out;
     out.x = *reinterpret_cast<const uint32_t*>(&y_low);
     out.y = *reinterpret_cast<const uint32_t*>(&y_high);
-    bert::store_bits<bert::kActivations>(reinterpret_cast<uint2*>(output + row * n + col), out);
+    bert::store_bits<bert::kInPlaceActivations>(reinterpret_cast<uint2*>(output + row * n + col), out);
 }
 
 // v9's block covers this many elements of a row: kBlockThreads 16-byte vectors.
@@ -215,12 +217,12 @@ bias_gelu_exact_grid(const T* input, const float* bias, T* output, int32_t n)
     const int32_t offset = int32_t(blockIdx.y) * n + col;
     float x[kVec];
     float b[kVec] = {};
-    bert::load_as_float<bert::kActivations>(input + offset, x);
+    bert::load_as_float<bert::kInPlaceActivations>(input + offset, x);
     if constexpr (kBias) bert::load_as_float<bert::kParameters>(bias + col, b);
     float y[kVec];
 #pragma unroll
     for (int i = 0; i < kVec; ++i) y[i] = Gelu::apply(x[i] + b[i]);
-    bert::store_from_float<bert::kActivations>(output + offset, y);
+    bert::store_from_float<bert::kInPlaceActivations>(output + offset, y);
 }
 
 // Whether v9's grid can be the tensor: rows of whole blocks, one block row a tensor row

@@ -62,8 +62,19 @@ struct alignas(16) Pack16 {
 //     were slower (down to 0.91x); in L2 16 faster, 19 slower (0.85-1.02x); at 128 bytes, cold, 4
 //     faster, 6 slower, the rest level (0.92-1.01x). Build with -DBERT_L2_PREFETCH_BYTES=256 (CMake:
 //     -DBERT_L2_PREFETCH_BYTES=256) to try it (ablate_cache_hints.py --switch l2-prefetch-256).
+//   kReadOnly: ld.global.nc (__ldg, the read-only path through the texture/L1 unit) for the rows of
+//     kernels that never write what they read: LayerNorm's and SkipLayerNorm's (EmbLayerNorm's word
+//     rows take it always). BiasGelu may run in place, where the path's promise (nothing the launch
+//     writes) does not hold, so it keeps plain loads (kInPlaceActivations). Why it was tried: in the
+//     shape sweep (benchmarks/ablation/layernorm_shapes.cu, run 22, H200) v14's shape with plain
+//     loads was 0.56% slower than with ld.global.nc at 12,288 fp32 rows, the one scorecard cell still
+//     behind (that variant also took 48 registers instead of 40). Measured on an H200 (run 22,
+//     ablate_cache_hints.py --switch read-only, plugins/README.md "Cache hints"), it is OFF: 4 / 26 / 6 of 36 cells faster / level / slower with cold inputs, 14
+//     / 12 / 10 in L2, and that very cell 0.980x, LayerNorm fp32 32 x 128 0.885x: v14 fp32 h768 takes
+//     44 registers with it instead of 40, 14 of its blocks an SM instead of 17. Build with
+//     -DBERT_READONLY_ACTIVATIONS=1 (CMake: -DBERT_READONLY_ACTIVATIONS=ON) to try it.
 // The scalar (unaligned) paths' element loads ignore the policy.
-enum class Cache { kNormal, kStream, kKeep, kPrefetch };
+enum class Cache { kNormal, kStream, kKeep, kPrefetch, kReadOnly };
 
 #ifndef BERT_STREAMING_ACTIVATIONS
 #define BERT_STREAMING_ACTIVATIONS 0
@@ -74,14 +85,22 @@ enum class Cache { kNormal, kStream, kKeep, kPrefetch };
 #ifndef BERT_L2_PREFETCH_BYTES
 #define BERT_L2_PREFETCH_BYTES 0
 #endif
+#ifndef BERT_READONLY_ACTIVATIONS
+#define BERT_READONLY_ACTIVATIONS 0
+#endif
 static_assert(BERT_L2_PREFETCH_BYTES == 0 || BERT_L2_PREFETCH_BYTES == 64 || BERT_L2_PREFETCH_BYTES == 128 ||
                   BERT_L2_PREFETCH_BYTES == 256,
               "BERT_L2_PREFETCH_BYTES: 0 (off), 64, 128 or 256");
-static_assert(!(BERT_STREAMING_ACTIVATIONS && BERT_L2_PREFETCH_BYTES), "activation rows get one policy");
+static_assert((BERT_STREAMING_ACTIVATIONS != 0) + (BERT_L2_PREFETCH_BYTES != 0) + (BERT_READONLY_ACTIVATIONS != 0) <= 1,
+              "activation rows get one policy");
 // What the kernels use for activation rows and for parameters (one place for each choice above).
-inline constexpr Cache kActivations = BERT_STREAMING_ACTIVATIONS ? Cache::kStream
-                                      : BERT_L2_PREFETCH_BYTES   ? Cache::kPrefetch
-                                                                 : Cache::kNormal;
+inline constexpr Cache kActivations = BERT_STREAMING_ACTIVATIONS  ? Cache::kStream
+                                      : BERT_L2_PREFETCH_BYTES    ? Cache::kPrefetch
+                                      : BERT_READONLY_ACTIVATIONS ? Cache::kReadOnly
+                                                                  : Cache::kNormal;
+// Activation rows of a kernel whose output may be its input (BiasGelu): every policy but the
+// read-only path, which promises that nothing the launch writes is read through it.
+inline constexpr Cache kInPlaceActivations = kActivations == Cache::kReadOnly ? Cache::kNormal : kActivations;
 inline constexpr Cache kParameters = BERT_KEEP_PARAMETERS ? Cache::kKeep : Cache::kNormal;
 
 // The L2 policy operand of kKeep's loads: every line they touch evict-last. Not volatile, so the
@@ -134,7 +153,7 @@ __device__ __forceinline__ uint2 load_keep(const uint2* source)
 }
 
 // kPrefetch's loads (sm_80 on, which .L2::256B needs; 64 and 128 bytes would do from sm_75, not
-// worth a second rule; plain loads before). kReadOnly: through the read-only path too (ld.global.nc,
+// worth a second rule; plain loads before). kNonCoherent: through the read-only path too (ld.global.nc,
 // EmbLayerNorm's table rows). As load_keep, not volatile and without a memory clobber, so the
 // compiler may treat one as a pure function of its address: merge it with another load of that
 // address, or move it above a store or a barrier. Activations can be written in the same launch
@@ -145,12 +164,12 @@ __device__ __forceinline__ uint2 load_keep(const uint2* source)
 #define BERT_PREFETCH_STRING_(bytes) #bytes
 #define BERT_PREFETCH_STRING(bytes) BERT_PREFETCH_STRING_(bytes)
 #define BERT_PREFETCH_HINT ".L2::" BERT_PREFETCH_STRING(BERT_L2_PREFETCH_BYTES) "B"
-template <bool kReadOnly = false>
+template <bool kNonCoherent = false>
 __device__ __forceinline__ uint4 load_prefetch(const uint4* source)
 {
     uint4 bits;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800 && BERT_L2_PREFETCH_BYTES
-    if constexpr (kReadOnly)
+    if constexpr (kNonCoherent)
         asm("ld.global.nc" BERT_PREFETCH_HINT ".v4.u32 {%0, %1, %2, %3}, [%4];"
             : "=r"(bits.x), "=r"(bits.y), "=r"(bits.z), "=r"(bits.w)
             : "l"(__cvta_generic_to_global(source)));
@@ -159,7 +178,7 @@ __device__ __forceinline__ uint4 load_prefetch(const uint4* source)
             : "=r"(bits.x), "=r"(bits.y), "=r"(bits.z), "=r"(bits.w)
             : "l"(__cvta_generic_to_global(source)));
 #else
-    bits = kReadOnly ? __ldg(source) : *source;
+    bits = kNonCoherent ? __ldg(source) : *source;
 #endif
     return bits;
 }
@@ -190,6 +209,8 @@ __device__ __forceinline__ Bits load_bits(const Bits* source)
         return load_keep(source);
     else if constexpr (kCache == Cache::kPrefetch)
         return load_prefetch(source);
+    else if constexpr (kCache == Cache::kReadOnly)
+        return __ldg(source);
     else
         return *source;
 }
@@ -198,7 +219,7 @@ template <Cache kCache, typename Bits>
 __device__ __forceinline__ void store_bits(Bits* destination, const Bits& bits)
 {
     static_assert(kCache != Cache::kKeep, "kKeep is for loads of parameters");
-    if constexpr (kCache == Cache::kStream)
+    if constexpr (kCache == Cache::kStream)  // kReadOnly: a plain store (the path is for loads)
         __stcs(destination, bits);
     else
         *destination = bits;

@@ -12,6 +12,9 @@ extern "C" {
 // Statistics are accumulated in fp32 whatever `dtype` is. rows == 0 is a no-op.
 // Rows of whole 16-byte vectors (hidden % 4 == 0 in fp32, % 8 in fp16) with 16-byte aligned
 // pointers and at most 8192 values take the vectorized kernels; any other shape the scalar one.
+// output must not overlap input: shifted, one block's output rows would be another's input rows, and
+// a build with BERT_READONLY_ACTIVATIONS reads rows through the read-only path, which allows no
+// writes to them while the kernel runs (no test runs any version in place).
 int bertLayerNorm(const void* input, void* output, const void* gamma, const void* beta,
                   int64_t rows, int32_t hidden, float epsilon, BertDType dtype, cudaStream_t stream);
 

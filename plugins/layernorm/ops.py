@@ -5,8 +5,9 @@
 
 x is [..., hidden] fp32 or fp16 on the GPU; gamma and beta are [hidden] of x's dtype (fp16
 parameters for fp16 x, as the kernels take them: layernorm_kernel.h). `out` (optional)
-receives the result, so a test can poison it first. The argument checks below are shared by
-the other LayerNorm-family wrappers (skip_layernorm, emb_layernorm).
+receives the result, so a test can poison it first; it must not overlap x (layernorm_kernel.h says
+why). The argument checks below are shared by the other LayerNorm-family wrappers (skip_layernorm,
+emb_layernorm).
 """
 from __future__ import annotations
 
@@ -42,8 +43,9 @@ def fp32_vector(tensor, size: int, device, name: str):
     return param_vector(tensor, size, torch.float32, device, name)
 
 
-def output_tensor(out, shape, dtype, device):
-    """`out` checked against the expected result, or a new empty tensor."""
+def output_tensor(out, shape, dtype, device, reads=None):
+    """`out` checked against the expected result, or a new empty tensor. `reads` (name -> tensor):
+    what a kernel that cannot run in place reads, which `out` must not overlap (layernorm_kernel.h)."""
     import torch
 
     if out is None:
@@ -51,7 +53,18 @@ def output_tensor(out, shape, dtype, device):
     if tuple(out.shape) != tuple(shape) or out.dtype != dtype or out.device != device \
             or not out.is_contiguous():
         raise ValueError(f"out must be a contiguous {tuple(shape)} {dtype} tensor on {device}")
+    for name, tensor in (reads or {}).items():
+        if _overlaps(out, tensor):
+            raise ValueError(f"out must not overlap {name}: this kernel does not run in place; pass a new "
+                             "tensor (or out=None)")
     return out
+
+
+def _overlaps(a, b) -> bool:
+    """Whether the bytes of two contiguous tensors overlap."""
+    a_start, b_start = a.data_ptr(), b.data_ptr()
+    return (a_start < b_start + b.numel() * b.element_size()
+            and b_start < a_start + a.numel() * a.element_size())
 
 
 def layer_norm(x, gamma, beta, epsilon: float, version: int | None = None, out=None):
@@ -60,7 +73,7 @@ def layer_norm(x, gamma, beta, epsilon: float, version: int | None = None, out=N
     x = x.contiguous()
     gamma = param_vector(gamma, hidden, x.dtype, x.device, "gamma")
     beta = param_vector(beta, hidden, x.dtype, x.device, "beta")
-    out = output_tensor(out, x.shape, x.dtype, x.device)
+    out = output_tensor(out, x.shape, x.dtype, x.device, reads={"x": x})
     rows = x.numel() // hidden if hidden else 0
     args = (kernels.ptr(x), kernels.ptr(out), kernels.ptr(gamma), kernels.ptr(beta), rows, hidden,
             epsilon, kernels.dtype_code(x))

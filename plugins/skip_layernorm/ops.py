@@ -29,7 +29,7 @@ def _operands(x, skip, gamma, beta, bias, param_dtype, out, out_dtype):
     x, skip = x.contiguous(), skip.contiguous()
     bias, gamma, beta = (param_vector(t, hidden, param_dtype, x.device, name)
                          for t, name in ((bias, "bias"), (gamma, "gamma"), (beta, "beta")))
-    out = output_tensor(out, x.shape, out_dtype, x.device)
+    out = output_tensor(out, x.shape, out_dtype, x.device, reads={"x": x, "skip": skip})
     rows = x.numel() // hidden if hidden else 0
     return x, skip, bias, gamma, beta, out, rows, hidden
 

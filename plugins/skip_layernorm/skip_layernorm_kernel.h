@@ -7,7 +7,8 @@ extern "C" {
 #endif
 
 // input, skip, output: [rows, hidden] of `dtype`; bias (may be NULL), gamma, beta: [hidden], also
-// of `dtype` (as in bertLayerNorm: an fp16 kernel reads fp16 parameters).
+// of `dtype` (as in bertLayerNorm: an fp16 kernel reads fp16 parameters). As there, output must not
+// overlap input or skip.
 int bertSkipLayerNorm(const void* input, const void* skip, const void* bias, const void* gamma,
                       const void* beta, void* output, int64_t rows, int32_t hidden, float epsilon,
                       BertDType dtype, cudaStream_t stream);
@@ -25,7 +26,7 @@ int bertSkipLayerNormVersion(int version, const void* input, const void* skip, c
 // and the statistics are fp32. hidden: a multiple of 8 up to 2048 (bertSkipLayerNormInt8Supported;
 // else cudaErrorNotSupported), int8 pointers 8-byte and fp32 ones 16-byte aligned (else
 // cudaErrorNotSupported); scales finite and > 0, rows >= 0, hidden > 0 and, when rows > 0, every
-// pointer but bias non-NULL (else cudaErrorInvalidValue).
+// pointer but bias non-NULL (else cudaErrorInvalidValue). output must not overlap input or skip.
 int bertSkipLayerNormInt8Supported(int32_t hidden);  // 1 if bertSkipLayerNormInt8 takes rows this wide
 int bertSkipLayerNormInt8(const int8_t* input, float input_scale, const int8_t* skip,
                           float skip_scale, const float* bias, const float* gamma, const float* beta,

@@ -94,12 +94,13 @@ def test_layernorm_ablation_quick(tmp_path):
                                  "torch copy x*1")),
     ("skip", "fp32", "15", ("G1 W6 R1 K1 B16", "G1 W3 R2 K2 B16", "G1 W8 R2 K1 B16 partial",
                             "G1 W4 R1 K2 B16 partial", "G1 W3 R2 K2 B16 +tree+i64+late+plain",
-                            "torch copy x+skip"))])
+                            "G1 W3 R2 K2 B16 +pipe", "G1 W2 R1 K3 B16 +pipe", "torch copy x+skip"))])
 def test_layernorm_shape_sweep_quick(tmp_path, kernel, dtype, ours, labels):
     """The shape sweep builds its kernels with nvcc, checks every shape and ours against float64 and
     prints a row per contender; one round at 1,001 tokens (a ragged last block for every shape), for
     LayerNorm fp16 and for SkipLayerNorm's x + skip + bias in fp32, whose shapes include the partial
-    ones (torch.compile's layouts, their surplus vectors masked) and the code variants."""
+    ones (torch.compile's layouts, their surplus vectors masked) and the code variants ("+pipe" with
+    one row group a block: its loop is test_pipelined_shapes_equal_their_plain_shapes's)."""
     out = tmp_path / "shapes.txt"
     done = run_script("benchmarks/sweep_layernorm_shapes.py", "--kernel", kernel, "--dtype", dtype, "--tokens",
                       "1001", "--rounds", "1", "--ours", ours, "0", "--out", str(out))
@@ -108,6 +109,48 @@ def test_layernorm_shape_sweep_quick(tmp_path, kernel, dtype, ours, labels):
     assert not list(tmp_path.glob(".shapes.txt.*")), "a temp file of the atomic write was left behind"
     for label in (*labels, f"ours v{ours}", "ours default", "torch.compile"):
         assert contender_us(report, label) > 0, f"{label}: no time in the sweep table"
+
+
+def test_pipelined_shapes_equal_their_plain_shapes(tmp_path):
+    """"+pipe" (layernorm_shapes.cu's layernorm_pipelined) loops over row groups only where the blocks
+    that fit the GPU at once do not cover the rows, which the sweep's smoke test at 1,001 rows never
+    reaches: at 20,001 every block takes several groups (the next group's loads, the shared partials
+    rewritten), and in the shape of two rows a group the last group is ragged. Its arithmetic is
+    layernorm_shape's in the same order, so its output must equal that shape's bit for bit, for
+    LayerNorm and for x + skip + bias."""
+    import torch
+
+    from benchmarks.sweep_layernorm_shapes import HIDDEN, build, shapes_of
+
+    if shutil.which("nvcc") is None:
+        pytest.skip("the sweep builds its kernels with nvcc")
+    lib = build(tmp_path)
+    index_of = {label: index for index, label in shapes_of(lib, False)}
+    pipelined = [label for label in index_of if label.endswith(" +pipe")]
+    assert len(pipelined) == 4, pipelined
+    rows, epsilon = 20001, 1e-12
+    torch.manual_seed(0)
+    x = 3.0 * torch.randn(rows, HIDDEN, device="cuda") + 1.0
+    skip = torch.randn_like(x)
+    bias = 0.5 * torch.randn(HIDDEN, device="cuda")
+    gamma = 1.0 + 0.1 * torch.randn(HIDDEN, device="cuda")
+    beta = 0.1 * torch.randn(HIDDEN, device="cuda")
+    for label in pipelined:
+        for kernel in ("layernorm", "skip"):
+            outputs = []
+            for index in (index_of[label], index_of[label.removesuffix(" +pipe")]):
+                y = torch.full_like(x, float("nan"))
+                if kernel == "layernorm":
+                    status = lib.shape_launch(index, x.data_ptr(), gamma.data_ptr(), beta.data_ptr(), y.data_ptr(),
+                                              rows, 1.0 / HIDDEN, epsilon, None)
+                else:
+                    status = lib.skip_launch(index, x.data_ptr(), skip.data_ptr(), bias.data_ptr(), gamma.data_ptr(),
+                                             beta.data_ptr(), y.data_ptr(), rows, 1.0 / HIDDEN, epsilon, None)
+                assert status == 0, f"{label} {kernel}: CUDA error {status}"
+                outputs.append(y)
+            torch.cuda.synchronize()
+            assert not outputs[0].isnan().any(), f"{label} {kernel}: rows left unwritten"
+            assert torch.equal(*outputs), f"{label} {kernel}: differs from {label.removesuffix(' +pipe')}"
 
 
 def test_scorecard_small_case(tmp_path):
@@ -161,7 +204,7 @@ def test_interleave_versions_small_case(tmp_path, hot):
 
 
 @pytest.mark.parametrize("switch, on", [("streaming", "evict-first"), ("keep-parameters", "evict-last params"),
-                                        ("l2-prefetch-256", "L2::256B")])
+                                        ("l2-prefetch-256", "L2::256B"), ("read-only", "ld.global.nc")])
 def test_cache_hints_ablation_small_case(tmp_path, switch, on):
     """Both builds of a switch (off, on) are built, checked against float64 and timed, the kernel
     alone and followed by its GEMM."""
