@@ -3,7 +3,7 @@
     python3 benchmarks/ablate_cache_hints.py [--switch streaming|keep-parameters|l2-prefetch-128|...] \
         [--hot-l2] --out benchmarks/results/<gpu>_cache_hints.txt
 
-plugins/common/vector_io.cuh has four build switches for the memory-bound kernels (LayerNorm,
+plugins/common/vector_io.cuh and layernorm_rows.cuh have build switches for the memory-bound kernels (LayerNorm,
 SkipLayerNorm, EmbLayerNorm, BiasGelu); this script measures any of them:
 
   streaming        (BERT_STREAMING_ACTIVATIONS) activation rows are read and written once, so
@@ -16,8 +16,16 @@ SkipLayerNorm, EmbLayerNorm, BiasGelu); this script measures any of them:
   read-only        (BERT_READONLY_ACTIVATIONS) LayerNorm's and SkipLayerNorm's rows loaded through
                    the read-only path (ld.global.nc), as the shape sweep's kernel loads them
                    (BiasGelu, which may run in place, and EmbLayerNorm, already there, unchanged).
+  read-only-40     the same, with v14's fp32 kernel held to 40 registers a thread
+                   (BERT_SHAPED_MAX_REGISTERS=40, common/layernorm_rows.cuh), as many as it takes
+                   without the read-only path, against the default build: the read-only path at
+                   the same occupancy, and the capped kernel's own schedule with it (run 23's).
+  read-only-at-40  both builds capped at 40 registers, the read-only path the one difference: the
+                   load instruction alone (not run yet).
+  prefer-l1        (BERT_PREFER_L1, common/layernorm_rows.cuh) v12-v15's kernel launched with the
+                   carveout preference set to the most L1, where the driver otherwise picks it.
 
-It builds the kernel files with nvcc twice, the switch off (0) and on, loads both builds into one
+It builds the kernel files with nvcc twice, the switch off (its macros 0, its shared ones as set) and on, loads both builds into one
 process (plugins.kernels.library) and, at the scorecard's cells (batch 1/8/32 x sequence
 64/128/384, hidden 768, FFN width 3072):
 
@@ -58,11 +66,17 @@ from plugins import kernels  # noqa: E402
 
 KERNELS = ("LayerNorm", "SkipLayerNorm", "EmbLayerNorm", "BiasGelu")
 KERNEL_DIRS = ("layernorm", "skip_layernorm", "emb_layernorm", "bias_gelu")
-# --switch -> (the macro, its value when on, what the builds are called off (0) and on).
-SWITCHES = {"streaming": ("BERT_STREAMING_ACTIVATIONS", 1, ("plain", "evict-first")),
-            "keep-parameters": ("BERT_KEEP_PARAMETERS", 1, ("plain", "evict-last params")),
-            **{f"l2-prefetch-{n}": ("BERT_L2_PREFETCH_BYTES", n, ("plain", f"L2::{n}B")) for n in (64, 128, 256)},
-            "read-only": ("BERT_READONLY_ACTIVATIONS", 1, ("plain", "ld.global.nc"))}
+# --switch -> (its macros and their values when on, what the builds are called off (all 0) and on[,
+# macros both builds get]).
+SWITCHES = {"streaming": ({"BERT_STREAMING_ACTIVATIONS": 1}, ("plain", "evict-first")),
+            "keep-parameters": ({"BERT_KEEP_PARAMETERS": 1}, ("plain", "evict-last params")),
+            **{f"l2-prefetch-{n}": ({"BERT_L2_PREFETCH_BYTES": n}, ("plain", f"L2::{n}B")) for n in (64, 128, 256)},
+            "read-only": ({"BERT_READONLY_ACTIVATIONS": 1}, ("plain", "ld.global.nc")),
+            "read-only-40": ({"BERT_READONLY_ACTIVATIONS": 1, "BERT_SHAPED_MAX_REGISTERS": 40},
+                             ("plain", "ld.global.nc, v14 40 regs")),
+            "read-only-at-40": ({"BERT_READONLY_ACTIVATIONS": 1}, ("v14 40 regs", "ld.global.nc, v14 40 regs"),
+                                {"BERT_SHAPED_MAX_REGISTERS": 40}),
+            "prefer-l1": ({"BERT_PREFER_L1": 1}, ("default carveout", "most L1"))}
 # The GEMM that reads each kernel's output in BERT: the output width -> the weight's columns.
 CONSUMER_COLUMNS = {HIDDEN: 3 * HIDDEN, 4 * HIDDEN: HIDDEN}
 
@@ -84,19 +98,30 @@ def sources() -> list[Path]:
 
 
 def build_both(out_dir: Path, switch: str) -> dict[str, Path]:
-    """label -> the library built with the switch's macro off (0) and on (both at once: nvcc is
+    """label -> the library built with the switch's macros off (0) and on (both at once: nvcc is
     single-threaded)."""
-    macro, on_value, labels = SWITCHES[switch]
+    macros, labels, *shared = SWITCHES[switch]
 
-    def build(value):
-        flags = ("-DNDEBUG", "--expt-relaxed-constexpr", f"-D{macro}={value}")
-        return build_library(sources(), out_dir, f"bert_kernels_{macro.lower()}_{value}", flags)
+    def build(on: bool):
+        definitions = [f"-D{macro}={value if on else 0}" for macro, value in macros.items()]
+        definitions += [f"-D{macro}={value}" for macro, value in (shared[0] if shared else {}).items()]
+        return build_library(sources(), out_dir, f"bert_kernels_{switch}_{'on' if on else 'off'}",
+                             ("-DNDEBUG", "--expt-relaxed-constexpr", *definitions))
     with ThreadPoolExecutor(len(labels)) as pool:
-        libraries = dict(zip(labels, pool.map(build, (0, on_value))))
+        libraries = dict(zip(labels, pool.map(build, (False, True))))
     off, on = (path.read_bytes() for path in libraries.values())
     if off == on:
-        raise SystemExit(f"the two builds are the same library: -D{macro} did not reach the kernels")
+        raise SystemExit(f"the two builds are the same library: {switch_text(switch)} did not reach the kernels")
     return libraries
+
+
+def switch_text(switch: str) -> str:
+    """The switch's definitions when on, e.g. "-DBERT_STREAMING_ACTIVATIONS=1" (and "both: ..." for
+    the ones both builds get)."""
+    macros, _, *shared = SWITCHES[switch]
+    text = " ".join(f"-D{macro}={value}" for macro, value in macros.items())
+    both = " ".join(f"-D{macro}={value}" for macro, value in (shared[0] if shared else {}).items())
+    return f"{text} (both: {both})" if both else text
 
 
 def launcher(workload, inputs, dtype, path: Path):
@@ -164,8 +189,7 @@ def main(argv=None):
         log(f"inputs: {'one set, left in L2' if args.hot_l2 else 'rotating over >= 3x the L2'}; "
             f"{ROUNDS} interleaved rounds, each a median of {REPLAYS} graph replays")
         memory_bound.warm_up_gpu()
-        macro, on_value, _ = SWITCHES[args.switch]
-        log(f"switch: {macro} (0: {off}, {on_value}: {on})")
+        log(f"switch: {switch_text(args.switch)} (on: {on}; off: {off})")
         log(header(off, on))
         l2_bytes = 0 if args.hot_l2 else props.L2_cache_size
         verdicts = []

@@ -37,10 +37,11 @@ from benchmarks.scorecard import (DTYPES, MEMORY_BOUND, REPLAYS, ROUNDS, Report,
                                   memory_bound_case)
 
 
-def parse_cell(text: str) -> tuple[str, int, int]:
-    """"fp32:1:64" -> ("fp32", 1, 64); a SystemExit naming the form for anything else."""
+def parse_cell(text: str, option: str = "--cells") -> tuple[str, int, int]:
+    """"fp32:1:64" -> ("fp32", 1, 64); a SystemExit naming the form (and `option`, the flag it came
+    with) for anything else."""
     parts = text.split(":")
-    form = "--cells takes dtype:batch:sequence, e.g. fp32:1:64"
+    form = f"{option} takes dtype:batch:sequence, e.g. fp32:1:64"
     if len(parts) != 3 or parts[0] not in DTYPES or not parts[1].isdigit() or not parts[2].isdigit():
         raise SystemExit(f"{form} (dtype {' or '.join(DTYPES)}), not {text!r}")
     batch, seq = int(parts[1]), int(parts[2])

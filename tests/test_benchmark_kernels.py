@@ -71,13 +71,15 @@ def test_sweep_shapes_as_the_script_reads_them(tmp_path):
             partial = "partial" in label.split()
             assert (covered > HIDDEN > covered - w * 32 * (b // element)) if partial else covered == HIDDEN, label
             assert b in (4, 8, 16) and g >= 1 and r >= 1, label
-    # Shapes named by the GPU smoke test, plugins/layernorm/README.md and the run-13 results.
+    # Shapes named by the GPU smoke test, plugins/layernorm/README.md and the run-13 and run-23 results.
     fp16_labels = {label for _, label in fp16}
     assert {"G1 W3 R1 K1 B16", "G8 W1 R1 K3 B16", "G1 W6 R1 K1 B8", "G1 W12 R1 K1 B4"} <= fp16_labels
     assert {"G1 W6 R1 K1 B16", "G1 W3 R2 K2 B16", "G1 W12 R1 K1 B8", "G1 W8 R2 K1 B16 partial",
             "G1 W4 R1 K2 B16 partial", "G1 W3 R2 K2 B16 +tree", "G1 W3 R2 K2 B16 +i64", "G1 W3 R2 K2 B16 +late",
             "G1 W3 R2 K2 B16 +plain", "G1 W3 R2 K2 B16 +tree+i64+late+plain", "G1 W3 R2 K2 B16 +pipe",
-            "G1 W6 R1 K1 B16 +pipe"} <= {label for _, label in fp32}
+            "G1 W6 R1 K1 B16 +pipe", "G1 W3 R2 K2 B16 +occ8", "G1 W3 R2 K2 B16 +occ12", "G1 W3 R2 K2 B16 +carve",
+            "G1 W3 R2 K2 B16 +l1", "G1 W3 R2 K2 B16 +ca", "G1 W8 R2 K1 B16 partial +port",
+            "G1 W8 R2 K1 B16 partial +port+keep"} <= {label for _, label in fp32}
     for launch, args in ((lib.shape_launch, launch_args), (lib.skip_launch, lambda i, rows=1: (
             i, None, None, None, None, None, None, rows, 1.0 / 768, 1e-12, None))):
         assert launch(*args(count)) == CUDA_INVALID_VALUE

@@ -196,3 +196,71 @@ def test_read_only_switch_marks_the_rows_of_layernorm_and_skip_layernorm_only():
         on, off = ptx_entries(source, READ_ONLY), ptx_entries(source)
         changed = [name for name in on if on[name] != off.get(name)]
         assert on.keys() == off.keys() and not changed, f"{kernel_dir}: {changed}"
+
+
+REGISTER_CAP = "-DBERT_SHAPED_MAX_REGISTERS=40"
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+def test_register_cap_gives_v14_fp32_its_own_bounded_kernel_and_moves_nothing_else():
+    """BERT_SHAPED_MAX_REGISTERS (common/layernorm_rows.cuh), an experiment's knob, adds for each
+    LayerNorm-family file a kernel only v14 fp32 launches, `layernorm_rows_shaped_capped`, whose
+    least blocks an SM hold it to the cap: 16 blocks of 3 warps at hidden 768 (40 registers, where
+    17 would put 13 warps on one of the SM's four schedulers and leave 32), in place of v14 fp32's
+    plain kernel. Every other kernel keeps the PTX of the build without it, which has no capped
+    kernel at all."""
+    for kernel_dir in ("layernorm", "skip_layernorm", "emb_layernorm"):
+        source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
+        on, off = ptx_entries(source, REGISTER_CAP), ptx_entries(source)
+        capped = {name: body for name, body in on.items() if "layernorm_rows_shaped_capped" in name}
+        assert capped and not any("capped" in name for name in off), kernel_dir
+        assert all("shaped_cappedIff" in name for name in capped), f"{kernel_dir}: only fp32 is capped"
+        h768 = [body for name, body in capped.items() if "BlockShapeILi1ELi3ELi2ELi2E" in name]
+        assert h768 and all(".maxntid 96, 1, 1" in b and ".minnctapersm 16" in b for b in h768), kernel_dir
+        replaced = {name.replace("28layernorm_rows_shaped_capped", "21layernorm_rows_shaped") for name in capped}
+        assert replaced <= off.keys() and not replaced & on.keys(), kernel_dir
+        changed = [name for name in off.keys() - replaced if on.get(name) != off[name]]
+        assert not changed, f"{kernel_dir}: {changed[:3]}"
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+def test_register_cap_holds_at_hidden_768(tmp_path):
+    """What ptxas makes of the bound: LayerNorm v14 fp32 h768's capped kernel within 40 registers and
+    without a spill, with the read-only path too (run 23's build). The cap is exact at this size only
+    (the bound is a block count; at h256 it is clamped to 32 blocks and leaves 53 registers)."""
+    source = PLUGINS / "layernorm" / "layernorm_kernel.cu"
+    command = [*NVCC, "-arch=sm_90", "-Xptxas", "-v", REGISTER_CAP, READ_ONLY, "-c", str(source),
+               "-o", str(tmp_path / "capped.o")]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = re.findall(r"Compiling entry function '(\S+)'.*?(\d+) bytes spill stores.*?Used (\d+) registers",
+                        done.stderr, re.S)
+    h768 = [(int(spill), int(used)) for name, spill, used in report
+            if "shaped_capped" in name and "BlockShapeILi1ELi3ELi2ELi2E" in name]
+    assert h768 and all(spill == 0 and used <= 40 for spill, used in h768), h768
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+def test_prefer_l1_switch_leaves_the_device_code_alone():
+    """BERT_PREFER_L1 (common/layernorm_rows.cuh) sets a launch attribute on the host, the carveout
+    preference of v12-v15's kernel: the kernels' PTX must be the default build's, so that its timing
+    (ablate_cache_hints.py --switch prefer-l1) measures the carveout and nothing else."""
+    for kernel_dir in ("layernorm", "skip_layernorm", "emb_layernorm"):
+        source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
+        assert ptx_entries(source, "-DBERT_PREFER_L1=1") == ptx_entries(source), kernel_dir
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None or shutil.which("nm") is None, reason="needs nvcc and nm")
+def test_prefer_l1_switch_reaches_the_host_code(tmp_path):
+    """The other half: with BERT_PREFER_L1 the launcher calls cudaFuncSetAttribute, without it not
+    (a misspelled #if would leave the knob dead and the test above passing)."""
+    source = PLUGINS / "layernorm" / "layernorm_kernel.cu"
+
+    def calls_set_attribute(*flags):
+        obj = tmp_path / f"layernorm{len(flags)}.o"
+        done = subprocess.run([*NVCC, "-arch=sm_90", *flags, "-c", str(source), "-o", str(obj)],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+        undefined = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True, check=True).stdout
+        return "cudaFuncSetAttribute" in undefined
+    assert calls_set_attribute("-DBERT_PREFER_L1=1") and not calls_set_attribute()

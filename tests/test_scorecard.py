@@ -267,3 +267,29 @@ def test_compiled_contenders_log_each_compiles_new_kernels_and_survive_a_failing
     contenders = scorecard.compiled_contenders(1, "torch.compile", compile_one, lines.append, "1 x 64 fp16")
     assert list(contenders) == ["torch.compile"]
     assert lines == ["  torch.compile at 1 x 64 fp16: (config log failed: AttributeError: no launchers here)"]
+
+
+@pytest.mark.parametrize("arguments, message", [(["--cell", "fp32:32"], "--cell takes dtype:batch:sequence"),
+                                                (["--compiles", "0"], "--compiles must be at least 1"),
+                                                ([], "needs a CUDA GPU")])
+def test_show_compiled_kernel_refuses_bad_arguments_in_one_line(tmp_path, arguments, message):
+    """benchmarks/show_compiled_kernel.py: a malformed cell, no compile, or (here, with no GPU) no GPU,
+    each refused with a line naming it before anything is compiled or written."""
+    import torch
+
+    if message == "needs a CUDA GPU" and torch.cuda.is_available():
+        pytest.skip("a GPU is present: the script would run")
+    out_dir = tmp_path / "compiled"
+    done = subprocess.run([sys.executable, "benchmarks/show_compiled_kernel.py", "--out-dir", str(out_dir), *arguments],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode != 0 and message in done.stderr.strip().splitlines()[-1], done.stderr
+    assert not out_dir.exists()
+
+
+def test_show_compiled_kernel_refuses_a_folder_with_files(tmp_path):
+    """An out folder holding an earlier run's files would mix two runs' kernels: refused, untouched."""
+    (tmp_path / "compile0_old.ptx").write_text("old")
+    done = subprocess.run([sys.executable, "benchmarks/show_compiled_kernel.py", "--out-dir", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode != 0 and "must be a new or empty folder" in done.stderr.strip().splitlines()[-1]
+    assert [p.name for p in tmp_path.iterdir()] == ["compile0_old.ptx"]

@@ -32,6 +32,14 @@
 // the skip, against layernorm_shape's 40, 42 with the skip), about half the blocks an SM.
 // (SkipLayerNorm at 12,288 rows: level with layernorm_shape in v14's shape, 28.86 against 28.96 us,
 // 2.7% behind our default.)
+// Run 23 added flags of the launch ("+occ8", "+occ12", "+carve", "+l1": resident blocks and the L1 /
+// shared-memory carveout), "+ca" (plain loads through __ldca) and "+port", torch.compile's fastest
+// kernel at 12,288 fp32 rows (XBLOCK 2, 8 warps) written out in CUDA from its SASS. Measured (H200,
+// benchmarks/results/nvidia-h200_layernorm_shapes_run23.txt): the most-shared-memory carveout costs
+// v14's shape 5.9-6.7% at 12,288 rows (L1's size bounds the stream), and the caps are level with it
+// there (slower than it at 4,096 and 65,536); the most-L1 one gains v14's shape 0.4% and costs Triton's
+// layout 3.8%; "+ca" takes 46-48 registers and is slower; "+port" is 0.6% faster than this kernel in
+// the same layout and still 0.9-1.0% behind Triton's own.
 // Rows past the last (in the last block or row group) are the last row again, computed and not stored.
 // (ptxas -v, CUDA 13.0, sm_90: no spills but fp16 G1 W3 R2 K1 B16, 8 bytes, in both layernorm_shape's
 // LayerNorm and SkipLayerNorm instantiations.)
@@ -41,6 +49,7 @@
 #include <type_traits>
 
 #include "../../plugins/common/reductions.cuh"  // bert::tree_sum, for kTreeSums
+#include "../../plugins/common/vector_io.cuh"  // bert::load_keep, for kKeepParams
 
 // The load type of a B-byte vector.
 template <int B> struct Bits;
@@ -88,6 +97,27 @@ constexpr int kPlainLoads = 8;   // ld.global, as ours compiles to (its pointers
                                  // not __ldg's ld.global.nc (a plain *p here, through __restrict__,
                                  // would still become .nc)
 constexpr int kPipelined = 16;   // layernorm_pipelined, below (not a flag of layernorm_shape)
+// Flags of the launch, not of the kernel's code (an instance of its own, the same code): at most 8 (or
+// 12) resident blocks an SM, through dynamic shared memory the kernel never touches, with the carveout
+// set to the most shared memory so that the cap decides; kMostShared is that carveout alone, the
+// control (it leaves L1 28 KB of the SM's 256). Why (run 23): torch.compile's fastest LayerNorm at
+// 12,288 fp32 rows, XBLOCK 2 with 8 warps (32 registers, 8 blocks an SM), keeps 16 rows an SM in flight
+// and was 1.2-1.6% faster than v14, which keeps 34 (17 blocks of 2 rows). Do fewer rows in flight make
+// the DRAM stream faster? v14's shape at 8 blocks holds Triton's 16.
+constexpr int kEightBlocks = 32;
+constexpr int kTwelveBlocks = 64;
+constexpr int kMostShared = 128;
+// And the other end: the carveout preference set to the most L1 (the driver still gives shared memory
+// enough for the blocks). Why: kMostShared alone cost v14's shape 5.9% at 12,288 rows (run 23), so L1's
+// size bounds the stream; by default the driver picks the carveout itself.
+constexpr int kMostL1 = 256;
+// ld.global.ca through __ldca: the default cache operator, so a plain LDG.E.128 in SASS as Triton's loads
+// of x. __ldca is itself inline asm (asm volatile, sm_32_intrinsics.hpp), and it takes +plain's registers
+// (ptxas -v: 46 in Triton's shape against 32, 48 in v14's against 40), so it too tells nothing about the
+// load instruction alone.
+constexpr int kCachedLoads = 512;
+constexpr int kTritonPort = 1024;  // layernorm_triton_port, below (not a flag of layernorm_shape)
+constexpr int kKeepParams = 2048;  // +port only: gamma/beta loaded evict-last in L1 and L2, as Triton loads them
 
 template <int kVariant, typename V>
 __device__ __forceinline__ V load(const V* p)
@@ -97,6 +127,8 @@ __device__ __forceinline__ V load(const V* p)
         uint4 v;
         asm("ld.global.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
         return v;
+    } else if constexpr ((kVariant & kCachedLoads) != 0) {
+        return __ldca(p);
     } else {
         return __ldg(p);
     }
@@ -176,7 +208,7 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
     static_assert(kGroupThreads * K >= kVecsPerRow && kGroupThreads * (K - 1) < kVecsPerRow,
                   "K: the fewest vectors a thread that cover the row");
     constexpr bool kPartial = kGroupThreads * K != kVecsPerRow;
-    static_assert((kVariant & kPipelined) == 0, "+pipe is layernorm_pipelined's, not a flag of this kernel");
+    static_assert((kVariant & (kPipelined | kTritonPort)) == 0, "+pipe and +port are kernels of their own");
     constexpr bool kTree = (kVariant & kTreeSums) != 0, kLate = (kVariant & kLateParams) != 0;
     // The row index's type, and the row length its offsets are made with: kRuntimeRow takes the
     // kernel argument, which the compiler cannot fold, as ours takes Normalization::hidden.
@@ -258,6 +290,111 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
             if (first + r < rows) y[size_t(first + r) * row_vecs + lane + k * kGroupThreads] = pack<T, B>(out);
         }
     }
+}
+
+// "+port": torch.compile's kernel at 12,288 fp32 rows, XBLOCK 2 with 8 warps (run 23: 1.2-1.6% faster
+// than v14 in every timing that had it, and 1.3-1.7% than this file's G1 W8 R2 K1 in the same layout), written
+// out in CUDA from its SASS (benchmarks/results/run23_experiments.txt): one group of W warps, a power of
+// two, over 1,024 columns for 768, threads past the row's 192 vectors holding zeros; R rows a block,
+// one vector of each a thread; x loaded plainly and gamma/beta right after it, before any reduction;
+// each reduction a butterfly a warp, the W partials of each row reduced by the first R x W lanes with
+// a second butterfly and written back, everyone reading the totals after a second barrier; x - mean
+// as fma(sum, -1/n, x). The question it answers: is Triton's edge its code, or something this file's
+// kernel cannot express? fp32, 16-byte vectors only.
+// No trailing barrier: each call needs a buffer of its own (the kernel's two reductions have two).
+template <int W, int R>
+__device__ __forceinline__ void port_block_sums(float (&s)[R], float (&flat)[R * W], int t)
+{
+    static_assert((W & (W - 1)) == 0 && R * W <= 32, "the partials are reduced by one warp");
+#pragma unroll
+    for (int r = 0; r < R; ++r) s[r] = warp_sum(s[r]);
+    if (t % 32 == 0) {
+#pragma unroll
+        for (int r = 0; r < R; ++r) flat[r * W + t / 32] = s[r];
+    }
+    __syncthreads();
+    if (t < 32) {  // warp 0: lane r * W + w holds row r's partial of warp w
+        float p = t < R * W ? flat[t] : 0.0f;
+#pragma unroll
+        for (int offset = W / 2; offset > 0; offset /= 2) p += __shfl_xor_sync(0xffffffffu, p, offset);
+        if (t < R * W && t % W == 0) flat[t] = p;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int r = 0; r < R; ++r) s[r] = flat[r * W];
+}
+
+template <int W, int R, bool kSkip, bool kKeep>
+__global__ void __launch_bounds__(W * 32)
+layernorm_triton_port(const float4* x, const float4* skip, const float4* bias, const float4* gamma,
+                      const float4* beta, float4* y, int rows, float inv_n, float eps)
+{
+    constexpr int kVecsPerRow = 768 / 4;
+    static_assert(W * 32 >= kVecsPerRow && W * 16 < kVecsPerRow, "W: the fewest warps, a power of two, over 768");
+    const int t = int(threadIdx.x);
+    const bool active = t < kVecsPerRow;
+    const int first = int(blockIdx.x) * R;
+    float v[R][4];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+        const int row = min(first + r, rows - 1);
+        float4 a = make_float4(0.0f, 0.0f, 0.0f, 0.0f), b = a, c = a;
+        if (active) {
+            a = x[size_t(row) * kVecsPerRow + t];
+            if constexpr (kSkip) {
+                b = skip[size_t(row) * kVecsPerRow + t];
+                c = bias[t];
+            }
+        }
+        v[r][0] = a.x, v[r][1] = a.y, v[r][2] = a.z, v[r][3] = a.w;
+        if constexpr (kSkip) {
+            v[r][0] = (a.x + b.x) + c.x, v[r][1] = (a.y + b.y) + c.y;
+            v[r][2] = (a.z + b.z) + c.z, v[r][3] = (a.w + b.w) + c.w;
+        }
+    }
+    float4 g = make_float4(0.0f, 0.0f, 0.0f, 0.0f), h = g;
+    if (active) {
+        if constexpr (kKeep) {
+            const uint4 gb = bert::load_keep(reinterpret_cast<const uint4*>(gamma) + t);
+            const uint4 hb = bert::load_keep(reinterpret_cast<const uint4*>(beta) + t);
+            g = make_float4(__uint_as_float(gb.x), __uint_as_float(gb.y), __uint_as_float(gb.z), __uint_as_float(gb.w));
+            h = make_float4(__uint_as_float(hb.x), __uint_as_float(hb.y), __uint_as_float(hb.z), __uint_as_float(hb.w));
+        } else {
+            g = gamma[t], h = beta[t];
+        }
+    }
+    __shared__ float mean_partials[R * W], square_partials[R * W];
+    float s[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) s[r] = ((v[r][0] + v[r][1]) + v[r][2]) + v[r][3];
+    port_block_sums<W, R>(s, mean_partials, t);
+    float q[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) v[r][i] = fmaf(s[r], -inv_n, v[r][i]);
+        q[r] = active ? ((v[r][0] * v[r][0] + v[r][1] * v[r][1]) + v[r][2] * v[r][2]) + v[r][3] * v[r][3] : 0.0f;
+    }
+    port_block_sums<W, R>(q, square_partials, t);
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+        const float inv_std = rsqrtf(fmaf(q[r], inv_n, eps));
+        const float4 out = make_float4(v[r][0] * inv_std * g.x + h.x, v[r][1] * inv_std * g.y + h.y,
+                                       v[r][2] * inv_std * g.z + h.z, v[r][3] * inv_std * g.w + h.w);
+        if (active && first + r < rows) y[size_t(first + r) * kVecsPerRow + t] = out;
+    }
+}
+
+template <int W, int R, bool kSkip, bool kKeep>
+int launch_port(const void* x, const void* skip, const void* bias, const void* gamma, const void* beta, void* y,
+                int rows, float inv_n, float eps, void* stream)
+{
+    if (std::lround(1.0 / inv_n) != 768) return int(cudaErrorInvalidValue);  // written for rows of 768
+    layernorm_triton_port<W, R, kSkip, kKeep><<<(rows + R - 1) / R, W * 32, 0, static_cast<cudaStream_t>(stream)>>>(
+        static_cast<const float4*>(x), static_cast<const float4*>(skip), static_cast<const float4*>(bias),
+        static_cast<const float4*>(gamma), static_cast<const float4*>(beta), static_cast<float4*>(y), rows, inv_n,
+        eps);
+    return int(cudaGetLastError());
 }
 
 // "+pipe": one group of W warps a block, R rows at a time, on a grid of at most as many blocks as
@@ -360,14 +497,45 @@ int launch_pipelined(const void* x, const void* skip, const void* bias, const vo
     return int(cudaGetLastError());
 }
 
+// What a launch flag asks of a kernel instance before its first launch: the carveout preference
+// (kMostShared, kMostL1, and the caps, which take kMostShared's) and, for a cap, the dynamic shared
+// memory at which exactly that many blocks fit an SM (cudaErrorInvalidConfiguration if no size up to
+// 48 KB gives it). Worked out once an instance; an error is kept and returned at every launch.
+struct LaunchSetup {
+    cudaError_t error;
+    int padding;  // bytes of dynamic shared memory
+};
+
+template <typename Kernel>
+LaunchSetup launch_setup(Kernel kernel, int variant, int threads)
+{
+    const int cap = (variant & kEightBlocks) != 0 ? 8 : (variant & kTwelveBlocks) != 0 ? 12 : 0;
+    if (cap == 0 && (variant & (kMostShared | kMostL1)) == 0) return {cudaSuccess, 0};
+    const bool most_l1 = cap == 0 && (variant & kMostL1) != 0;
+    const cudaError_t set = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                                 most_l1 ? cudaSharedmemCarveoutMaxL1 : cudaSharedmemCarveoutMaxShared);
+    if (set != cudaSuccess || cap == 0) return {set, 0};
+    for (int bytes = 0; bytes <= 48 * 1024; bytes += 256) {
+        int fit = 0;
+        const cudaError_t asked = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, kernel, threads, bytes);
+        if (asked != cudaSuccess) return {asked, 0};
+        if (fit == cap) return {cudaSuccess, bytes};
+        if (fit < cap) break;  // the cap lies between two sizes' block counts: not reachable this way
+    }
+    return {cudaErrorInvalidConfiguration, 0};
+}
+
 template <typename T, int G, int W, int R, int K, int B, bool kSkip, int kVariant>
 int launch(const void* x, const void* skip, const void* bias, const void* gamma, const void* beta, void* y,
            int rows, float inv_n, float eps, void* stream)
 {
     using V = typename Bits<B>::type;
     constexpr int kRowsPerBlock = G * R;
-    layernorm_shape<T, G, W, R, K, B, kSkip, kVariant><<<(rows + kRowsPerBlock - 1) / kRowsPerBlock, G * W * 32, 0,
-                                                         static_cast<cudaStream_t>(stream)>>>(
+    auto kernel = layernorm_shape<T, G, W, R, K, B, kSkip, kVariant>;
+    static const LaunchSetup setup = launch_setup(kernel, kVariant, G * W * 32);
+    if (setup.error != cudaSuccess) return int(setup.error);
+    kernel<<<(rows + kRowsPerBlock - 1) / kRowsPerBlock, G * W * 32, setup.padding,
+             static_cast<cudaStream_t>(stream)>>>(
         static_cast<const V*>(x), static_cast<const V*>(skip), static_cast<const V*>(bias),
         static_cast<const V*>(gamma), static_cast<const V*>(beta), static_cast<V*>(y), rows,
         int(std::lround(1.0 / inv_n)), inv_n, eps);
@@ -388,6 +556,8 @@ struct Shape {
 #define PIPELINED(T, FP16, W, R, K, B) \
     {FP16, 1, W, R, K, B, kPipelined, launch_pipelined<T, W, R, K, B, false>, launch_pipelined<T, W, R, K, B, true>}
 #define FP32_PIPELINED(W, R, K) PIPELINED(float, 0, W, R, K, 16)
+#define FP32_TRITON_PORT(W, R, KEEP) \
+    {0, 1, W, R, 1, 16, kTritonPort | (KEEP ? kKeepParams : 0), launch_port<W, R, false, KEEP>, launch_port<W, R, true, KEEP>}
 static const Shape kShapes[] = {
     // fp32 h768: 192 16-byte vectors a row, 384 of 8 bytes
     FP32(1, 6, 1, 1, 16), FP32(1, 6, 2, 1, 16), FP32(1, 6, 4, 1, 16), FP32(1, 3, 1, 2, 16), FP32(1, 3, 2, 2, 16),
@@ -401,6 +571,18 @@ static const Shape kShapes[] = {
     FP32_VARIANT(1, 3, 2, 2, 16, kTreeSums), FP32_VARIANT(1, 3, 2, 2, 16, kRuntimeRow),
     FP32_VARIANT(1, 3, 2, 2, 16, kLateParams), FP32_VARIANT(1, 3, 2, 2, 16, kPlainLoads),
     FP32_VARIANT(1, 3, 2, 2, 16, kTreeSums | kRuntimeRow | kLateParams | kPlainLoads),
+    // fewer resident blocks an SM (run 23): v14's shape at 8 and 12 and the carveout alone, G1 W6 R2 K1 at 8
+    // (it fits 10 of 192 threads)
+    FP32_VARIANT(1, 3, 2, 2, 16, kEightBlocks), FP32_VARIANT(1, 3, 2, 2, 16, kTwelveBlocks),
+    FP32_VARIANT(1, 3, 2, 2, 16, kMostShared), FP32_VARIANT(1, 6, 2, 1, 16, kEightBlocks),
+    // the most L1 (v14's shape, Triton's G1 W8 R2 K1, the sweep's best G1 W6 R2 K1), and Triton's shape with
+    // its plain loads (its SASS: LDG.E.128, where this kernel's __ldg gives LDG.E.128.CONSTANT), and v14's
+    FP32_VARIANT(1, 3, 2, 2, 16, kMostL1), FP32_VARIANT(1, 8, 2, 1, 16, kMostL1), FP32_VARIANT(1, 6, 2, 1, 16, kMostL1),
+    FP32_VARIANT(1, 8, 2, 1, 16, kCachedLoads), FP32_VARIANT(1, 3, 2, 2, 16, kCachedLoads),
+    // torch.compile's XBLOCK 2 / 8 warps written out in CUDA, and its XBLOCK 1 / 8 warps and 4 / 8 (run 23)
+    // (and XBLOCK 2 with its gamma/beta loaded evict-last, as Triton loads them)
+    FP32_TRITON_PORT(8, 2, false), FP32_TRITON_PORT(8, 1, false), FP32_TRITON_PORT(8, 4, false),
+    FP32_TRITON_PORT(8, 2, true),
     // a persistent, pipelined grid in v14's shape, v14's with one row at a time, v12's and v15's
     FP32_PIPELINED(3, 2, 2), FP32_PIPELINED(3, 1, 2), FP32_PIPELINED(6, 1, 1), FP32_PIPELINED(2, 1, 3),
     // fp16 h768: 96 16-byte vectors a row, 192 of 8 bytes, 384 of 4

@@ -33,6 +33,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <type_traits>
 
 #include "bert_kernels_common.h"
 #include "device_info.cuh"
@@ -553,9 +554,8 @@ __device__ __forceinline__ void group_totals(float (&values)[kRows], float (&par
 // deviations), each row's reductions its own (a row that is not stored may hold anything,
 // EmbLayerNorm's padding slots NaN, without touching its neighbours').
 template <typename T, typename P, typename Shape, typename RowSource>
-__global__ void __launch_bounds__(Shape::kThreads)
-layernorm_rows_shaped(RowSource source, T* output, const P* gamma, const P* beta, int64_t rows,
-                      Normalization norm)
+__device__ __forceinline__ void layernorm_rows_shaped_body(const RowSource& source, T* output, const P* gamma,
+                                                           const P* beta, int64_t rows, const Normalization& norm)
 {
     constexpr int kVec = kElemsPer16Bytes<T>;
     constexpr int kRows = Shape::kRows, kVecs = Shape::kVecs, kWarps = Shape::kWarps;
@@ -648,6 +648,70 @@ layernorm_rows_shaped(RowSource source, T* output, const P* gamma, const P* beta
     }
 }
 
+// An experiment's knob, off (0): v12-v15's kernel launched with the carveout preference set to the most
+// L1 (cudaSharedmemCarveoutMaxL1; by default the driver picks the split of the SM's 256 KB between L1
+// and shared memory itself). Why (run 23): in the shape sweep the opposite preference, the most
+// shared memory (L1 28 KB), made v14's shape 5.9% slower at 12,288 fp32 rows, so L1's size bounds the
+// stream. Build with -DBERT_PREFER_L1=1 (CMake: -DBERT_PREFER_L1=ON); ablate_cache_hints.py --switch
+// prefer-l1 measures it. Measured (run 23, H200, LayerNorm): OFF. 6 of 18 cells 0.5-1.3% faster, 7
+// slower, down to 0.731x (fp16 32 x 64), fp32 32 x 384 0.966x; with that preference the driver
+// likely gives each SM shared memory for fewer blocks (not measured).
+#ifndef BERT_PREFER_L1
+#define BERT_PREFER_L1 0
+#endif
+
+template <typename T, typename P, typename Shape, typename RowSource>
+__global__ void __launch_bounds__(Shape::kThreads)
+layernorm_rows_shaped(RowSource source, T* output, const P* gamma, const P* beta, int64_t rows,
+                      Normalization norm)
+{
+    layernorm_rows_shaped_body<T, P, Shape>(source, output, gamma, beta, rows, norm);
+}
+
+// An experiment's knob, off (0): at most this many registers a thread for v14's fp32 kernel, through
+// __launch_bounds__'s least number of resident blocks an SM. Why: run 22's read-only path took v14
+// fp32 h768 from 40 registers to 44 (17 of its blocks an SM to 14; no other fp32 LayerNorm instance
+// moved), so its timing could not tell the load instruction from the occupancy.
+// - v14 fp32 gets a kernel of its own: a least-blocks bound, even 1, changes how ptxas allocates
+//   registers in most other instances (v13 fp32 h256 from 32 to 40), and a cap of 40 spills in most
+//   fp16 ones (v14 fp16 takes 64-72).
+// - The bound counts the register file as four schedulers' quarters, as ptxas does (seen, not
+//   documented): at least 17 blocks of 3 warps, 13 warps on one quarter, gave 32 registers and a
+//   spill; 16 gives 40, and at 40 the occupancy calculator fits 17.
+// - It holds the cap exactly at h768 only, the size it was made for (a test checks it there): at
+//   h256 it is clamped to 32 blocks and leaves 53 registers, at h2048 ptxas spills 4 bytes.
+// - The capped kernel's code differs from the plain one's even at the same 40 registers (a `.text`
+//   of 4,864 bytes against 5,120), so ablate_cache_hints.py --switch read-only-40 (run 23: level
+//   with the default build where v14 runs, 32 x 384 1.001x, but 8 x 384 0.995x) times the read-only
+//   path and that schedule together; --switch read-only-at-40 caps both builds (not run yet).
+// Build with -DBERT_SHAPED_MAX_REGISTERS=N (CMake: the same name); `nvcc -Xptxas -v` shows the
+// registers and any spill.
+#ifndef BERT_SHAPED_MAX_REGISTERS
+#define BERT_SHAPED_MAX_REGISTERS 0
+#endif
+static_assert(BERT_SHAPED_MAX_REGISTERS == 0 || (BERT_SHAPED_MAX_REGISTERS >= 32 && BERT_SHAPED_MAX_REGISTERS <= 255),
+              "BERT_SHAPED_MAX_REGISTERS: 0 (off) or 32..255");
+#if BERT_SHAPED_MAX_REGISTERS
+template <typename Shape>
+constexpr int capped_min_blocks()
+{
+    constexpr int kSchedulers = 4, kRegistersPerScheduler = 16 * 1024, kWarpGranule = 256;
+    constexpr int per_warp = (BERT_SHAPED_MAX_REGISTERS * kWarpSize + kWarpGranule - 1) / kWarpGranule * kWarpGranule;
+    constexpr int warps_per_block = Shape::kThreads / kWarpSize;
+    // Blocks whose warps, dealt round-robin, put at most kRegistersPerScheduler / per_warp on a scheduler.
+    constexpr int blocks = kRegistersPerScheduler / per_warp * kSchedulers / warps_per_block;
+    return blocks < 1 ? 1 : blocks > 32 ? 32 : blocks;
+}
+
+template <typename T, typename P, typename Shape, typename RowSource>
+__global__ void __launch_bounds__(Shape::kThreads, capped_min_blocks<Shape>())
+layernorm_rows_shaped_capped(RowSource source, T* output, const P* gamma, const P* beta, int64_t rows,
+                             Normalization norm)
+{
+    layernorm_rows_shaped_body<T, P, Shape>(source, output, gamma, beta, rows, norm);
+}
+#endif
+
 // v12-v15's largest size n: 8 (v12: rows of up to 8 warps, fp16 2048 values, fp32 1024; v14 up to 8
 // warps of 2 vectors, twice those). v13 and v15 hold n vectors of a row a thread, so they stop
 // earlier: at kMaxFloatsPerThread values a thread, as v3-v11 do (fp16 4 vectors, fp32 8).
@@ -673,6 +737,18 @@ inline int shape_size(int version, int vecs_per_row, int elems_per_vec)
     return fits ? n : 0;
 }
 
+// The kernel a shape launches: v12-v15's, or under BERT_SHAPED_MAX_REGISTERS v14 fp32's capped twin.
+template <typename T, typename P, int kVersion, typename Shape, typename RowSource>
+constexpr auto shaped_kernel()
+{
+#if BERT_SHAPED_MAX_REGISTERS
+    if constexpr (kVersion == kLayerNormRowPairsShaped && std::is_same_v<T, float>)
+        return &layernorm_rows_shaped_capped<T, P, Shape, RowSource>;
+    else
+#endif
+        return &layernorm_rows_shaped<T, P, Shape, RowSource>;
+}
+
 // The instantiation of ShapeOf<n>, version kVersion's shape, for n = 1 .. kMaxShapeSize.
 template <typename T, typename P, int kVersion, template <int> class ShapeOf, typename RowSource, int kN = 1>
 cudaError_t launch_shaped(int n, int64_t rows, cudaStream_t stream, const RowSource& source, T* output,
@@ -687,8 +763,15 @@ cudaError_t launch_shaped(int n, int64_t rows, cudaStream_t stream, const RowSou
         using Shape = ShapeOf<kN>;
         const int64_t blocks = (rows + Shape::kRowsPerBlock - 1) / Shape::kRowsPerBlock;
         if (blocks > INT32_MAX) return cudaErrorNotSupported;
-        layernorm_rows_shaped<T, P, Shape><<<dim3(unsigned(blocks)), Shape::kThreads, 0, stream>>>(
-            source, output, gamma, beta, rows, norm);
+        constexpr auto kernel = shaped_kernel<T, P, kVersion, Shape, RowSource>();
+#if BERT_PREFER_L1
+        // The carveout preference, set once a process for this instance (on the device current at the
+        // first launch: an experiment's knob, timed on one GPU), read by the driver at every launch.
+        static const cudaError_t preference = cudaFuncSetAttribute(
+            kernel, cudaFuncAttributePreferredSharedMemoryCarveout, int(cudaSharedmemCarveoutMaxL1));
+        if (preference != cudaSuccess) return preference;
+#endif
+        kernel<<<dim3(unsigned(blocks)), Shape::kThreads, 0, stream>>>(source, output, gamma, beta, rows, norm);
         return cudaGetLastError();
     }
 }

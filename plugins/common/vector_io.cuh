@@ -71,8 +71,11 @@ struct alignas(16) Pack16 {
 //     behind (that variant also took 48 registers instead of 40). Measured on an H200 (run 22,
 //     ablate_cache_hints.py --switch read-only, plugins/README.md "Cache hints"), it is OFF: 4 / 26 / 6 of 36 cells faster / level / slower with cold inputs, 14
 //     / 12 / 10 in L2, and that very cell 0.980x, LayerNorm fp32 32 x 128 0.885x: v14 fp32 h768 takes
-//     44 registers with it instead of 40, 14 of its blocks an SM instead of 17. Build with
-//     -DBERT_READONLY_ACTIVATIONS=1 (CMake: -DBERT_READONLY_ACTIVATIONS=ON) to try it.
+//     44 registers with it instead of 40, 14 of its blocks an SM instead of 17. Held to 40 registers
+//     (run 23, --switch read-only-40 with layernorm_rows.cuh's BERT_SHAPED_MAX_REGISTERS) it is level
+//     with the default build where v14 runs (32 x 384 1.001x), 0.5% slower at 8 x 384: no gain at equal
+//     occupancy (the capped kernel's schedule differs too; --switch read-only-at-40 would part them).
+//     Build with -DBERT_READONLY_ACTIVATIONS=1 (CMake: -DBERT_READONLY_ACTIVATIONS=ON) to try it.
 // The scalar (unaligned) paths' element loads ignore the policy.
 enum class Cache { kNormal, kStream, kKeep, kPrefetch, kReadOnly };
 

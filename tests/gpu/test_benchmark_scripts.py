@@ -203,9 +203,12 @@ def test_interleave_versions_small_case(tmp_path, hot):
     assert "v6 " + found["v6"] + " (0/9)" in line
 
 
-@pytest.mark.parametrize("switch, on", [("streaming", "evict-first"), ("keep-parameters", "evict-last params"),
-                                        ("l2-prefetch-256", "L2::256B"), ("read-only", "ld.global.nc")])
-def test_cache_hints_ablation_small_case(tmp_path, switch, on):
+@pytest.mark.parametrize("switch, off, on", [
+    ("streaming", "plain", "evict-first"), ("keep-parameters", "plain", "evict-last params"),
+    ("l2-prefetch-256", "plain", "L2::256B"), ("read-only", "plain", "ld.global.nc"),
+    ("read-only-40", "plain", "ld.global.nc, v14 40 regs"),
+    ("read-only-at-40", "v14 40 regs", "ld.global.nc, v14 40 regs"), ("prefer-l1", "default carveout", "most L1")])
+def test_cache_hints_ablation_small_case(tmp_path, switch, off, on):
     """Both builds of a switch (off, on) are built, checked against float64 and timed, the kernel
     alone and followed by its GEMM."""
     if shutil.which("nvcc") is None:
@@ -215,7 +218,7 @@ def test_cache_hints_ablation_small_case(tmp_path, switch, on):
                       "--dtypes", "fp16", "--batches", "1", "--seqs", "64", "--pair-tokens", "64", "--out", str(out))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = out.read_text()
-    assert f"| plain us | {on} us |" in report
+    assert f"| {off} us | {on} us |" in report
     assert "(partial)" not in report and not list(tmp_path.glob(".hints.txt.*"))
     for kernel in ("BiasGelu", "SkipLayerNorm"):
         row = next(line for line in report.splitlines() if line.startswith(f"| {kernel} "))
