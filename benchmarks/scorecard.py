@@ -186,14 +186,17 @@ def compiled_contenders(count: int, name: str, compile_one, log, where: str) -> 
     return contenders
 
 
+def new_autotuners(before: dict) -> list:
+    """The Triton kernels made since `before` (triton_autotuners() then). Inductor may leave a twin of a
+    kernel that never ran (no launcher): only those that ran."""
+    return [tuner for key, tuner in triton_autotuners().items() if key not in before and getattr(tuner, "launchers", None)]
+
+
 def new_kernels(before) -> str:
-    """The Triton kernels made since `before` (triton_autotuners() then), each with its kept config.
-    Inductor may leave a twin of a kernel that never ran (no launcher): only those that ran."""
+    """The Triton kernels made since `before` (triton_autotuners() then), each with its kept config."""
     if isinstance(before, str):  # the scan before the compile failed: its line says why
         return before
-    kernels = [describe_autotuner(tuner) for key, tuner in triton_autotuners().items()
-               if key not in before and getattr(tuner, "launchers", None)]
-    return "; ".join(kernels) or "no Triton kernel"
+    return "; ".join(describe_autotuner(tuner) for tuner in new_autotuners(before)) or "no Triton kernel"
 
 
 def kept_configs_or_error(read, *args):
@@ -259,16 +262,21 @@ def memory_bound_case(name: str, dtype_name: str, batch: int, seq: int, l2_bytes
                            workload.reference(inputs[0]))
 
 
-def fresh_compiles(case: MemoryBoundCase, count: int, log) -> dict:
-    """label -> call(i): `count` torch.compiles of the cell's PyTorch function, each compiled afresh for
-    its static shapes (what a fixed-shape model gets), the previous cell's graphs dropped first; each
-    checked against float64."""
+def afresh_contenders(torch_fn, inputs: list[dict], count: int, log, where: str) -> dict:
+    """label -> call(i) on input set i: `count` torch.compiles of torch_fn, each compiled afresh for its
+    static shapes (what a fixed-shape model gets), the previous graphs dropped first; each compile's
+    kept configs logged (compiled_contenders). Unchecked."""
     torch._dynamo.reset()
 
     def compile_one():
-        compiled = compile_afresh(case.workload.torch_fn, kwargs=case.inputs[0])
-        return lambda i: compiled(**case.inputs[i])
-    compiled = compiled_contenders(count, "torch.compile", compile_one, log, case.where)
+        compiled = compile_afresh(torch_fn, kwargs=inputs[0])
+        return lambda i: compiled(**inputs[i])
+    return compiled_contenders(count, "torch.compile", compile_one, log, where)
+
+
+def fresh_compiles(case: MemoryBoundCase, count: int, log) -> dict:
+    """afresh_contenders of the cell's PyTorch function, each checked against float64."""
+    compiled = afresh_contenders(case.workload.torch_fn, case.inputs, count, log, case.where)
     check_all(compiled, case.expected, case.dtype, case.where)
     return compiled
 

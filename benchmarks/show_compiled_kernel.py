@@ -106,8 +106,7 @@ def main(argv=None):
         compiled = scorecard.compile_afresh(case.workload.torch_fn, kwargs=case.inputs[0])
         contenders[f"compile{k}"] = (lambda c: lambda i: c(**case.inputs[i]))(compiled)
         written = sum(write_compiled(tuner, args.out_dir, f"compile{k}", log)
-                      for key, tuner in scorecard.triton_autotuners().items()
-                      if key not in before and getattr(tuner, "launchers", None))
+                      for tuner in scorecard.new_autotuners(before))
         if not written:
             log(f"compile{k}: no Triton kernel or binary found to write (this torch's inductor may keep them elsewhere)")
     scorecard.check_all(contenders, case.expected, case.dtype, case.where)

@@ -38,7 +38,7 @@ from benchmarks.bench_memory_bound_kernels import (EPSILON, LAYER_NORM, SKIP_LAY
                                                    WORKING_SET_OVER_L2, warm_up_gpu)
 from benchmarks.interleaved import (LAUNCHER_ARGTYPES, check_all, compile_library, launcher_call,  # noqa: E402
                                     time_in_rounds)
-from benchmarks.scorecard import compile_afresh, compiled_contenders  # noqa: E402
+from benchmarks.scorecard import afresh_contenders  # noqa: E402
 from bertrt.common import atomic_write_bytes  # noqa: E402
 from plugins.layernorm.ops import VERSIONS  # noqa: E402
 
@@ -114,18 +114,13 @@ def run_tokens(lib, kernel: str, dtype, tokens: int, ours: list[int], rounds: in
     # Each compile afresh (static shapes, autotuned at this count, no cache handing it an earlier pick):
     # autotuning keeps a different config from one compile to the next (run 23: at 12,288 fp32 rows
     # XBLOCK 2 with 8 warps in 9 of 24 compiles, faster than every CUDA contender each time), so each
-    # compile is a contender, its kept config a line of the report (scorecard.compiled_contenders).
-    torch._dynamo.reset()
+    # compile is a contender, its kept config a line of the report (scorecard.afresh_contenders).
     configs = []
 
     def log_config(text):
         log(text)
         configs.append(text)
-
-    def compile_one():
-        compiled = compile_afresh(workload.torch_fn, kwargs=inputs[0])
-        return lambda i: compiled(**inputs[i])
-    compiled = compiled_contenders(compiles, "torch.compile", compile_one, log_config, f"{tokens} tokens")
+    compiled = afresh_contenders(workload.torch_fn, inputs, compiles, log_config, f"{tokens} tokens")
     if not compiled:
         raise SystemExit(f"every torch.compile failed at {tokens} tokens (the lines above say why): "
                          "nothing to compare against")
