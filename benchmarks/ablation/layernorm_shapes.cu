@@ -48,7 +48,7 @@
 #include <cmath>
 #include <type_traits>
 
-#include "../../plugins/common/reductions.cuh"  // bert::tree_sum, for kTreeSums
+#include "../../plugins/common/reductions.cuh"  // bert::warp_sum; bert::tree_sum, for kTreeSums
 #include "../../plugins/common/vector_io.cuh"  // bert::load_keep, for kKeepParams
 
 // The load type of a B-byte vector.
@@ -134,20 +134,13 @@ __device__ __forceinline__ V load(const V* p)
     }
 }
 
-__device__ __forceinline__ float warp_sum(float v)
-{
-#pragma unroll
-    for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-    return v;
-}
-
 // The R row sums of a group: each warp's butterfly, then (W > 1) the warps' partials through
 // shared memory, one barrier.
 template <int W, int R>
 __device__ __forceinline__ void group_sums(float (&s)[R], float (&partials)[R][W], int warp, int lane)
 {
 #pragma unroll
-    for (int r = 0; r < R; ++r) s[r] = warp_sum(s[r]);
+    for (int r = 0; r < R; ++r) s[r] = bert::warp_sum(s[r]);
     if constexpr (W > 1) {
         if (lane % 32 == 0) {
 #pragma unroll
@@ -307,7 +300,7 @@ __device__ __forceinline__ void port_block_sums(float (&s)[R], float (&flat)[R *
 {
     static_assert((W & (W - 1)) == 0 && R * W <= 32, "the partials are reduced by one warp");
 #pragma unroll
-    for (int r = 0; r < R; ++r) s[r] = warp_sum(s[r]);
+    for (int r = 0; r < R; ++r) s[r] = bert::warp_sum(s[r]);
     if (t % 32 == 0) {
 #pragma unroll
         for (int r = 0; r < R; ++r) flat[r * W + t / 32] = s[r];
