@@ -21,9 +21,14 @@ SkipLayerNorm, EmbLayerNorm, BiasGelu); this script measures any of them:
                    without the read-only path, against the default build: the read-only path at
                    the same occupancy, and the capped kernel's own schedule with it (run 23's).
   read-only-at-40  both builds capped at 40 registers, the read-only path the one difference: the
-                   load instruction alone (not run yet).
+                   load instruction alone (run 24: 3 faster, 12 level, 3 slower of 18).
   prefer-l1        (BERT_PREFER_L1, common/layernorm_rows.cuh) v12-v15's kernel launched with the
                    carveout preference set to the most L1, where the driver otherwise picks it.
+  whole-blocks     (BERT_SHAPED_WHOLE_BLOCKS, common/layernorm_rows.cuh) v13's and v14's kernel in an
+                   instance without the row clamp and the stores' range check, launched where the rows
+                   fill every block.
+  ftz-rsqrt        (BERT_FTZ_RSQRT, the same file) v12-v15's 1 / sqrt as rsqrt.approx.ftz, without the
+                   denormal guard rsqrtf adds.
 
 It builds the kernel files with nvcc twice, the switch off (its macros 0, its shared ones as set) and on, loads both builds into one
 process (plugins.kernels.library) and, at the scorecard's cells (batch 1/8/32 x sequence
@@ -76,7 +81,9 @@ SWITCHES = {"streaming": ({"BERT_STREAMING_ACTIVATIONS": 1}, ("plain", "evict-fi
                              ("plain", "ld.global.nc, v14 40 regs")),
             "read-only-at-40": ({"BERT_READONLY_ACTIVATIONS": 1}, ("v14 40 regs", "ld.global.nc, v14 40 regs"),
                                 {"BERT_SHAPED_MAX_REGISTERS": 40}),
-            "prefer-l1": ({"BERT_PREFER_L1": 1}, ("default carveout", "most L1"))}
+            "prefer-l1": ({"BERT_PREFER_L1": 1}, ("default carveout", "most L1")),
+            "whole-blocks": ({"BERT_SHAPED_WHOLE_BLOCKS": 1}, ("row clamp", "whole blocks")),
+            "ftz-rsqrt": ({"BERT_FTZ_RSQRT": 1}, ("rsqrtf", "rsqrt.ftz"))}
 # The GEMM that reads each kernel's output in BERT: the output width -> the weight's columns.
 CONSUMER_COLUMNS = {HIDDEN: 3 * HIDDEN, 4 * HIDDEN: HIDDEN}
 

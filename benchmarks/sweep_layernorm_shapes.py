@@ -58,32 +58,53 @@ def build(out_dir: Path) -> ctypes.CDLL:
     lib = compile_library(SOURCE, out_dir, "layernorm_shapes")
     lib.shape_launch.argtypes = LAUNCHER_ARGTYPES
     lib.skip_launch.argtypes = SKIP_LAUNCH_ARGTYPES
+    lib.shape_query.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
     return lib
 
 
 # The kernel file's code variants (its kTreeSums ... flags), as the labels name them.
 VARIANTS = {1: "+tree", 2: "+i64", 4: "+late", 8: "+plain", 16: "+pipe", 32: "+occ8", 64: "+occ12", 128: "+carve",
-            256: "+l1", 512: "+ca", 1024: "+port", 2048: "+keep"}
+            256: "+l1", 512: "+ca", 1024: "+port", 2048: "+keep", 4096: "+exact", 8192: "+ftz"}
+SHAPE_INFO_FIELDS = 8  # shape_info: fp16, groups, warps, rows, vectors, bytes, variant, carveout percent
+
+
+def variant_flags(variant: int, carveout: int) -> str:
+    """The labels of a variant's flags, and "+c7%" for a carveout preference of 7% (-1: none)."""
+    flags = "".join(name for bit, name in VARIANTS.items() if variant & bit)
+    return flags + (f"+c{carveout}%" if carveout >= 0 else "")
 
 
 def shapes_of(lib, fp16: bool) -> list[tuple[int, str]]:
     """(index, label) of the library's shapes for this dtype; "partial" marks a shape whose threads
     hold more than the row (Triton's power-of-two layouts: the surplus lanes or warps masked), and
     "+tree", "+i64", "+late", "+plain", "+pipe" the code variants the shape carries, "+occ8" / "+occ12" a cap of
-    resident blocks an SM, "+carve" the most-shared-memory carveout those caps set, "+l1" the most-L1 one, "+ca" loads
-    through __ldca, "+port" torch.compile's kernel written out in CUDA, "+keep" its gamma/beta loaded evict-last (the
-    file's header)."""
+    resident blocks an SM, "+carve" the most-shared-memory carveout those caps set, "+l1" the most-L1 one, "+cN%" a
+    carveout preference of N%, "+ca" loads through __ldca, "+port" torch.compile's kernel written out in CUDA, "+keep"
+    its gamma/beta loaded evict-last, "+exact" without its row clamp where the rows allow, "+ftz" with Triton's rsqrt
+    (the file's header)."""
     found = []
     for index in range(lib.shape_count()):
-        info = (ctypes.c_int * 7)()
+        info = (ctypes.c_int * SHAPE_INFO_FIELDS)()
         lib.shape_info(index, info)
         if bool(info[0]) == fp16:
-            _, groups, warps, rows, vecs, vec_bytes, variant = info
+            _, groups, warps, rows, vecs, vec_bytes, variant, carveout = info
             partial = warps * 32 * vecs * vec_bytes // (2 if fp16 else 4) != HIDDEN
-            flags = "".join(name for bit, name in VARIANTS.items() if variant & bit)
+            flags = variant_flags(variant, carveout)
             found.append((index, f"G{groups} W{warps} R{rows} K{vecs} B{vec_bytes}" + (" partial" if partial else "")
                           + (f" {flags}" if flags else "")))
     return found
+
+
+def occupancy_lines(lib, fp16: bool) -> list[str]:
+    """A line a shape: its registers, static and dynamic shared memory and the resident blocks an SM the
+    occupancy API counts with the shape's launch setup (carveout, cap) applied. The API's count, not the
+    hardware's: whether it honours a carveout preference is one thing this table shows."""
+    lines = ["shape | registers | static shared B | dynamic shared B | blocks an SM (occupancy API)"]
+    for index, label in shapes_of(lib, fp16):
+        out = (ctypes.c_int * 4)()
+        status = lib.shape_query(index, out)
+        lines.append(f"{label} | " + (" | ".join(str(v) for v in out) if status == 0 else f"CUDA error {status}"))
+    return lines
 
 
 def run_tokens(lib, kernel: str, dtype, tokens: int, ours: list[int], rounds: int, compiles: int, log) -> list[str]:
@@ -202,6 +223,10 @@ def main(argv=None):
     body = []
     with tempfile.TemporaryDirectory() as build_dir:
         lib = build(Path(build_dir))
+        occupancy = occupancy_lines(lib, args.dtype == "fp16")
+        for line in occupancy:
+            log(line)
+        body += [""] + occupancy
         for tokens in args.tokens:
             body += [""] + run_tokens(lib, args.kernel, DTYPES[args.dtype], tokens, ours, args.rounds, args.compiles, log)
     if args.out:

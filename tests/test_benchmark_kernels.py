@@ -50,17 +50,18 @@ def test_ablation_modes_match_the_script(tmp_path):
 
 
 def test_sweep_shapes_as_the_script_reads_them(tmp_path):
-    from benchmarks.sweep_layernorm_shapes import HIDDEN, SKIP_LAUNCH_ARGTYPES, VARIANTS, shapes_of
+    from benchmarks.sweep_layernorm_shapes import HIDDEN, SHAPE_INFO_FIELDS, SKIP_LAUNCH_ARGTYPES, VARIANTS, shapes_of
 
     lib = build("layernorm_shapes", tmp_path)
     lib.shape_launch.argtypes = LAUNCHER_ARGTYPES
     lib.skip_launch.argtypes = SKIP_LAUNCH_ARGTYPES
     count = lib.shape_count()
     for index in range(count):  # shapes_of sorts by this flag: anything but 0 or 1 would be read as fp16
-        info = (ctypes.c_int * 7)()
+        info = (ctypes.c_int * SHAPE_INFO_FIELDS)()
         lib.shape_info(index, info)
         assert info[0] in (0, 1), f"shape {index}: fp16 flag {info[0]}"
-        assert 0 <= info[6] <= sum(VARIANTS), f"shape {index}: variant {info[6]} has a flag the script does not name"
+        assert info[6] >= 0 and info[6] & ~sum(VARIANTS) == 0, f"shape {index}: variant {info[6]} has a flag the script does not name"
+        assert -1 <= info[7] <= 100, f"shape {index}: carveout {info[7]}%"
     fp32, fp16 = shapes_of(lib, False), shapes_of(lib, True)
     for shapes, element in ((fp32, 4), (fp16, 2)):
         labels = [label for _, label in shapes]
@@ -79,7 +80,10 @@ def test_sweep_shapes_as_the_script_reads_them(tmp_path):
             "G1 W3 R2 K2 B16 +plain", "G1 W3 R2 K2 B16 +tree+i64+late+plain", "G1 W3 R2 K2 B16 +pipe",
             "G1 W6 R1 K1 B16 +pipe", "G1 W3 R2 K2 B16 +occ8", "G1 W3 R2 K2 B16 +occ12", "G1 W3 R2 K2 B16 +carve",
             "G1 W3 R2 K2 B16 +l1", "G1 W3 R2 K2 B16 +ca", "G1 W8 R2 K1 B16 partial +port",
-            "G1 W8 R2 K1 B16 partial +port+keep"} <= {label for _, label in fp32}
+            "G1 W8 R2 K1 B16 partial +port+keep", "G1 W8 R2 K1 B16 partial +port+exact+ftz",
+            "G1 W3 R2 K2 B16 +c7%", "G2 W3 R2 K2 B16 +c7%", "G1 W8 R2 K1 B16 partial +port+c14%"} <= {label for _, label in fp32}
+    query = (ctypes.c_int * 4)()
+    assert lib.shape_query(count, query) == CUDA_INVALID_VALUE and lib.shape_query(-1, query) == CUDA_INVALID_VALUE
     for launch, args in ((lib.shape_launch, launch_args), (lib.skip_launch, lambda i, rows=1: (
             i, None, None, None, None, None, None, rows, 1.0 / 768, 1e-12, None))):
         assert launch(*args(count)) == CUDA_INVALID_VALUE

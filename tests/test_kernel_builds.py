@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -49,11 +50,12 @@ def ptx_entries(source: Path, *flags: str) -> dict[str, str]:
 
 UNHINTED_VECTOR_LOAD = re.compile(r"ld\.global(\.nc)?\.v[24]\.")  # no cache operator (the read-only path or not)
 STREAMING = "-DBERT_STREAMING_ACTIVATIONS=1"
-VECTOR_KERNELS = ("layernorm_rows_registers", "layernorm_rows_loads_first", "layernorm_rows_shaped")
+VECTOR_KERNELS = ("layernorm_rows_registers", "layernorm_rows_loads_first", "layernorm_rows_shaped",
+                  "layernorm_rows_triton_layout")
 
 
 def norm_vector_kernels(kernel_dir: str, flag: str, off_marker: str) -> dict[str, str]:
-    """The vector kernels of one LayerNorm-family file built with `flag`, name -> PTX body: v2-v15 in
+    """The vector kernels of one LayerNorm-family file built with `flag`, name -> PTX body: v2-v16 in
     fp32 and fp16, every instantiated size (at least 100). The default build must show `off_marker`
     nowhere."""
     source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
@@ -264,3 +266,62 @@ def test_prefer_l1_switch_reaches_the_host_code(tmp_path):
         undefined = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True, check=True).stdout
         return "cudaFuncSetAttribute" in undefined
     assert calls_set_attribute("-DBERT_PREFER_L1=1") and not calls_set_attribute()
+
+
+WHOLE_BLOCKS = "-DBERT_SHAPED_WHOLE_BLOCKS=1"
+FTZ_RSQRT = "-DBERT_FTZ_RSQRT=1"
+SHAPE_ARGUMENTS = re.compile(r"BlockShapeILi(\d+)ELi(\d+)ELi(\d+)ELi(\d+)E")  # G, W, R, K
+
+
+def without_block_numbers(body: str) -> str:
+    """A kernel's PTX with its basic blocks' labels unnumbered: the labels count on through the file, so a
+    kernel added before another renumbers that one's."""
+    return re.sub(r"\$L__BB\d+_", "$L__BB_", body)
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+def test_whole_blocks_switch_adds_an_unchecked_twin_for_shapes_of_several_rows():
+    """BERT_SHAPED_WHOLE_BLOCKS (common/layernorm_rows.cuh) adds, for every instance of v12-v15's kernel
+    whose block holds several rows (v13: 8 groups of a row, v14: a group of 2), a twin that trusts its rows
+    to be in range (its last template argument true); v12's and v15's blocks hold one row each, which the
+    grid covers exactly already, so they get none. Every kernel of the default build keeps its PTX."""
+    for kernel_dir in ("layernorm", "skip_layernorm", "emb_layernorm"):
+        source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
+        on, off = ptx_entries(source, WHOLE_BLOCKS), ptx_entries(source)
+        changed = [name for name in off if without_block_numbers(on.get(name, "")) != without_block_numbers(off[name])]
+        assert not changed, f"{kernel_dir}: {changed[:3]}"
+        added = on.keys() - off.keys()
+        twins = {name.replace("Lb1EEEv", "Lb0EEEv") for name in added}
+        several_rows = set()
+        for name in off:
+            shape = SHAPE_ARGUMENTS.search(name)
+            if "layernorm_rows_shaped" in name and shape and int(shape[1]) * int(shape[3]) > 1:
+                several_rows.add(name)
+        assert several_rows and twins == several_rows, f"{kernel_dir}: {sorted(twins ^ several_rows)[:3]}"
+        for name in added:  # the row checks are gone: the twin's code is not its checked kernel's
+            twin = name.replace("Lb1EEEv", "Lb0EEEv")
+            assert without_block_numbers(on[name]) != without_block_numbers(off[twin]), name
+
+
+def instructions(body: str) -> Counter:
+    """How many times each PTX instruction (opcode with its modifiers) occurs in a kernel's body."""
+    return Counter(line.split()[0] for line in body.splitlines()
+                   if line.startswith("\t") and line.strip() and not line.strip().startswith(("//", ".", "{", "}")))
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+def test_ftz_rsqrt_switch_changes_the_shaped_kernels_rsqrt_only():
+    """BERT_FTZ_RSQRT turns v12-v15's rsqrt.approx.f32 (rsqrtf; ptxas guards it against denormal inputs)
+    into rsqrt.approx.ftz.f32 and changes nothing else, in those kernels or any other. (The same
+    instructions, not the same text: nvcc orders them around the inline asm differently.)"""
+    for kernel_dir in ("layernorm", "skip_layernorm", "emb_layernorm"):
+        source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
+        on, off = ptx_entries(source, FTZ_RSQRT), ptx_entries(source)
+        assert on.keys() == off.keys(), kernel_dir
+        shaped = [name for name in off if "layernorm_rows_shaped" in name]
+        assert shaped, kernel_dir
+        for name in shaped:
+            assert "rsqrt.approx.f32" in off[name] and "rsqrt.approx.ftz" not in off[name], name
+            assert "rsqrt.approx.f32" not in on[name], name
+            assert instructions(on[name].replace("rsqrt.approx.ftz.f32", "rsqrt.approx.f32")) == instructions(off[name]), name
+        assert all(on[name] == off[name] for name in off.keys() - set(shaped)), kernel_dir

@@ -35,6 +35,8 @@ static bool launcher_takes(int version, int vecs_per_row, int elems_per_vec, lon
         return vecs_per_row % 64 == 0 && vecs_per_row / 64 <= 8;
     if (version == kLayerNormTwoWarpRow)  // two warps of 1 to 8 vectors a thread, at most 32 floats a thread
         return vecs_per_row % 64 == 0 && vecs_per_row / 64 <= 8 && vecs_per_row / 64 * elems_per_vec <= 32;
+    if (version == kLayerNormTritonLayout)  // one vector a thread over 1, 2, 4 or 8 warps, the surplus lanes idle
+        return vecs_per_row >= 1 && vecs_per_row <= 8 * 32;
     if (version == kLayerNormWarpOneReduction) {  // v8's split, in equal shares
         const int threads = plan_loads_first(vecs_per_row, elems_per_vec, rows, sms, false).split.threads_per_row;
         return threads > 0 && vecs_per_row % threads == 0;

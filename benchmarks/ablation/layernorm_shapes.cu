@@ -40,6 +40,12 @@
 // there (slower than it at 4,096 and 65,536); the most-L1 one gains v14's shape 0.4% and costs Triton's
 // layout 3.8%; "+ca" takes 46-48 registers and is slower; "+port" is 0.6% faster than this kernel in
 // the same layout and still 0.9-1.0% behind Triton's own.
+// Run 24 added the port's "+exact" (no row clamp where the rows fill every block) and "+ftz" (Triton's
+// rsqrt), carveouts between the two ends ("+cN%") and shape_query, the occupancy table the sweep prints.
+// Measured (H200, benchmarks/results/nvidia-h200_layernorm_shapes_run24.txt, three sweeps at 12,288 rows): the
+// port with both is level with Triton's own or up to 0.35% ahead (19.86-19.94 against 19.91-20.01 us), "+exact"
+// most of it; no carveout between the driver's and the most L1 is faster than both; v14's code in blocks of 6
+// warps (G2, 8 an SM as Triton's) is 0.9-1.0% slower.
 // Rows past the last (in the last block or row group) are the last row again, computed and not stored.
 // (ptxas -v, CUDA 13.0, sm_90: no spills but fp16 G1 W3 R2 K1 B16, 8 bytes, in both layernorm_shape's
 // LayerNorm and SkipLayerNorm instantiations.)
@@ -48,7 +54,7 @@
 #include <cmath>
 #include <type_traits>
 
-#include "../../plugins/common/reductions.cuh"  // bert::warp_sum; bert::tree_sum, for kTreeSums
+#include "../../plugins/common/reductions.cuh"  // bert::warp_sum, block_sums_by_warp0 and rsqrt_ftz (+port); tree_sum (+tree)
 #include "../../plugins/common/vector_io.cuh"  // bert::load_keep, for kKeepParams
 
 // The load type of a B-byte vector.
@@ -118,6 +124,22 @@ constexpr int kMostL1 = 256;
 constexpr int kCachedLoads = 512;
 constexpr int kTritonPort = 1024;  // layernorm_triton_port, below (not a flag of layernorm_shape)
 constexpr int kKeepParams = 2048;  // +port only: gamma/beta loaded evict-last in L1 and L2, as Triton loads them
+// +port only, Triton's two remaining differences (run 24): no row clamp and no row check where the rows are a
+// whole number of blocks (Triton's kernel is compiled for its row count; the launcher picks this instance only
+// then, and the clamped one otherwise), and rsqrt.approx.ftz (Triton's MUFU.RSQ with no denormal guard).
+constexpr int kExactRows = 4096;
+constexpr int kFtzRsqrt = 8192;
+// A carveout preference between kMostL1's 0% and kMostShared's 100%, in the variant's bits from 16 up
+// (percent + 1; 0: none, the driver picks the split). The percent is of the SM's most shared memory (228
+// KB on the H100 and H200), rounded by the driver to a size it has (0, 8, 16, 32, 64, 100, ... KB); sm_80
+// and later also keep 1 KB of shared memory a resident block for the system. Why (run 24): v14's shape (16
+// blocks an SM by the occupancy API, 1 KB each) needs more than 16 KB of shared memory, and so leaves at most
+// 224 KB of L1, where Triton's 8-warp blocks (8 an SM) fit in 16; in run 23 kMostShared cost v14's shape 5.9%,
+// kMostL1 gained it 0.4% and cost Triton's layout 3.8%. Which split between those is the fastest, and at what
+// occupancy?
+constexpr int kCarveoutShift = 16;
+constexpr int carveout(int percent) { return (percent + 1) << kCarveoutShift; }
+constexpr int carveout_of(int variant) { return (variant >> kCarveoutShift) - 1; }  // -1: none
 
 template <int kVariant, typename V>
 __device__ __forceinline__ V load(const V* p)
@@ -285,6 +307,50 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
     }
 }
 
+// What a launch flag asks of a kernel instance before its first launch: the carveout preference
+// (kMostShared, kMostL1, a carveout(percent), and the caps, which take kMostShared's) and, for a cap, the
+// dynamic shared memory at which exactly that many blocks fit an SM (cudaErrorInvalidConfiguration if no
+// size up to 48 KB gives it). Worked out once an instance; an error is kept and returned at every launch.
+struct LaunchSetup {
+    cudaError_t error;
+    int padding;  // bytes of dynamic shared memory
+};
+
+template <typename Kernel>
+LaunchSetup launch_setup(Kernel kernel, int variant, int threads)
+{
+    const int cap = (variant & kEightBlocks) != 0 ? 8 : (variant & kTwelveBlocks) != 0 ? 12 : 0;
+    const int preference = cap != 0 || (variant & kMostShared) != 0 ? int(cudaSharedmemCarveoutMaxShared)
+                           : (variant & kMostL1) != 0             ? int(cudaSharedmemCarveoutMaxL1)
+                                                                  : carveout_of(variant);
+    if (preference < 0) return {cudaSuccess, 0};  // the driver's choice
+    const cudaError_t set = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, preference);
+    if (set != cudaSuccess || cap == 0) return {set, 0};
+    for (int bytes = 0; bytes <= 48 * 1024; bytes += 256) {
+        int fit = 0;
+        const cudaError_t asked = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, kernel, threads, bytes);
+        if (asked != cudaSuccess) return {asked, 0};
+        if (fit == cap) return {cudaSuccess, bytes};
+        if (fit < cap) break;  // the cap lies between two sizes' block counts: not reachable this way
+    }
+    return {cudaErrorInvalidConfiguration, 0};
+}
+
+// What shape_query reports of a kernel instance, its launch setup applied: registers a thread, static and
+// dynamic shared memory a block, and the resident blocks an SM the occupancy API counts (out[0..3]).
+template <typename Kernel>
+int describe(Kernel kernel, const LaunchSetup& setup, int threads, int* out)
+{
+    if (setup.error != cudaSuccess) return int(setup.error);
+    cudaFuncAttributes attributes{};
+    cudaError_t error = cudaFuncGetAttributes(&attributes, kernel);
+    int blocks = 0;
+    if (error == cudaSuccess)
+        error = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, threads, setup.padding);
+    out[0] = attributes.numRegs, out[1] = int(attributes.sharedSizeBytes), out[2] = setup.padding, out[3] = blocks;
+    return int(error);
+}
+
 // "+port": torch.compile's kernel at 12,288 fp32 rows, XBLOCK 2 with 8 warps (run 23: 1.2-1.6% faster
 // than v14 in every timing that had it, and 1.3-1.7% than this file's G1 W8 R2 K1 in the same layout), written
 // out in CUDA from its SASS (benchmarks/results/run23_experiments.txt): one group of W warps, a power of
@@ -294,30 +360,9 @@ layernorm_shape(const typename Bits<B>::type* __restrict__ x, const typename Bit
 // a second butterfly and written back, everyone reading the totals after a second barrier; x - mean
 // as fma(sum, -1/n, x). The question it answers: is Triton's edge its code, or something this file's
 // kernel cannot express? fp32, 16-byte vectors only.
-// No trailing barrier: each call needs a buffer of its own (the kernel's two reductions have two).
-template <int W, int R>
-__device__ __forceinline__ void port_block_sums(float (&s)[R], float (&flat)[R * W], int t)
-{
-    static_assert((W & (W - 1)) == 0 && R * W <= 32, "the partials are reduced by one warp");
-#pragma unroll
-    for (int r = 0; r < R; ++r) s[r] = bert::warp_sum(s[r]);
-    if (t % 32 == 0) {
-#pragma unroll
-        for (int r = 0; r < R; ++r) flat[r * W + t / 32] = s[r];
-    }
-    __syncthreads();
-    if (t < 32) {  // warp 0: lane r * W + w holds row r's partial of warp w
-        float p = t < R * W ? flat[t] : 0.0f;
-#pragma unroll
-        for (int offset = W / 2; offset > 0; offset /= 2) p += __shfl_xor_sync(0xffffffffu, p, offset);
-        if (t < R * W && t % W == 0) flat[t] = p;
-    }
-    __syncthreads();
-#pragma unroll
-    for (int r = 0; r < R; ++r) s[r] = flat[r * W];
-}
-
-template <int W, int R, bool kSkip, bool kKeep>
+// kVariant: kKeepParams, kFtzRsqrt, a carveout (the launcher's); kExact: kExactRows's instance, every row
+// of every block in range.
+template <int W, int R, bool kSkip, int kVariant, bool kExact>
 __global__ void __launch_bounds__(W * 32)
 layernorm_triton_port(const float4* x, const float4* skip, const float4* bias, const float4* gamma,
                       const float4* beta, float4* y, int rows, float inv_n, float eps)
@@ -326,11 +371,12 @@ layernorm_triton_port(const float4* x, const float4* skip, const float4* bias, c
     static_assert(W * 32 >= kVecsPerRow && W * 16 < kVecsPerRow, "W: the fewest warps, a power of two, over 768");
     const int t = int(threadIdx.x);
     const bool active = t < kVecsPerRow;
+    constexpr bool kKeep = (kVariant & kKeepParams) != 0;
     const int first = int(blockIdx.x) * R;
     float v[R][4];
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-        const int row = min(first + r, rows - 1);
+        const int row = kExact ? first + r : min(first + r, rows - 1);
         float4 a = make_float4(0.0f, 0.0f, 0.0f, 0.0f), b = a, c = a;
         if (active) {
             a = x[size_t(row) * kVecsPerRow + t];
@@ -360,7 +406,7 @@ layernorm_triton_port(const float4* x, const float4* skip, const float4* bias, c
     float s[R];
 #pragma unroll
     for (int r = 0; r < R; ++r) s[r] = ((v[r][0] + v[r][1]) + v[r][2]) + v[r][3];
-    port_block_sums<W, R>(s, mean_partials, t);
+    bert::block_sums_by_warp0<W, R>(s, mean_partials);
     float q[R];
 #pragma unroll
     for (int r = 0; r < R; ++r) {
@@ -368,26 +414,49 @@ layernorm_triton_port(const float4* x, const float4* skip, const float4* bias, c
         for (int i = 0; i < 4; ++i) v[r][i] = fmaf(s[r], -inv_n, v[r][i]);
         q[r] = active ? ((v[r][0] * v[r][0] + v[r][1] * v[r][1]) + v[r][2] * v[r][2]) + v[r][3] * v[r][3] : 0.0f;
     }
-    port_block_sums<W, R>(q, square_partials, t);
+    bert::block_sums_by_warp0<W, R>(q, square_partials);
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-        const float inv_std = rsqrtf(fmaf(q[r], inv_n, eps));
+        const float variance = fmaf(q[r], inv_n, eps);
+        const float inv_std = (kVariant & kFtzRsqrt) != 0 ? bert::rsqrt_ftz(variance) : rsqrtf(variance);
         const float4 out = make_float4(v[r][0] * inv_std * g.x + h.x, v[r][1] * inv_std * g.y + h.y,
                                        v[r][2] * inv_std * g.z + h.z, v[r][3] * inv_std * g.w + h.w);
-        if (active && first + r < rows) y[size_t(first + r) * kVecsPerRow + t] = out;
+        if (active && (kExact || first + r < rows)) y[size_t(first + r) * kVecsPerRow + t] = out;
     }
 }
 
-template <int W, int R, bool kSkip, bool kKeep>
-int launch_port(const void* x, const void* skip, const void* bias, const void* gamma, const void* beta, void* y,
-                int rows, float inv_n, float eps, void* stream)
+template <int W, int R, bool kSkip, int kVariant, bool kExact>
+const LaunchSetup& port_setup()
 {
-    if (std::lround(1.0 / inv_n) != 768) return int(cudaErrorInvalidValue);  // written for rows of 768
-    layernorm_triton_port<W, R, kSkip, kKeep><<<(rows + R - 1) / R, W * 32, 0, static_cast<cudaStream_t>(stream)>>>(
+    static const LaunchSetup setup = launch_setup(layernorm_triton_port<W, R, kSkip, kVariant, kExact>, kVariant, W * 32);
+    return setup;
+}
+
+template <int W, int R, bool kSkip, int kVariant, bool kExact>
+int launch_port_instance(const void* x, const void* skip, const void* bias, const void* gamma, const void* beta,
+                         void* y, int rows, float inv_n, float eps, void* stream)
+{
+    const LaunchSetup& setup = port_setup<W, R, kSkip, kVariant, kExact>();
+    if (setup.error != cudaSuccess) return int(setup.error);
+    layernorm_triton_port<W, R, kSkip, kVariant, kExact><<<(rows + R - 1) / R, W * 32, setup.padding,
+                                                           static_cast<cudaStream_t>(stream)>>>(
         static_cast<const float4*>(x), static_cast<const float4*>(skip), static_cast<const float4*>(bias),
         static_cast<const float4*>(gamma), static_cast<const float4*>(beta), static_cast<float4*>(y), rows, inv_n,
         eps);
     return int(cudaGetLastError());
+}
+
+template <int W, int R, bool kSkip, int kVariant>
+int launch_port(const void* x, const void* skip, const void* bias, const void* gamma, const void* beta, void* y,
+                int rows, float inv_n, float eps, void* stream)
+{
+    if (std::lround(1.0 / inv_n) != 768) return int(cudaErrorInvalidValue);  // written for rows of 768
+    if constexpr ((kVariant & kExactRows) != 0) {
+        if (rows % R == 0)
+            return launch_port_instance<W, R, kSkip, kVariant, true>(x, skip, bias, gamma, beta, y, rows, inv_n, eps,
+                                                                     stream);
+    }
+    return launch_port_instance<W, R, kSkip, kVariant, false>(x, skip, bias, gamma, beta, y, rows, inv_n, eps, stream);
 }
 
 // "+pipe": one group of W warps a block, R rows at a time, on a grid of at most as many blocks as
@@ -490,32 +559,13 @@ int launch_pipelined(const void* x, const void* skip, const void* bias, const vo
     return int(cudaGetLastError());
 }
 
-// What a launch flag asks of a kernel instance before its first launch: the carveout preference
-// (kMostShared, kMostL1, and the caps, which take kMostShared's) and, for a cap, the dynamic shared
-// memory at which exactly that many blocks fit an SM (cudaErrorInvalidConfiguration if no size up to
-// 48 KB gives it). Worked out once an instance; an error is kept and returned at every launch.
-struct LaunchSetup {
-    cudaError_t error;
-    int padding;  // bytes of dynamic shared memory
-};
-
-template <typename Kernel>
-LaunchSetup launch_setup(Kernel kernel, int variant, int threads)
+// Each instance's setup, once (the carveout is an attribute of the kernel function, so every variant
+// that sets one is an instance of its own).
+template <typename T, int G, int W, int R, int K, int B, bool kSkip, int kVariant>
+const LaunchSetup& shape_setup()
 {
-    const int cap = (variant & kEightBlocks) != 0 ? 8 : (variant & kTwelveBlocks) != 0 ? 12 : 0;
-    if (cap == 0 && (variant & (kMostShared | kMostL1)) == 0) return {cudaSuccess, 0};
-    const bool most_l1 = cap == 0 && (variant & kMostL1) != 0;
-    const cudaError_t set = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
-                                                 most_l1 ? cudaSharedmemCarveoutMaxL1 : cudaSharedmemCarveoutMaxShared);
-    if (set != cudaSuccess || cap == 0) return {set, 0};
-    for (int bytes = 0; bytes <= 48 * 1024; bytes += 256) {
-        int fit = 0;
-        const cudaError_t asked = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, kernel, threads, bytes);
-        if (asked != cudaSuccess) return {asked, 0};
-        if (fit == cap) return {cudaSuccess, bytes};
-        if (fit < cap) break;  // the cap lies between two sizes' block counts: not reachable this way
-    }
-    return {cudaErrorInvalidConfiguration, 0};
+    static const LaunchSetup setup = launch_setup(layernorm_shape<T, G, W, R, K, B, kSkip, kVariant>, kVariant, G * W * 32);
+    return setup;
 }
 
 template <typename T, int G, int W, int R, int K, int B, bool kSkip, int kVariant>
@@ -525,7 +575,7 @@ int launch(const void* x, const void* skip, const void* bias, const void* gamma,
     using V = typename Bits<B>::type;
     constexpr int kRowsPerBlock = G * R;
     auto kernel = layernorm_shape<T, G, W, R, K, B, kSkip, kVariant>;
-    static const LaunchSetup setup = launch_setup(kernel, kVariant, G * W * 32);
+    const LaunchSetup& setup = shape_setup<T, G, W, R, K, B, kSkip, kVariant>();
     if (setup.error != cudaSuccess) return int(setup.error);
     kernel<<<(rows + kRowsPerBlock - 1) / kRowsPerBlock, G * W * 32, setup.padding,
              static_cast<cudaStream_t>(stream)>>>(
@@ -537,20 +587,41 @@ int launch(const void* x, const void* skip, const void* bias, const void* gamma,
 
 using Launch = int (*)(const void*, const void*, const void*, const void*, const void*, void*, int, float, float,
                        void*);
+using Query = int (*)(int*);  // describe() of the shape's LayerNorm instance (the port's clamped one)
+template <typename T, int G, int W, int R, int K, int B, int kVariant>
+int query_shape(int* out)
+{
+    return describe(layernorm_shape<T, G, W, R, K, B, false, kVariant>, shape_setup<T, G, W, R, K, B, false, kVariant>(),
+                    G * W * 32, out);
+}
+template <int W, int R, int kVariant>
+int query_port(int* out)
+{
+    return describe(layernorm_triton_port<W, R, false, kVariant, false>, port_setup<W, R, false, kVariant, false>(),
+                    W * 32, out);
+}
+template <typename T, int W, int R, int K, int B>
+int query_pipelined(int* out)
+{
+    return describe(layernorm_pipelined<T, W, R, K, B, false>, LaunchSetup{cudaSuccess, 0}, W * 32, out);
+}
 struct Shape {
     int fp16, groups, warps, rows, vecs, bytes, variant;
     Launch layernorm, skip;
+    Query query;
 };
 #define SHAPE(T, FP16, G, W, R, K, B, V) \
-    {FP16, G, W, R, K, B, V, launch<T, G, W, R, K, B, false, V>, launch<T, G, W, R, K, B, true, V>}
+    {FP16, G, W, R, K, B, V, launch<T, G, W, R, K, B, false, V>, launch<T, G, W, R, K, B, true, V>, \
+     query_shape<T, G, W, R, K, B, V>}
 #define FP32(G, W, R, K, B) SHAPE(float, 0, G, W, R, K, B, 0)
 #define FP16(G, W, R, K, B) SHAPE(__half, 1, G, W, R, K, B, 0)
 #define FP32_VARIANT(G, W, R, K, B, V) SHAPE(float, 0, G, W, R, K, B, V)
 #define PIPELINED(T, FP16, W, R, K, B) \
-    {FP16, 1, W, R, K, B, kPipelined, launch_pipelined<T, W, R, K, B, false>, launch_pipelined<T, W, R, K, B, true>}
+    {FP16, 1, W, R, K, B, kPipelined, launch_pipelined<T, W, R, K, B, false>, launch_pipelined<T, W, R, K, B, true>, \
+     query_pipelined<T, W, R, K, B>}
 #define FP32_PIPELINED(W, R, K) PIPELINED(float, 0, W, R, K, 16)
-#define FP32_TRITON_PORT(W, R, KEEP) \
-    {0, 1, W, R, 1, 16, kTritonPort | (KEEP ? kKeepParams : 0), launch_port<W, R, false, KEEP>, launch_port<W, R, true, KEEP>}
+#define FP32_TRITON_PORT(W, R, V) \
+    {0, 1, W, R, 1, 16, kTritonPort | (V), launch_port<W, R, false, V>, launch_port<W, R, true, V>, query_port<W, R, V>}
 static const Shape kShapes[] = {
     // fp32 h768: 192 16-byte vectors a row, 384 of 8 bytes
     FP32(1, 6, 1, 1, 16), FP32(1, 6, 2, 1, 16), FP32(1, 6, 4, 1, 16), FP32(1, 3, 1, 2, 16), FP32(1, 3, 2, 2, 16),
@@ -574,8 +645,16 @@ static const Shape kShapes[] = {
     FP32_VARIANT(1, 8, 2, 1, 16, kCachedLoads), FP32_VARIANT(1, 3, 2, 2, 16, kCachedLoads),
     // torch.compile's XBLOCK 2 / 8 warps written out in CUDA, and its XBLOCK 1 / 8 warps and 4 / 8 (run 23)
     // (and XBLOCK 2 with its gamma/beta loaded evict-last, as Triton loads them)
-    FP32_TRITON_PORT(8, 2, false), FP32_TRITON_PORT(8, 1, false), FP32_TRITON_PORT(8, 4, false),
-    FP32_TRITON_PORT(8, 2, true),
+    FP32_TRITON_PORT(8, 2, 0), FP32_TRITON_PORT(8, 1, 0), FP32_TRITON_PORT(8, 4, 0), FP32_TRITON_PORT(8, 2, kKeepParams),
+    // run 24: the port without a row clamp where the rows allow, with Triton's rsqrt, both; and the carveout
+    // between the two ends for v14's shape, the sweep's G1 W6 R2 K1, v14's code in blocks of 6 warps (8 an SM,
+    // as Triton's) and the port
+    FP32_TRITON_PORT(8, 2, kExactRows), FP32_TRITON_PORT(8, 2, kFtzRsqrt), FP32_TRITON_PORT(8, 2, kExactRows | kFtzRsqrt),
+    FP32_VARIANT(1, 3, 2, 2, 16, carveout(3)), FP32_VARIANT(1, 3, 2, 2, 16, carveout(7)),
+    FP32_VARIANT(1, 3, 2, 2, 16, carveout(14)), FP32_VARIANT(1, 3, 2, 2, 16, carveout(28)),
+    FP32_VARIANT(1, 6, 2, 1, 16, carveout(7)), FP32_VARIANT(1, 6, 2, 1, 16, carveout(14)),
+    FP32(2, 3, 2, 2, 16), FP32_VARIANT(2, 3, 2, 2, 16, carveout(7)),
+    FP32_TRITON_PORT(8, 2, carveout(7)), FP32_TRITON_PORT(8, 2, carveout(14)),
     // a persistent, pipelined grid in v14's shape, v14's with one row at a time, v12's and v15's
     FP32_PIPELINED(3, 2, 2), FP32_PIPELINED(3, 1, 2), FP32_PIPELINED(6, 1, 1), FP32_PIPELINED(2, 1, 3),
     // fp16 h768: 96 16-byte vectors a row, 192 of 8 bytes, 384 of 4
@@ -587,12 +666,13 @@ static const Shape kShapes[] = {
 
 extern "C" int shape_count() { return int(sizeof(kShapes) / sizeof(kShapes[0])); }
 
-// out: fp16 (0 or 1), groups, warps, rows, vectors, bytes a vector, code variant (the flags above).
+// out: fp16 (0 or 1), groups, warps, rows, vectors, bytes a vector, code variant (the flags above), carveout
+// preference in percent (-1: none).
 extern "C" void shape_info(int index, int* out)
 {
     const Shape& s = kShapes[index];
     out[0] = s.fp16, out[1] = s.groups, out[2] = s.warps, out[3] = s.rows, out[4] = s.vecs, out[5] = s.bytes;
-    out[6] = s.variant;
+    out[6] = s.variant & ((1 << kCarveoutShift) - 1), out[7] = carveout_of(s.variant);
 }
 
 // x, y: [rows, 768] of the shape's dtype, gamma/beta [768] of the same; returns a cudaError_t.
@@ -609,4 +689,12 @@ extern "C" int skip_launch(int index, const void* x, const void* skip, const voi
 {
     if (index < 0 || index >= shape_count() || rows < 1) return 1;
     return kShapes[index].skip(x, skip, bias, gamma, beta, y, rows, inv_n, eps, stream);
+}
+
+// out: registers a thread, static and dynamic shared memory bytes a block, resident blocks an SM as the occupancy
+// API counts them, of the shape's LayerNorm instance with its launch setup applied; returns a cudaError_t.
+extern "C" int shape_query(int index, int* out)
+{
+    if (index < 0 || index >= shape_count()) return 1;  // cudaErrorInvalidValue
+    return kShapes[index].query(out);
 }

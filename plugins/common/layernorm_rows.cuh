@@ -12,8 +12,8 @@
 //   __device__ Row row(int64_t index) const;  // the index-th of `rows` rows
 //   static constexpr MeasuredDefaults kDefaults;  // what version 0 runs (below)
 // fetch and combine are separate so that a kernel can issue every load of a row before anything
-// waits for one (v4-v15, below); load_row does both at once. row(index) is only asked for
-// 0 <= index < rows, and fetch and combine must be harmless on a Row whose out_row < 0 (v12-v15
+// waits for one (v4-v16, below); load_row does both at once. row(index) is only asked for
+// 0 <= index < rows, and fetch and combine must be harmless on a Row whose out_row < 0 (v12-v16
 // call them without a predicate; the result is not stored).
 //
 // Parameters: gamma and beta are of type P, either fp32 or the activation type T (as NVIDIA's
@@ -32,6 +32,7 @@
 // mean, merged pairwise with a correction for the gap between the means (reductions.cuh).
 #pragma once
 
+#include <cfloat>
 #include <initializer_list>
 #include <type_traits>
 
@@ -128,6 +129,25 @@ namespace bert {
 //      fastest compiles ran this shape (XBLOCK 1, 2 warps: LayerNorm fp32 at 1,024 rows, EmbLayerNorm
 //      fp32 at 12,288). Rows of 1 to 8 vectors a thread, at most 32 values (fp32 256 .. 2048 in
 //      steps of 256, fp16 512 .. 2048 in steps of 512).
+//  16  torch.compile's own layout at 12,288 fp32 rows, written out in CUDA (run 24): one vector a thread
+//      over the fewest warps, a power of two, that cover the row (fp32 h768: 8 warps, 256 lanes for 192
+//      vectors, the last 64 idle; fp16 h768: 4), two rows a block, gamma and beta loaded with the row;
+//      each reduction a butterfly a warp, then warp 0 adds the warps' partials with a second butterfly
+//      and hands the totals back through shared memory. Two instances the launcher picks between: where
+//      the rows fill every block and epsilon >= FLT_MIN (BERT's 1e-12), one without the row clamp and the
+//      stores' range check (Triton's kernel, compiled for its row count, has neither) and with 1 / sqrt as
+//      rsqrt.approx.ftz (the same bits as rsqrtf then: variance + epsilon is never denormal); otherwise one
+//      with the clamp and rsqrtf. The shape sweep's port of Triton's SASS was 0.8-1.0% behind Triton's own until
+//      it dropped the clamp (0.8-1.0%) and rsqrtf's denormal guard (0.2-0.5%): then level with it or up
+//      to 0.35% ahead (benchmarks/results/nvidia-h200_layernorm_shapes_run24.txt). Measured (run 24, H200):
+//      v16 does not keep the port's speed. At LayerNorm fp32 32 x 384 it is level with v14 (20.38 against
+//      20.35 us, the compiles that kept Triton's config 20.09-20.11); at the other cells timed it is slower
+//      than the faster of v14 and the default, by 0.8-31% (though faster than v14 at SkipLayerNorm 32 x 384,
+//      and at 65,536 rows in one sweep). Its SASS shows what the port has and it lacks: the row length known
+//      at compile time
+//      (the second row's address is the first's plus a constant) and loads predicated on the lane, where
+//      v16's are behind a branch (run24_experiments.txt, D). Kept as a measured step, a default nowhere.
+//      Rows of up to 8 warps of vectors (fp32 up to 1024, fp16 up to 2048).
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -147,14 +167,15 @@ enum LayerNormVersion {
     kLayerNormWarpPerRow = 13,
     kLayerNormRowPairsShaped = 14,
     kLayerNormTwoWarpRow = 15,
+    kLayerNormTritonLayout = 16,
 };
-constexpr int kLayerNormLastVersion = kLayerNormTwoWarpRow;
+constexpr int kLayerNormLastVersion = kLayerNormTritonLayout;
 
-// When v4-v15's kernels load gamma and beta.
+// When v4-v16's kernels load gamma and beta.
 enum class ParamsLoad {
     kInOutputLoop,       // v4, v6, v7, v13, v14: one vector at a time, between the stores
     kBeforeReductions,   // v5: once the row has arrived, converted to fp32 at once
-    kWithRow,            // v8-v12, v15: with the row's loads, kept as stored until the output
+    kWithRow,            // v8-v12, v15 (and v16): with the row's loads, kept as stored until the output
 };
 
 // How v4-v11's kernel gets a row's mean and variance.
@@ -548,12 +569,50 @@ __device__ __forceinline__ void group_totals(float (&values)[kRows], float (&par
     }
 }
 
+// Two experiments' knobs of v12-v15's kernel (run 24). What set them off: the shape sweep's CUDA port of
+// torch.compile's fastest kernel at 12,288 fp32 rows (benchmarks/ablation/layernorm_shapes.cu, "+port")
+// stayed 0.8-1.0% behind Triton's own until it dropped its two remaining differences, then was level with it
+// or up to 0.35% ahead (benchmarks/results/nvidia-h200_layernorm_shapes_run24.txt):
+// - BERT_SHAPED_WHOLE_BLOCKS: a second instance of v13's and v14's kernel (the shapes of several rows a
+//   block) for rows that fill every block, without the clamp of the row index and the range check of the
+//   stores; the launcher takes it whenever rows are a multiple of the block's rows (Triton's kernel, compiled
+//   for its row count, has neither). The port without them: 0.8-1.0% faster.
+// - BERT_FTZ_RSQRT: 1 / sqrt(variance + epsilon) as rsqrt.approx.ftz, Triton's MUFU.RSQ alone, where rsqrtf
+//   adds a guard that scales denormal inputs first. The same bits whenever epsilon is a normal float
+//   (>= FLT_MIN, 1.2e-38; BERT's is 1e-12), since the variance is never negative; with a smaller epsilon a
+//   denormal input gives inf where rsqrtf gives a finite value. The port with it: another 0.2-0.5%.
+// Build with -DBERT_SHAPED_WHOLE_BLOCKS=1 / -DBERT_FTZ_RSQRT=1 (CMake: the same names);
+// ablate_cache_hints.py --switch whole-blocks / ftz-rsqrt measures them in our library. Measured (run 24,
+// H200): both OFF. Whole blocks: 12 of 54 LayerNorm-family cells faster, 7 slower, LayerNorm fp32 32 x 128
+// 0.907x and 32 x 384 0.981x (ptxas gives v14 fp32 h768's twin 44 registers against 40: 14 blocks an SM
+// instead of 16). ftz: 10 of 27 fp32 cells 0.4-1.6% faster, all at 8 x 128 or fewer rows, none slower,
+// 32 x 384 level; as a build switch it would be wrong for an epsilon below FLT_MIN (v16 takes it per epsilon).
+// The port's edge did not carry over to v16 either (its comment, above).
+#ifndef BERT_SHAPED_WHOLE_BLOCKS
+#define BERT_SHAPED_WHOLE_BLOCKS 0
+#endif
+#ifndef BERT_FTZ_RSQRT
+#define BERT_FTZ_RSQRT 0
+#endif
+
+// 1 / sqrt(variance + epsilon): rsqrt_ftz (reductions.cuh) where kFtz, rsqrtf otherwise. v16 asks for kFtz
+// where epsilon >= FLT_MIN (then the two give the same bits), v12-v15 under BERT_FTZ_RSQRT.
+template <bool kFtz>
+__device__ __forceinline__ float inverse_std(float variance_plus_epsilon)
+{
+    if constexpr (kFtz)
+        return rsqrt_ftz(variance_plus_epsilon);
+    else
+        return rsqrtf(variance_plus_epsilon);
+}
+
 // v12-v15, one kernel in the block shapes above. The rows' loads are written first as in v9
 // (gamma/beta's follow them where the shape says kWithRow: ptxas issues those once the rows have
 // arrived, and the reductions hide them), the statistics are v9's (the mean, then squared
 // deviations), each row's reductions its own (a row that is not stored may hold anything,
-// EmbLayerNorm's padding slots NaN, without touching its neighbours').
-template <typename T, typename P, typename Shape, typename RowSource>
+// EmbLayerNorm's padding slots NaN, without touching its neighbours'). kWholeBlocks: the launcher
+// knows every block's rows are in range (BERT_SHAPED_WHOLE_BLOCKS, below).
+template <typename T, typename P, typename Shape, typename RowSource, bool kWholeBlocks>
 __device__ __forceinline__ void layernorm_rows_shaped_body(const RowSource& source, T* output, const P* gamma,
                                                            const P* beta, int64_t rows, const Normalization& norm)
 {
@@ -568,14 +627,15 @@ __device__ __forceinline__ void layernorm_rows_shaped_body(const RowSource& sour
     // computed and not stored, and a row with nothing to store (out_row < 0) is fetched all the
     // same (its row source loads nothing for it). A predicated load made ptxas put the row's
     // address arithmetic behind the predicate (0.07 us of v12 at 128 rows, run 10).
+    constexpr bool kInRange = Shape::kBlockIsRow || kWholeBlocks;  // every row of the block exists
     Row row[kRows];
     bool store[kRows];
     bool any_row = false;
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
-        const int64_t index = Shape::kBlockIsRow ? first : (first + r < rows ? first + r : rows - 1);
+        const int64_t index = kInRange ? first + r : (first + r < rows ? first + r : rows - 1);
         row[r] = source.row(index);
-        store[r] = (Shape::kBlockIsRow || first + r < rows) && row[r].out_row >= 0;
+        store[r] = (kInRange || first + r < rows) && row[r].out_row >= 0;
         any_row |= store[r];
     }
     if constexpr (Shape::kGroupMayLeave) {
@@ -621,6 +681,15 @@ __device__ __forceinline__ void layernorm_rows_shaped_body(const RowSource& sour
         squares[r] = tree_sum<kVecs * kVec>(deviations);
     }
     group_totals(squares, square_partials[group], warp);
+    // The variance as sum * (1 / hidden), without Normalization::mean's correction step: its last bit
+    // moves the outputs by an ulp, where the mean's decides whether a constant row gives 0. Once a row,
+    // before the output loop: inside it (up to run 23) the compiler computed it again for every vector,
+    // rsqrtf as well as the inline asm (v14 fp32 h768: 4 MUFU.RSQ a thread, now 2; 320 SASS instructions,
+    // now 296; 40 registers either way). Run 24's GPU suite and scorecards ran with this form; it was not
+    // timed against the old one alone.
+    float inv_std[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) inv_std[r] = inverse_std<BERT_FTZ_RSQRT != 0>(squares[r] * norm.inv_length + norm.epsilon);
 
 #pragma unroll
     for (int v = 0; v < kVecs; ++v) {
@@ -636,13 +705,9 @@ __device__ __forceinline__ void layernorm_rows_shaped_body(const RowSource& sour
 #pragma unroll
         for (int r = 0; r < kRows; ++r) {
             if (!store[r]) continue;
-            // The variance as sum * (1 / hidden), without Normalization::mean's correction step:
-            // its last bit moves the outputs by an ulp, where the mean's decides whether a
-            // constant row gives 0.
-            const float inv_std = rsqrtf(squares[r] * norm.inv_length + norm.epsilon);
             float y[kVec];
 #pragma unroll
-            for (int i = 0; i < kVec; ++i) y[i] = (x[r][v][i] - mean[r]) * inv_std * scale[i] + shift[i];
+            for (int i = 0; i < kVec; ++i) y[i] = (x[r][v][i] - mean[r]) * inv_std[r] * scale[i] + shift[i];
             store_from_float<kActivations>(output + row[r].out_row * norm.hidden + col, y);
         }
     }
@@ -660,12 +725,12 @@ __device__ __forceinline__ void layernorm_rows_shaped_body(const RowSource& sour
 #define BERT_PREFER_L1 0
 #endif
 
-template <typename T, typename P, typename Shape, typename RowSource>
+template <typename T, typename P, typename Shape, typename RowSource, bool kWholeBlocks>
 __global__ void __launch_bounds__(Shape::kThreads)
 layernorm_rows_shaped(RowSource source, T* output, const P* gamma, const P* beta, int64_t rows,
                       Normalization norm)
 {
-    layernorm_rows_shaped_body<T, P, Shape>(source, output, gamma, beta, rows, norm);
+    layernorm_rows_shaped_body<T, P, Shape, RowSource, kWholeBlocks>(source, output, gamma, beta, rows, norm);
 }
 
 // An experiment's knob, off (0): at most this many registers a thread for v14's fp32 kernel, through
@@ -683,7 +748,8 @@ layernorm_rows_shaped(RowSource source, T* output, const P* gamma, const P* beta
 // - The capped kernel's code differs from the plain one's even at the same 40 registers (a `.text`
 //   of 4,864 bytes against 5,120), so ablate_cache_hints.py --switch read-only-40 (run 23: level
 //   with the default build where v14 runs, 32 x 384 1.001x, but 8 x 384 0.995x) times the read-only
-//   path and that schedule together; --switch read-only-at-40 caps both builds (not run yet).
+//   path and that schedule together; --switch read-only-at-40 caps both builds (run 24: 3 faster, 12 level,
+//   3 slower of 18; the load instruction alone buys nothing).
 // Build with -DBERT_SHAPED_MAX_REGISTERS=N (CMake: the same name); `nvcc -Xptxas -v` shows the
 // registers and any spill.
 #ifndef BERT_SHAPED_MAX_REGISTERS
@@ -703,12 +769,12 @@ constexpr int capped_min_blocks()
     return blocks < 1 ? 1 : blocks > 32 ? 32 : blocks;
 }
 
-template <typename T, typename P, typename Shape, typename RowSource>
+template <typename T, typename P, typename Shape, typename RowSource, bool kWholeBlocks>
 __global__ void __launch_bounds__(Shape::kThreads, capped_min_blocks<Shape>())
 layernorm_rows_shaped_capped(RowSource source, T* output, const P* gamma, const P* beta, int64_t rows,
                              Normalization norm)
 {
-    layernorm_rows_shaped_body<T, P, Shape>(source, output, gamma, beta, rows, norm);
+    layernorm_rows_shaped_body<T, P, Shape, RowSource, kWholeBlocks>(source, output, gamma, beta, rows, norm);
 }
 #endif
 
@@ -737,16 +803,34 @@ inline int shape_size(int version, int vecs_per_row, int elems_per_vec)
     return fits ? n : 0;
 }
 
-// The kernel a shape launches: v12-v15's, or under BERT_SHAPED_MAX_REGISTERS v14 fp32's capped twin.
-template <typename T, typename P, int kVersion, typename Shape, typename RowSource>
+// The kernel a shape launches: v12-v15's, or under BERT_SHAPED_MAX_REGISTERS v14 fp32's capped twin; each
+// with its rows range-checked or (kWholeBlocks) not.
+template <typename T, typename P, int kVersion, typename Shape, typename RowSource, bool kWholeBlocks>
 constexpr auto shaped_kernel()
 {
 #if BERT_SHAPED_MAX_REGISTERS
     if constexpr (kVersion == kLayerNormRowPairsShaped && std::is_same_v<T, float>)
-        return &layernorm_rows_shaped_capped<T, P, Shape, RowSource>;
+        return &layernorm_rows_shaped_capped<T, P, Shape, RowSource, kWholeBlocks>;
     else
 #endif
-        return &layernorm_rows_shaped<T, P, Shape, RowSource>;
+        return &layernorm_rows_shaped<T, P, Shape, RowSource, kWholeBlocks>;
+}
+
+// One launch of shaped_kernel, with BERT_PREFER_L1's carveout preference set on that kernel first.
+template <typename T, typename P, int kVersion, typename Shape, typename RowSource, bool kWholeBlocks>
+cudaError_t launch_shaped_kernel(unsigned blocks, cudaStream_t stream, const RowSource& source, T* output,
+                                 const P* gamma, const P* beta, const Normalization& norm, int64_t rows)
+{
+    constexpr auto kernel = shaped_kernel<T, P, kVersion, Shape, RowSource, kWholeBlocks>();
+#if BERT_PREFER_L1
+    // The carveout preference, set once a process for this instance (on the device current at the
+    // first launch: an experiment's knob, timed on one GPU), read by the driver at every launch.
+    static const cudaError_t preference = cudaFuncSetAttribute(
+        kernel, cudaFuncAttributePreferredSharedMemoryCarveout, int(cudaSharedmemCarveoutMaxL1));
+    if (preference != cudaSuccess) return preference;
+#endif
+    kernel<<<dim3(blocks), Shape::kThreads, 0, stream>>>(source, output, gamma, beta, rows, norm);
+    return cudaGetLastError();
 }
 
 // The instantiation of ShapeOf<n>, version kVersion's shape, for n = 1 .. kMaxShapeSize.
@@ -763,15 +847,118 @@ cudaError_t launch_shaped(int n, int64_t rows, cudaStream_t stream, const RowSou
         using Shape = ShapeOf<kN>;
         const int64_t blocks = (rows + Shape::kRowsPerBlock - 1) / Shape::kRowsPerBlock;
         if (blocks > INT32_MAX) return cudaErrorNotSupported;
-        constexpr auto kernel = shaped_kernel<T, P, kVersion, Shape, RowSource>();
-#if BERT_PREFER_L1
-        // The carveout preference, set once a process for this instance (on the device current at the
-        // first launch: an experiment's knob, timed on one GPU), read by the driver at every launch.
-        static const cudaError_t preference = cudaFuncSetAttribute(
-            kernel, cudaFuncAttributePreferredSharedMemoryCarveout, int(cudaSharedmemCarveoutMaxL1));
-        if (preference != cudaSuccess) return preference;
-#endif
-        kernel<<<dim3(unsigned(blocks)), Shape::kThreads, 0, stream>>>(source, output, gamma, beta, rows, norm);
+        if constexpr (BERT_SHAPED_WHOLE_BLOCKS && !Shape::kBlockIsRow) {
+            if (rows % Shape::kRowsPerBlock == 0)
+                return launch_shaped_kernel<T, P, kVersion, Shape, RowSource, true>(unsigned(blocks), stream, source,
+                                                                                    output, gamma, beta, norm, rows);
+        }
+        return launch_shaped_kernel<T, P, kVersion, Shape, RowSource, false>(unsigned(blocks), stream, source, output,
+                                                                             gamma, beta, norm, rows);
+    }
+}
+
+// v16's block: kWarps warps, a power of two, each thread one 16-byte vector of each of kTritonRows rows.
+constexpr int kTritonRows = 2;
+constexpr int kTritonMaxWarps = 8;
+
+// v16. Threads past the row's vectors (the lanes the power of two adds) load nothing and add zeros. As in
+// v12-v15 no load waits on a row check: a row past the last is the last row again, not stored. kExact:
+// the launcher knows every block's rows are in range and epsilon >= FLT_MIN, so the rows go unclamped and
+// unchecked and 1 / sqrt is rsqrt_ftz (the port's two gains, exact there); otherwise both as in v12-v15.
+template <typename T, typename P, int kWarps, typename RowSource, bool kExact>
+__global__ void __launch_bounds__(kWarps * kWarpSize)
+layernorm_rows_triton_layout(RowSource source, T* output, const P* gamma, const P* beta, int64_t rows,
+                             Normalization norm)
+{
+    constexpr int kVec = kElemsPer16Bytes<T>, kRows = kTritonRows;
+    using Row = typename RowSource::Row;
+    const int t = int(threadIdx.x);
+    const int col = t * kVec;
+    const bool active = col < norm.hidden;
+    const int64_t first = int64_t(blockIdx.x) * kRows;
+
+    Row row[kRows];
+    bool store[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+        row[r] = source.row(kExact ? first + r : (first + r < rows ? first + r : rows - 1));
+        store[r] = (kExact || first + r < rows) && row[r].out_row >= 0;
+    }
+    typename Row::template Raw<kVec> raw[kRows];
+    P raw_scale[kVec], raw_shift[kVec];
+    if (active) {
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) row[r].fetch(col, raw[r]);
+        load_raw<kParameters>(gamma + col, raw_scale);
+        load_raw<kParameters>(beta + col, raw_shift);
+    }
+    float x[kRows][kVec];
+    float mean[kRows];  // the sum until the reduction
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+        if (active) {
+            row[r].combine(raw[r], x[r]);
+        } else {
+#pragma unroll
+            for (int i = 0; i < kVec; ++i) x[r][i] = 0.0f;
+        }
+        mean[r] = tree_sum<kVec>(x[r]);
+    }
+    __shared__ float mean_partials[kRows * kWarps], square_partials[kRows * kWarps];
+    block_sums_by_warp0<kWarps, kRows>(mean, mean_partials);
+    float squares[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+        mean[r] = norm.mean(mean[r]);
+        float deviations[kVec];
+#pragma unroll
+        for (int i = 0; i < kVec; ++i) deviations[i] = active ? (x[r][i] - mean[r]) * (x[r][i] - mean[r]) : 0.0f;
+        squares[r] = tree_sum<kVec>(deviations);
+    }
+    block_sums_by_warp0<kWarps, kRows>(squares, square_partials);
+    if (!active) return;  // past the last barrier; these lanes loaded no gamma or beta and store nothing
+    float scale[kVec], shift[kVec];
+    convert_to_float(raw_scale, scale);
+    convert_to_float(raw_shift, shift);
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+        // The variance as v12-v15 take it: sum * (1 / hidden).
+        const float inv_std = inverse_std<kExact>(squares[r] * norm.inv_length + norm.epsilon);
+        if (!store[r]) continue;
+        float y[kVec];
+#pragma unroll
+        for (int i = 0; i < kVec; ++i) y[i] = (x[r][i] - mean[r]) * inv_std * scale[i] + shift[i];
+        store_from_float<kActivations>(output + row[r].out_row * norm.hidden + col, y);
+    }
+}
+
+// v16's warps for a row of vecs_per_row vectors: the fewest, a power of two, whose lanes cover it; 0
+// past kTritonMaxWarps.
+inline int triton_layout_warps(int vecs_per_row)
+{
+    int warps = 1;
+    while (warps * kWarpSize < vecs_per_row) warps *= 2;
+    return vecs_per_row >= 1 && warps <= kTritonMaxWarps ? warps : 0;
+}
+
+// v16's instance for `warps` (1, 2, 4, 8): the exact one where the rows fill every block and epsilon >=
+// FLT_MIN (BERT's 1e-12 and any even row count), the general one otherwise.
+template <typename T, typename P, typename RowSource, int kWarps = 1>
+cudaError_t launch_triton_layout(int warps, int64_t rows, cudaStream_t stream, const RowSource& source, T* output,
+                                 const P* gamma, const P* beta, const Normalization& norm)
+{
+    if constexpr (kWarps > kTritonMaxWarps) {
+        return cudaErrorNotSupported;
+    } else {
+        if (warps != kWarps)
+            return launch_triton_layout<T, P, RowSource, kWarps * 2>(warps, rows, stream, source, output, gamma, beta,
+                                                                     norm);
+        const int64_t blocks = (rows + kTritonRows - 1) / kTritonRows;
+        if (blocks > INT32_MAX) return cudaErrorNotSupported;
+        const bool exact = rows % kTritonRows == 0 && norm.epsilon >= FLT_MIN;
+        const auto kernel = exact ? layernorm_rows_triton_layout<T, P, kWarps, RowSource, true>
+                                  : layernorm_rows_triton_layout<T, P, kWarps, RowSource, false>;
+        kernel<<<dim3(unsigned(blocks)), kWarps * kWarpSize, 0, stream>>>(source, output, gamma, beta, rows, norm);
         return cudaGetLastError();
     }
 }
@@ -973,6 +1160,8 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
         case kLayerNormRowPairsShaped:
         case kLayerNormTwoWarpRow:
             return shape_size(version, vecs_per_row, elems_per_vec) > 0;
+        case kLayerNormTritonLayout:
+            return triton_layout_warps(vecs_per_row) > 0;
         case kLayerNormWarpOneReduction:  // the split does not depend on the row count
             return plan_warp_merged(vecs_per_row, elems_per_vec, 1, 1).split.threads_per_row > 0;
         case kLayerNormSpread:
@@ -982,7 +1171,7 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
     }
 }
 
-// Version 0 resolved: the measured choice where its split takes the row, else v9 for v10 and v12
+// Version 0 resolved: the measured choice where its split takes the row, else v9 for v10, v12 and v16
 // (a block per row, for any row of up to 1024 vectors), v8 for v11 and v13 (a warp or a few per
 // row, several vectors a thread), v7 for v14 (a row spread over more threads than v3's, the fp32
 // default from ~16K rows before v14; untimed on the rows v14 refuses) and for v15 (its layout, sizes
@@ -995,10 +1184,11 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
         return kLayerNormScalar;
     const int point = measured_point(rows, sms, element_bytes);
     int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
-    if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v15: their general twins
+    if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v16: their general twins
         if (chosen == kLayerNormOneReduction || chosen == kLayerNormBlockShape) chosen = kLayerNormBlockLoadsFirst;
         if (chosen == kLayerNormWarpOneReduction || chosen == kLayerNormWarpPerRow) chosen = kLayerNormParamsWithRow;
         if (chosen == kLayerNormRowPairsShaped || chosen == kLayerNormTwoWarpRow) chosen = kLayerNormSpread;
+        if (chosen == kLayerNormTritonLayout) chosen = kLayerNormBlockLoadsFirst;
     }
     return split_fits(chosen, vecs_per_row, elems_per_vec) ? chosen : kLayerNormParamsEarly;
 }
@@ -1039,7 +1229,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     return status;
 }
 
-// launch_layernorm_rows for a version 1-15 (the default resolved); `sms`: the SM count, or 0 if
+// launch_layernorm_rows for a version 1-16 (the default resolved); `sms`: the SM count, or 0 if
 // not asked yet.
 template <typename T, typename P, typename RowSource>
 cudaError_t launch_layernorm_version(int version, const RowSource& source, bool vectorizable,
@@ -1059,6 +1249,12 @@ cudaError_t launch_layernorm_version(int version, const RowSource& source, bool 
         return cudaGetLastError();
     }
     if (!vectorizable) return cudaErrorNotSupported;
+    if (version == kLayerNormTritonLayout) {
+        const int warps = triton_layout_warps(vecs_per_row);
+        if (warps == 0) return cudaErrorNotSupported;
+        if (rows == 0) return cudaSuccess;
+        return launch_triton_layout<T, P>(warps, rows, stream, source, output, gamma, beta, norm);
+    }
     if (version >= kLayerNormBlockShape) {  // v12-v15
         const int n = shape_size(version, vecs_per_row, kVec);
         if (n == 0) return cudaErrorNotSupported;

@@ -260,4 +260,47 @@ __device__ __forceinline__ void row_merge(Moments (&m)[kRows], int threads_per_r
     }
 }
 
+
+// The block-wide sums of kRows values (one a row per thread), with kWarps warps (a power of two), the way
+// torch.compile's Triton kernels reduce (LayerNorm v16; the shape sweep's port of Triton's kernel): each
+// warp's butterfly, its lane 0's sums into `partials` (row r's of warp w at r * kWarps + w), a barrier,
+// then warp 0 adds each row's kWarps partials with a second butterfly over lanes r * kWarps .. r * kWarps
+// + kWarps - 1 and writes the total back at r * kWarps; after a second barrier every thread reads the
+// totals. (block_sums, above, has every thread add the partials instead, after one barrier.) No trailing
+// barrier: a kernel that reduces twice gives each reduction its own buffer. Every thread must call it.
+template <int kWarps, int kRows>
+__device__ __forceinline__ void block_sums_by_warp0(float (&values)[kRows], float (&partials)[kRows * kWarps])
+{
+    static_assert((kWarps & (kWarps - 1)) == 0 && kRows * kWarps <= kWarpSize, "one warp adds the partials");
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) values[r] = warp_sum(values[r]);
+    if constexpr (kWarps > 1) {
+        const int t = int(threadIdx.x);
+        if (t % kWarpSize == 0) {
+#pragma unroll
+            for (int r = 0; r < kRows; ++r) partials[r * kWarps + t / kWarpSize] = values[r];
+        }
+        __syncthreads();
+        if (t < kWarpSize) {
+            float partial = t < kRows * kWarps ? partials[t] : 0.0f;
+#pragma unroll
+            for (int offset = kWarps / 2; offset > 0; offset /= 2) partial += __shfl_xor_sync(kFullWarp, partial, offset);
+            if (t < kRows * kWarps && t % kWarps == 0) partials[t] = partial;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) values[r] = partials[r * kWarps];
+    }
+}
+
+// 1 / sqrt(x) as the hardware gives it (MUFU.RSQ), denormal inputs flushed to 0 (their result +inf):
+// rsqrtf without the guard that scales a denormal input first. The same bits as rsqrtf for any x that
+// is not denormal, e.g. a variance (never negative) plus an epsilon >= FLT_MIN.
+__device__ __forceinline__ float rsqrt_ftz(float x)
+{
+    float r;
+    asm("rsqrt.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
+    return r;
+}
+
 }  // namespace bert

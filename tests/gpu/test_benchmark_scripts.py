@@ -15,6 +15,7 @@ from gpu_support import require_kernel_library
 require_kernel_library()
 
 ROOT = Path(__file__).resolve().parents[2]
+CUDA_INVALID_CONFIGURATION = 9  # cudaErrorInvalidConfiguration
 
 
 def run_script(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
@@ -111,6 +112,72 @@ def test_layernorm_shape_sweep_quick(tmp_path, kernel, dtype, ours, labels):
         assert contender_us(report, label) > 0, f"{label}: no time in the sweep table"
 
 
+def sweep_outputs(lib, index_of, labels, rows, seed=0):
+    """{(label, kernel): y} of each shape label run as LayerNorm and as x + skip + bias on one set of
+    rows (synchronized; a CUDA error fails the test)."""
+    import torch
+
+    from benchmarks.sweep_layernorm_shapes import HIDDEN
+
+    epsilon = 1e-12
+    torch.manual_seed(seed)
+    x = 3.0 * torch.randn(rows, HIDDEN, device="cuda") + 1.0
+    skip = torch.randn_like(x)
+    bias = 0.5 * torch.randn(HIDDEN, device="cuda")
+    gamma = 1.0 + 0.1 * torch.randn(HIDDEN, device="cuda")
+    beta = 0.1 * torch.randn(HIDDEN, device="cuda")
+    outputs = {}
+    for label in labels:
+        for kernel in ("layernorm", "skip"):
+            y = torch.full_like(x, float("nan"))
+            if kernel == "layernorm":
+                status = lib.shape_launch(index_of[label], x.data_ptr(), gamma.data_ptr(), beta.data_ptr(),
+                                          y.data_ptr(), rows, 1.0 / HIDDEN, epsilon, None)
+            else:
+                status = lib.skip_launch(index_of[label], x.data_ptr(), skip.data_ptr(), bias.data_ptr(),
+                                         gamma.data_ptr(), beta.data_ptr(), y.data_ptr(), rows, 1.0 / HIDDEN, epsilon,
+                                         None)
+            assert status == 0, f"{label} {kernel}: CUDA error {status}"
+            outputs[(label, kernel)] = y
+    torch.cuda.synchronize()
+    for (label, kernel), y in outputs.items():
+        assert not y.isnan().any(), f"{label} {kernel}: rows left unwritten"
+    return outputs
+
+
+def test_port_variants_equal_the_port(tmp_path):
+    """"+port"'s run-24 variants change no arithmetic: "+exact" drops the row clamp and row check where the rows
+    are a whole number of blocks (2,000 rows: its own instance; 2,001: the launcher falls back to the clamped
+    one), "+ftz" computes rsqrt.approx.ftz as Triton does (rsqrtf's denormal guard never fires on these
+    variances), and a carveout is a launch attribute. Each must equal the plain port bit for bit. And every
+    shape's occupancy query (the sweep's table) answers."""
+    import ctypes
+
+    import torch
+
+    from benchmarks.sweep_layernorm_shapes import build, shapes_of
+
+    if shutil.which("nvcc") is None:
+        pytest.skip("the sweep builds its kernels with nvcc")
+    lib = build(tmp_path)
+    shapes = shapes_of(lib, False) + shapes_of(lib, True)
+    for index, label in shapes:
+        out = (ctypes.c_int * 4)()
+        status = lib.shape_query(index, out)
+        if status == CUDA_INVALID_CONFIGURATION and "+occ" in label:
+            continue  # a cap of resident blocks this GPU cannot reach through shared memory (the sweep logs it)
+        assert status == 0 and out[0] > 0 and out[3] >= 1, f"{label}: query {status} {list(out)}"
+    index_of = {label: index for index, label in shapes}
+    port = "G1 W8 R2 K1 B16 partial +port"
+    variants = [label for label in index_of if label.startswith(port + "+") and "keep" not in label]
+    assert {port + "+exact", port + "+ftz", port + "+exact+ftz", port + "+c7%"} <= set(variants), variants
+    for rows in (2000, 2001):
+        outputs = sweep_outputs(lib, index_of, [port, *variants], rows)
+        for label in variants:
+            for kernel in ("layernorm", "skip"):
+                assert torch.equal(outputs[(label, kernel)], outputs[(port, kernel)]), f"{label} {kernel} at {rows} rows"
+
+
 def test_pipelined_shapes_equal_their_plain_shapes(tmp_path):
     """"+pipe" (layernorm_shapes.cu's layernorm_pipelined) loops over row groups only where the blocks
     that fit the GPU at once do not cover the rows, which the sweep's smoke test at 1,001 rows never
@@ -120,7 +187,7 @@ def test_pipelined_shapes_equal_their_plain_shapes(tmp_path):
     LayerNorm and for x + skip + bias."""
     import torch
 
-    from benchmarks.sweep_layernorm_shapes import HIDDEN, build, shapes_of
+    from benchmarks.sweep_layernorm_shapes import build, shapes_of
 
     if shutil.which("nvcc") is None:
         pytest.skip("the sweep builds its kernels with nvcc")
@@ -128,29 +195,11 @@ def test_pipelined_shapes_equal_their_plain_shapes(tmp_path):
     index_of = {label: index for index, label in shapes_of(lib, False)}
     pipelined = [label for label in index_of if label.endswith(" +pipe")]
     assert len(pipelined) == 4, pipelined
-    rows, epsilon = 20001, 1e-12
-    torch.manual_seed(0)
-    x = 3.0 * torch.randn(rows, HIDDEN, device="cuda") + 1.0
-    skip = torch.randn_like(x)
-    bias = 0.5 * torch.randn(HIDDEN, device="cuda")
-    gamma = 1.0 + 0.1 * torch.randn(HIDDEN, device="cuda")
-    beta = 0.1 * torch.randn(HIDDEN, device="cuda")
-    for label in pipelined:
+    plain = [label.removesuffix(" +pipe") for label in pipelined]
+    outputs = sweep_outputs(lib, index_of, pipelined + plain, 20001)
+    for label, twin in zip(pipelined, plain):
         for kernel in ("layernorm", "skip"):
-            outputs = []
-            for index in (index_of[label], index_of[label.removesuffix(" +pipe")]):
-                y = torch.full_like(x, float("nan"))
-                if kernel == "layernorm":
-                    status = lib.shape_launch(index, x.data_ptr(), gamma.data_ptr(), beta.data_ptr(), y.data_ptr(),
-                                              rows, 1.0 / HIDDEN, epsilon, None)
-                else:
-                    status = lib.skip_launch(index, x.data_ptr(), skip.data_ptr(), bias.data_ptr(), gamma.data_ptr(),
-                                             beta.data_ptr(), y.data_ptr(), rows, 1.0 / HIDDEN, epsilon, None)
-                assert status == 0, f"{label} {kernel}: CUDA error {status}"
-                outputs.append(y)
-            torch.cuda.synchronize()
-            assert not outputs[0].isnan().any(), f"{label} {kernel}: rows left unwritten"
-            assert torch.equal(*outputs), f"{label} {kernel}: differs from {label.removesuffix(' +pipe')}"
+            assert torch.equal(outputs[(label, kernel)], outputs[(twin, kernel)]), f"{label} {kernel}: differs from {twin}"
 
 
 def test_scorecard_small_case(tmp_path):
@@ -207,7 +256,8 @@ def test_interleave_versions_small_case(tmp_path, hot):
     ("streaming", "plain", "evict-first"), ("keep-parameters", "plain", "evict-last params"),
     ("l2-prefetch-256", "plain", "L2::256B"), ("read-only", "plain", "ld.global.nc"),
     ("read-only-40", "plain", "ld.global.nc, v14 40 regs"),
-    ("read-only-at-40", "v14 40 regs", "ld.global.nc, v14 40 regs"), ("prefer-l1", "default carveout", "most L1")])
+    ("read-only-at-40", "v14 40 regs", "ld.global.nc, v14 40 regs"), ("prefer-l1", "default carveout", "most L1"),
+    ("whole-blocks", "row clamp", "whole blocks"), ("ftz-rsqrt", "rsqrtf", "rsqrt.ftz")])
 def test_cache_hints_ablation_small_case(tmp_path, switch, off, on):
     """Both builds of a switch (off, on) are built, checked against float64 and timed, the kernel
     alone and followed by its GEMM."""
