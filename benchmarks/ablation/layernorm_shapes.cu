@@ -351,6 +351,15 @@ int describe(Kernel kernel, const LaunchSetup& setup, int threads, int* out)
     return int(error);
 }
 
+// launch_setup of one kernel instance, worked out at its first launch or query (the carveout is an attribute of
+// the kernel function, so every variant that sets one is an instance of its own).
+template <auto kKernel, int kVariant, int kThreads>
+const LaunchSetup& setup_once()
+{
+    static const LaunchSetup setup = launch_setup(kKernel, kVariant, kThreads);
+    return setup;
+}
+
 // "+port": torch.compile's kernel at 12,288 fp32 rows, XBLOCK 2 with 8 warps (run 23: 1.2-1.6% faster
 // than v14 in every timing that had it, and 1.3-1.7% than this file's G1 W8 R2 K1 in the same layout), written
 // out in CUDA from its SASS (benchmarks/results/run23_experiments.txt): one group of W warps, a power of
@@ -426,17 +435,10 @@ layernorm_triton_port(const float4* x, const float4* skip, const float4* bias, c
 }
 
 template <int W, int R, bool kSkip, int kVariant, bool kExact>
-const LaunchSetup& port_setup()
-{
-    static const LaunchSetup setup = launch_setup(layernorm_triton_port<W, R, kSkip, kVariant, kExact>, kVariant, W * 32);
-    return setup;
-}
-
-template <int W, int R, bool kSkip, int kVariant, bool kExact>
 int launch_port_instance(const void* x, const void* skip, const void* bias, const void* gamma, const void* beta,
                          void* y, int rows, float inv_n, float eps, void* stream)
 {
-    const LaunchSetup& setup = port_setup<W, R, kSkip, kVariant, kExact>();
+    const LaunchSetup& setup = setup_once<layernorm_triton_port<W, R, kSkip, kVariant, kExact>, kVariant, W * 32>();
     if (setup.error != cudaSuccess) return int(setup.error);
     layernorm_triton_port<W, R, kSkip, kVariant, kExact><<<(rows + R - 1) / R, W * 32, setup.padding,
                                                            static_cast<cudaStream_t>(stream)>>>(
@@ -559,15 +561,6 @@ int launch_pipelined(const void* x, const void* skip, const void* bias, const vo
     return int(cudaGetLastError());
 }
 
-// Each instance's setup, once (the carveout is an attribute of the kernel function, so every variant
-// that sets one is an instance of its own).
-template <typename T, int G, int W, int R, int K, int B, bool kSkip, int kVariant>
-const LaunchSetup& shape_setup()
-{
-    static const LaunchSetup setup = launch_setup(layernorm_shape<T, G, W, R, K, B, kSkip, kVariant>, kVariant, G * W * 32);
-    return setup;
-}
-
 template <typename T, int G, int W, int R, int K, int B, bool kSkip, int kVariant>
 int launch(const void* x, const void* skip, const void* bias, const void* gamma, const void* beta, void* y,
            int rows, float inv_n, float eps, void* stream)
@@ -575,7 +568,7 @@ int launch(const void* x, const void* skip, const void* bias, const void* gamma,
     using V = typename Bits<B>::type;
     constexpr int kRowsPerBlock = G * R;
     auto kernel = layernorm_shape<T, G, W, R, K, B, kSkip, kVariant>;
-    const LaunchSetup& setup = shape_setup<T, G, W, R, K, B, kSkip, kVariant>();
+    const LaunchSetup& setup = setup_once<layernorm_shape<T, G, W, R, K, B, kSkip, kVariant>, kVariant, G * W * 32>();
     if (setup.error != cudaSuccess) return int(setup.error);
     kernel<<<(rows + kRowsPerBlock - 1) / kRowsPerBlock, G * W * 32, setup.padding,
              static_cast<cudaStream_t>(stream)>>>(
@@ -591,14 +584,14 @@ using Query = int (*)(int*);  // describe() of the shape's LayerNorm instance (t
 template <typename T, int G, int W, int R, int K, int B, int kVariant>
 int query_shape(int* out)
 {
-    return describe(layernorm_shape<T, G, W, R, K, B, false, kVariant>, shape_setup<T, G, W, R, K, B, false, kVariant>(),
-                    G * W * 32, out);
+    constexpr auto kernel = layernorm_shape<T, G, W, R, K, B, false, kVariant>;
+    return describe(kernel, setup_once<kernel, kVariant, G * W * 32>(), G * W * 32, out);
 }
 template <int W, int R, int kVariant>
 int query_port(int* out)
 {
-    return describe(layernorm_triton_port<W, R, false, kVariant, false>, port_setup<W, R, false, kVariant, false>(),
-                    W * 32, out);
+    constexpr auto kernel = layernorm_triton_port<W, R, false, kVariant, false>;
+    return describe(kernel, setup_once<kernel, kVariant, W * 32>(), W * 32, out);
 }
 template <typename T, int W, int R, int K, int B>
 int query_pipelined(int* out)
