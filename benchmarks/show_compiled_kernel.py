@@ -16,7 +16,7 @@ Why each compile is kept: autotuning keeps a different config from one compile t
 (H200, LayerNorm fp32 12,288 rows) found XBLOCK 2 with 8 warps in 9 of 24 compiles, 1.2-1.6% faster
 than v14 each time and faster than every other config kept; its SASS and ours are compared in
 benchmarks/results/run23_experiments.txt, C. (Run 23 ran this script's first form, a scratch copy
-with the cell fixed; this form adds the options.)
+with the cell fixed; this form, which adds the options, ran in run 24: run24_experiments.txt, E.)
 """
 from __future__ import annotations
 
