@@ -22,13 +22,15 @@ SkipLayerNorm, EmbLayerNorm, BiasGelu); this script measures any of them:
                    the same occupancy, and the capped kernel's own schedule with it (run 23's).
   read-only-at-40  both builds capped at 40 registers, the read-only path the one difference: the
                    load instruction alone (run 24: 3 faster, 12 level, 3 slower of 18).
-  prefer-l1        (BERT_PREFER_L1, common/layernorm_rows.cuh) v12-v15's kernel launched with the
+  prefer-l1        (BERT_PREFER_L1, common/layernorm_rows.cuh) the shaped kernel (v12-v15, v18, v19) launched with the
                    carveout preference set to the most L1, where the driver otherwise picks it.
-  whole-blocks     (BERT_SHAPED_WHOLE_BLOCKS, common/layernorm_rows.cuh) v13's and v14's kernel in an
+  whole-blocks     (BERT_SHAPED_WHOLE_BLOCKS, common/layernorm_rows.cuh) v13's, v14's, v18's and v19's kernel in an
                    instance without the row clamp and the stores' range check, launched where the rows
                    fill every block.
-  ftz-rsqrt        (BERT_FTZ_RSQRT, the same file) v12-v15's 1 / sqrt as rsqrt.approx.ftz, without the
+  ftz-rsqrt        (BERT_FTZ_RSQRT, the same file) the shaped kernel's 1 / sqrt as rsqrt.approx.ftz, without the
                    denormal guard rsqrtf adds.
+  plain-mean       (BERT_PLAIN_MEAN, the same file) every LayerNorm-family version's mean as sum * (1 / hidden),
+                   without the correction step that makes it the correctly rounded quotient: what exactness costs.
 
 It builds the kernel files with nvcc twice, the switch off (its macros 0, its shared ones as set) and on, loads both builds into one
 process (plugins.kernels.library) and, at the scorecard's cells (batch 1/8/32 x sequence
@@ -83,7 +85,8 @@ SWITCHES = {"streaming": ({"BERT_STREAMING_ACTIVATIONS": 1}, ("plain", "evict-fi
                                 {"BERT_SHAPED_MAX_REGISTERS": 40}),
             "prefer-l1": ({"BERT_PREFER_L1": 1}, ("default carveout", "most L1")),
             "whole-blocks": ({"BERT_SHAPED_WHOLE_BLOCKS": 1}, ("row clamp", "whole blocks")),
-            "ftz-rsqrt": ({"BERT_FTZ_RSQRT": 1}, ("rsqrtf", "rsqrt.ftz"))}
+            "ftz-rsqrt": ({"BERT_FTZ_RSQRT": 1}, ("rsqrtf", "rsqrt.ftz")),
+            "plain-mean": ({"BERT_PLAIN_MEAN": 1}, ("rounded mean", "plain mean"))}
 # The GEMM that reads each kernel's output in BERT: the output width -> the weight's columns.
 CONSUMER_COLUMNS = {HIDDEN: 3 * HIDDEN, 4 * HIDDEN: HIDDEN}
 

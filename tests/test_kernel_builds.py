@@ -55,7 +55,7 @@ VECTOR_KERNELS = ("layernorm_rows_registers", "layernorm_rows_loads_first", "lay
 
 
 def norm_vector_kernels(kernel_dir: str, flag: str, off_marker: str) -> dict[str, str]:
-    """The vector kernels of one LayerNorm-family file built with `flag`, name -> PTX body: v2-v16 in
+    """The vector kernels of one LayerNorm-family file built with `flag`, name -> PTX body: v2-v19 in
     fp32 and fp16, every instantiated size (at least 100). The default build must show `off_marker`
     nowhere."""
     source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
@@ -245,8 +245,8 @@ def test_register_cap_holds_at_hidden_768(tmp_path):
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
 def test_prefer_l1_switch_leaves_the_device_code_alone():
     """BERT_PREFER_L1 (common/layernorm_rows.cuh) sets a launch attribute on the host, the carveout
-    preference of v12-v15's kernel: the kernels' PTX must be the default build's, so that its timing
-    (ablate_cache_hints.py --switch prefer-l1) measures the carveout and nothing else."""
+    preference of the shaped kernel (v12-v15, v18, v19): the kernels' PTX must be the default build's, so
+    that its timing (ablate_cache_hints.py --switch prefer-l1) measures the carveout and nothing else."""
     for kernel_dir in ("layernorm", "skip_layernorm", "emb_layernorm"):
         source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
         assert ptx_entries(source, "-DBERT_PREFER_L1=1") == ptx_entries(source), kernel_dir
@@ -281,10 +281,10 @@ def without_block_numbers(body: str) -> str:
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
 def test_whole_blocks_switch_adds_an_unchecked_twin_for_shapes_of_several_rows():
-    """BERT_SHAPED_WHOLE_BLOCKS (common/layernorm_rows.cuh) adds, for every instance of v12-v15's kernel
-    whose block holds several rows (v13: 8 groups of a row, v14: a group of 2), a twin that trusts its rows
-    to be in range (its last template argument true); v12's and v15's blocks hold one row each, which the
-    grid covers exactly already, so they get none. Every kernel of the default build keeps its PTX."""
+    """BERT_SHAPED_WHOLE_BLOCKS (common/layernorm_rows.cuh) adds, for every instance of the shaped kernel
+    whose block holds several rows (v13: 8 groups of a row, v14 and v18: a group of 2, v19: of 4), a twin
+    that trusts its rows to be in range (its last template argument true); v12's and v15's blocks hold one
+    row each, which the grid covers exactly already, so they get none. Every kernel of the default build keeps its PTX."""
     for kernel_dir in ("layernorm", "skip_layernorm", "emb_layernorm"):
         source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
         on, off = ptx_entries(source, WHOLE_BLOCKS), ptx_entries(source)
@@ -311,8 +311,8 @@ def instructions(body: str) -> Counter:
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
 def test_ftz_rsqrt_switch_changes_the_shaped_kernels_rsqrt_only():
-    """BERT_FTZ_RSQRT turns v12-v15's rsqrt.approx.f32 (rsqrtf; ptxas guards it against denormal inputs)
-    into rsqrt.approx.ftz.f32 and changes nothing else, in those kernels or any other. (The same
+    """BERT_FTZ_RSQRT turns the shaped kernel's (v12-v15, v18, v19) rsqrt.approx.f32 (rsqrtf; ptxas guards
+    it against denormal inputs) into rsqrt.approx.ftz.f32 and changes nothing else, in those kernels or any other. (The same
     instructions, not the same text: nvcc orders them around the inline asm differently.)"""
     for kernel_dir in ("layernorm", "skip_layernorm", "emb_layernorm"):
         source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
@@ -325,3 +325,31 @@ def test_ftz_rsqrt_switch_changes_the_shaped_kernels_rsqrt_only():
             assert "rsqrt.approx.f32" not in on[name], name
             assert instructions(on[name].replace("rsqrt.approx.ftz.f32", "rsqrt.approx.f32")) == instructions(off[name]), name
         assert all(on[name] == off[name] for name in off.keys() - set(shaped)), kernel_dir
+
+
+PLAIN_MEAN = "-DBERT_PLAIN_MEAN=1"
+
+
+def float_arithmetic(body: str) -> int:
+    """How many fp32/fp16 arithmetic instructions (no loads or moves) a kernel's PTX holds."""
+    return sum(n for op, n in instructions(body).items()
+               if op.endswith((".f32", ".f16")) and not op.startswith(("ld.", "st.", "mov.", "cvt.")))
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+def test_plain_mean_switch_drops_the_correction_step():
+    """BERT_PLAIN_MEAN (common/layernorm_rows.cuh) leaves every LayerNorm-family mean as sum * (1 / hidden):
+    every kernel that normalizes (the vector and scalar versions, SkipLayerNorm's int8 kernels) loses the
+    correction's fma (two a mean) and its isinf test, and holds less float arithmetic (nvcc may order what
+    is left, and the predicates around it, differently); the others (EmbLayerNorm's mask kernel) keep their PTX."""
+    for kernel_dir in ("layernorm", "skip_layernorm", "emb_layernorm"):
+        source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"
+        on, off = ptx_entries(source, PLAIN_MEAN), ptx_entries(source)
+        assert on.keys() == off.keys(), kernel_dir
+        changed = {name for name in off if on[name] != off[name]}
+        assert {name for name in off if "layernorm_rows" in name} <= changed, kernel_dir
+        assert len(changed) >= 100, kernel_dir
+        for name in changed:
+            lost = instructions(off[name]) - instructions(on[name])
+            assert lost["fma.rn.f32"] >= 2 and lost["setp.neu.f32"] >= 1, f"{name}: lost {dict(lost)}"
+            assert float_arithmetic(on[name]) < float_arithmetic(off[name]), name

@@ -35,8 +35,14 @@ static bool launcher_takes(int version, int vecs_per_row, int elems_per_vec, lon
         return vecs_per_row % 64 == 0 && vecs_per_row / 64 <= 8;
     if (version == kLayerNormTwoWarpRow)  // two warps of 1 to 8 vectors a thread, at most 32 floats a thread
         return vecs_per_row % 64 == 0 && vecs_per_row / 64 <= 8 && vecs_per_row / 64 * elems_per_vec <= 32;
+    if (version == kLayerNormTwoWarpRowPairs)  // v15 with two rows: at most 32 values a thread over both
+        return vecs_per_row % 64 == 0 && vecs_per_row / 64 <= 8 && 2 * (vecs_per_row / 64) * elems_per_vec <= 32;
+    if (version == kLayerNormTwoWarpFourRows)  // v15's split over four rows: at most 48 values a thread over them
+        return vecs_per_row % 64 == 0 && vecs_per_row / 64 <= 8 && 4 * (vecs_per_row / 64) * elems_per_vec <= 48;
     if (version == kLayerNormTritonLayout)  // one vector a thread over 1, 2, 4 or 8 warps, the surplus lanes idle
         return vecs_per_row >= 1 && vecs_per_row <= 8 * 32;
+    if (version == kLayerNormFixedLength)  // v16's layout compiled for BERT-base's and BERT-large's rows only
+        return vecs_per_row * elems_per_vec == 768 || vecs_per_row * elems_per_vec == 1024;
     if (version == kLayerNormWarpOneReduction) {  // v8's split, in equal shares
         const int threads = plan_loads_first(vecs_per_row, elems_per_vec, rows, sms, false).split.threads_per_row;
         return threads > 0 && vecs_per_row % threads == 0;
@@ -138,6 +144,40 @@ int main()
 @needs_nvcc
 def test_a_version_that_takes_the_width_takes_every_row_count(tmp_path):
     build_and_run(tmp_path, "tactics", TACTICS_PROGRAM, min_checked=1_000_000)
+
+
+
+# Run 25 gave LayerNorm fp32's ~16K and ~64K points to v17, which takes rows of 768 and 1024 values only
+# (was v14 there). Every other width must keep the default it had: v17 falls back to v14, then v14's chain.
+FIXED_LENGTH_PROGRAM = PROGRAM[:PROGRAM.index("int main()")] + r"""
+int main()
+{
+    using namespace bert;
+    const MeasuredDefaults before = {{12, 12, 14, 14, 14}, {12, 12, 13, 8, 8}};
+    const MeasuredDefaults after = {{12, 12, 14, 17, 17}, {12, 12, 13, 8, 8}};
+    int failures = 0, checked = 0;
+    for (int hidden = 4; hidden <= 16384; hidden += 4)
+        for (long long rows : {1LL, 4096LL, 12288LL, 16384LL, 65536LL, 1LL << 22})
+            for (int sms : {16, 132}) {
+                const int old_choice = default_version(before, 4, true, hidden / 4, 4, rows, sms);
+                const int new_choice = default_version(after, 4, true, hidden / 4, 4, rows, sms);
+                const bool v17_point = after.fp32[measured_point(rows, sms, 4)] == kLayerNormFixedLength;
+                const bool fixed = hidden == 768 || hidden == 1024;
+                const bool expected = new_choice == (fixed && v17_point ? int(kLayerNormFixedLength) : old_choice);
+                ++checked;
+                if (!expected && ++failures <= 10)
+                    std::printf("hidden %d, %lld rows, %d SMs: v%d before, v%d now\n", hidden, rows, sms,
+                                old_choice, new_choice);
+            }
+    std::printf("checked %d, failures %d\n", checked, failures);
+    return failures == 0 ? 0 : 1;
+}
+"""
+
+
+@needs_nvcc
+def test_fixed_length_default_leaves_other_widths_alone(tmp_path):
+    build_and_run(tmp_path, "fixed_length", FIXED_LENGTH_PROGRAM, min_checked=40_000)
 
 
 MEAN_PROGRAM = r"""

@@ -10,11 +10,14 @@
 //       template <int N> __device__ void combine(const Raw<N>& raw, float (&x)[N]) const;
 //   };                                       // x = row[col, col+N) in fp32: arithmetic only
 //   __device__ Row row(int64_t index) const;  // the index-th of `rows` rows
+//   int32_t hidden;  // the row length, and the stride of every row the source addresses
 //   static constexpr MeasuredDefaults kDefaults;  // what version 0 runs (below)
 // fetch and combine are separate so that a kernel can issue every load of a row before anything
-// waits for one (v4-v16, below); load_row does both at once. row(index) is only asked for
-// 0 <= index < rows, and fetch and combine must be harmless on a Row whose out_row < 0 (v12-v16
-// call them without a predicate; the result is not stored).
+// waits for one (v4-v19, below); load_row does both at once. row(index) is only asked for
+// 0 <= index < rows, and fetch and combine must be harmless on a Row whose out_row < 0 (v12-v19
+// call them without a predicate; the result is not stored). combine must also be harmless on a
+// zeroed Raw (v16 and v17 combine one on their idle lanes and discard the result), and `hidden` must
+// be what every address in row() is a multiple of: v17 overwrites it with its compile-time length.
 //
 // Parameters: gamma and beta are of type P, either fp32 or the activation type T (as NVIDIA's
 // BERT plugins convert them to the layer's type). Every row reads all of them again (from L1/L2):
@@ -72,7 +75,7 @@ namespace bert {
 //      64-thread block, reduced through shared memory) with 2 or 3 vectors per thread. The shape
 //      run 3 read off torch.compile's autotuner, a misreading (its kernels' layout is v9's, below);
 //      kept as a measured step; the fp32 LayerNorm default at ~16K-64K rows from run 5 to run 10,
-//      still EmbLayerNorm fp32's at ~16K and v14's fallback.
+//      EmbLayerNorm fp32's at ~16K until run 25, and v14's fallback.
 //   8  as 4, with the gamma and beta loads issued together with the row's, before anything waits,
 //      and kept as loaded (type P) until the output: one memory round trip per row. (v5 asks
 //      for them once the row has arrived; ptxas hoists those loads above the wait anyway, but
@@ -147,7 +150,35 @@ namespace bert {
 //      at compile time
 //      (the second row's address is the first's plus a constant) and loads predicated on the lane, where
 //      v16's are behind a branch (run24_experiments.txt, D). Kept as a measured step, a default nowhere.
+//      Since run 25 its registers start at zero and each load is conditional on its own, as in the port;
+//      with the row length at run time ptxas still puts the loads behind a branch (run25_experiments.txt).
 //      Rows of up to 8 warps of vectors (fp32 up to 1024, fp16 up to 2048).
+//  17  v16 compiled for one row length (run 25): instances for 768 and 1024 (BERT-base, BERT-large) that put
+//      the length into the kernel's copies of the row source and the normalization, so every row address is
+//      the first's plus a constant and 1 / hidden folds. Its SASS at fp32 h768 is then the port's but for
+//      the mean's correction step: predicated loads, the second row at +0xc00 (264 instructions, the port
+//      248). Measured (H200): LayerNorm fp32 32 x 384 19.96 / 20.29 / 19.89 us in three calls against v14's
+//      20.31 / 20.55 / 20.26, where the compile that kept Triton's XBLOCK 2 / 8 warps took 19.92 (call 1);
+//      16,384 rows 26.16 against 26.50, 65,536 96.5 / 96.6 against 97.9 / 97.1; in the shape sweep 20.00
+//      against Triton's 20.04 at 12,288 rows and 96.16 against 96.36 at 65,536: ahead of v14 in all eight
+//      timings, by 0.5-1.9%. The LayerNorm fp32 default from ~8K rows. Slower than v14 at 4,096 rows and fewer
+//      (32 x 128: 8.33 against 8.15), than the default in fp16 (32 x 384: 12.42 against 11.65) and in
+//      SkipLayerNorm (28.45 against v10's 28.31, though ahead of v14's 29.74), and than v14 in EmbLayerNorm
+//      (27.27 against 20.83; run25 results files). Rows of 768 or 1024 values.
+//  18  v15's shape with two rows a block: torch.compile's XBLOCK 2 / 2 warps, its fastest EmbLayerNorm fp32
+//      compile at 12,288 rows in run 24 (20.84 us, v14 21.19). Measured (run 25, H200): slower than v14 in
+//      every interleaved EmbLayerNorm timing (32 x 384: 21.07 / 21.31 against 20.83 / 21.06 with the row
+//      source of run 25); level with v14 or up to 1.9% faster at LayerNorm and SkipLayerNorm, and slower
+//      than v17 and the defaults there; the scorecard's single timings picked it at EmbLayerNorm fp32 32 x 64
+//      and 32 x 384. Rows of two warps of 1 to 4 vectors a thread in fp32, 1 or 2 in fp16 (fp32 256 .. 1024,
+//      fp16 512 and 1024).
+//  19  v15's shape with four rows a block, gamma and beta loaded for the output: torch.compile's XBLOCK 4 /
+//      2 warps (163 registers), its fastest EmbLayerNorm fp32 compile at 65,536 rows and, in run 25's
+//      scorecard, at 12,288 (20.90 us). Up to kFourRowsMaxFloats (48) values a thread (EmbLayerNorm fp32
+//      h768: 168 registers; LayerNorm 72). Measured (run 25, H200): slower than v14 everywhere timed
+//      (EmbLayerNorm fp32 32 x 384 22.50 against 21.06, 65,536 rows 97.36 against 93.72; LayerNorm 21.43
+//      against 20.26). Kept as a measured step, a default nowhere. Rows of fp32 256, 512 or 768 values,
+//      fp16 512.
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -168,14 +199,17 @@ enum LayerNormVersion {
     kLayerNormRowPairsShaped = 14,
     kLayerNormTwoWarpRow = 15,
     kLayerNormTritonLayout = 16,
+    kLayerNormFixedLength = 17,
+    kLayerNormTwoWarpRowPairs = 18,
+    kLayerNormTwoWarpFourRows = 19,
 };
-constexpr int kLayerNormLastVersion = kLayerNormTritonLayout;
+constexpr int kLayerNormLastVersion = kLayerNormTwoWarpFourRows;
 
-// When v4-v16's kernels load gamma and beta.
+// When v4-v19's kernels load gamma and beta.
 enum class ParamsLoad {
-    kInOutputLoop,       // v4, v6, v7, v13, v14: one vector at a time, between the stores
+    kInOutputLoop,       // v4, v6, v7, v13, v14, v19: one vector at a time, between the stores
     kBeforeReductions,   // v5: once the row has arrived, converted to fp32 at once
-    kWithRow,            // v8-v12, v15 (and v16): with the row's loads, kept as stored until the output
+    kWithRow,            // v8-v12, v15, v18 (and v16, v17): with the row's loads, kept as stored until the output
 };
 
 // How v4-v11's kernel gets a row's mean and variance.
@@ -191,19 +225,30 @@ enum class Statistics {
 // slow-path branch, twice a row in every version (SASS of LayerNorm v9). An infinite sum (an fp32
 // sum of squares can overflow) keeps the plain quotient, inf, as the division gave, where the
 // correction would turn it into NaN (inf - inf).
+// BERT_PLAIN_MEAN, an experiment's knob, off (0): the mean as sum * (1 / hidden) alone, what torch.compile's
+// kernels take (run 25). Why: in v17, the one difference left from Triton's SASS at 12,288 fp32 rows is the
+// correction step between the first reduction and the deviations, on every block's critical path: FMUL, then
+// two dependent FFMA (and an isinf test beside them), then x - mean as its own FADD, where Triton folds the mean
+// into x with one FFMA. On, a constant row's deviations are no longer 0 whenever sum * (1 / hidden) misses the
+// quotient by an ulp (then, with BERT's epsilon 1e-12, its outputs are ~0.1 off beta instead of beta).
+// Build with -DBERT_PLAIN_MEAN=1 (CMake: the same name); ablate_cache_hints.py --switch plain-mean.
+#ifndef BERT_PLAIN_MEAN
+#define BERT_PLAIN_MEAN 0
+#endif
 struct Normalization {
     int32_t hidden;
     float length;      // hidden as a float
     float inv_length;  // 1 / hidden, rounded
     float epsilon;
 
-    static Normalization of(int32_t hidden, float epsilon)
+    __host__ __device__ static Normalization of(int32_t hidden, float epsilon)
     {
         return {hidden, float(hidden), 1.0f / float(hidden), epsilon};
     }
     __host__ __device__ __forceinline__ float mean(float sum) const
     {
         const float quotient = sum * inv_length;
+        if constexpr (BERT_PLAIN_MEAN) return quotient;
         const float corrected = fmaf(fmaf(-quotient, length, sum), inv_length, quotient);
         return isinf(quotient) ? quotient : corrected;
     }
@@ -509,7 +554,7 @@ layernorm_rows_loads_first(RowSource source, T* output, const P* gamma, const P*
     }
 }
 
-// v12-v15's block: kGroups groups of kWarps warps side by side, each group normalizing kRows rows
+// v12-v15's, v18's and v19's block: kGroups groups of kWarps warps side by side, each group normalizing kRows rows
 // together, each thread holding kVecs 16-byte vectors of each of its rows (vectors lane,
 // lane + group threads, ...; neighbouring lanes read neighbouring 16 bytes). Every size is a
 // template constant, so the compiler unrolls everything and no thread needs a bounds check.
@@ -531,7 +576,8 @@ struct BlockShape {
 };
 
 // The shapes by version, for a row of n warps' worth of vectors (v12, v14: n warps a row; v13: n
-// vectors a thread; v15: two warps of n vectors a thread). v12 and v15 load gamma and beta with
+// vectors a thread; v15: two warps of n vectors a thread; v18, v19: v15's with two and four rows a
+// block, torch.compile's XBLOCK 2 and 4 with 2 warps, run 25). v12, v15 and v18 load gamma and beta with
 // the row: with few rows their round trip must overlap the row's. v13 and v14, made for many rows,
 // load them for the output (one vector of each at a time, between the stores), which keeps them
 // out of registers through the reductions: with the row's, v14 fp32 h768 took 48 registers, 14
@@ -542,6 +588,8 @@ constexpr int kWarpRowsPerBlock = 8;
 template <int n> using ShapeWarpPerRow = BlockShape<kWarpRowsPerBlock, 1, 1, n, ParamsLoad::kInOutputLoop>;  // v13
 template <int n> using ShapeRowPairs = BlockShape<1, n, 2, 2, ParamsLoad::kInOutputLoop>;  // v14
 template <int n> using ShapeTwoWarpRow = BlockShape<1, 2, 1, n, ParamsLoad::kWithRow>;  // v15
+template <int n> using ShapeTwoWarpRowPairs = BlockShape<1, 2, 2, n, ParamsLoad::kWithRow>;  // v18
+template <int n> using ShapeTwoWarpFourRows = BlockShape<1, 2, 4, n, ParamsLoad::kInOutputLoop>;  // v19
 
 // The totals of a group's kRows values: each warp butterflies, its lane 0 leaves the warp's sums in
 // partials, and after one barrier every thread adds the kWarps partials itself, in the same order
@@ -569,14 +617,15 @@ __device__ __forceinline__ void group_totals(float (&values)[kRows], float (&par
     }
 }
 
-// Two experiments' knobs of v12-v15's kernel (run 24). What set them off: the shape sweep's CUDA port of
-// torch.compile's fastest kernel at 12,288 fp32 rows (benchmarks/ablation/layernorm_shapes.cu, "+port")
-// stayed 0.8-1.0% behind Triton's own until it dropped its two remaining differences, then was level with it
-// or up to 0.35% ahead (benchmarks/results/nvidia-h200_layernorm_shapes_run24.txt):
-// - BERT_SHAPED_WHOLE_BLOCKS: a second instance of v13's and v14's kernel (the shapes of several rows a
-//   block) for rows that fill every block, without the clamp of the row index and the range check of the
-//   stores; the launcher takes it whenever rows are a multiple of the block's rows (Triton's kernel, compiled
-//   for its row count, has neither). The port without them: 0.8-1.0% faster.
+// Two experiments' knobs of the shaped kernel (v12-v15 in run 24; v18 and v19 have them too). What set them off:
+// the shape sweep's CUDA port of torch.compile's fastest kernel at 12,288 fp32 rows
+// (benchmarks/ablation/layernorm_shapes.cu, "+port") stayed 0.8-1.0% behind Triton's own until it dropped its two
+// remaining differences, then was level with it or up to 0.35% ahead
+// (benchmarks/results/nvidia-h200_layernorm_shapes_run24.txt):
+// - BERT_SHAPED_WHOLE_BLOCKS: a second instance of v13's, v14's, v18's and v19's kernel (the shapes of several rows
+//   a block) for rows that fill every block, without the clamp of the row index and the range check of the stores;
+//   the launcher takes it whenever rows are a multiple of the block's rows (Triton's kernel, compiled for its row
+//   count, has neither). The port without them: 0.8-1.0% faster.
 // - BERT_FTZ_RSQRT: 1 / sqrt(variance + epsilon) as rsqrt.approx.ftz, Triton's MUFU.RSQ alone, where rsqrtf
 //   adds a guard that scales denormal inputs first. The same bits whenever epsilon is a normal float
 //   (>= FLT_MIN, 1.2e-38; BERT's is 1e-12), since the variance is never negative; with a smaller epsilon a
@@ -596,7 +645,7 @@ __device__ __forceinline__ void group_totals(float (&values)[kRows], float (&par
 #endif
 
 // 1 / sqrt(variance + epsilon): rsqrt_ftz (reductions.cuh) where kFtz, rsqrtf otherwise. v16 asks for kFtz
-// where epsilon >= FLT_MIN (then the two give the same bits), v12-v15 under BERT_FTZ_RSQRT.
+// where epsilon >= FLT_MIN (then the two give the same bits), the shaped kernel under BERT_FTZ_RSQRT.
 template <bool kFtz>
 __device__ __forceinline__ float inverse_std(float variance_plus_epsilon)
 {
@@ -606,7 +655,7 @@ __device__ __forceinline__ float inverse_std(float variance_plus_epsilon)
         return rsqrtf(variance_plus_epsilon);
 }
 
-// v12-v15, one kernel in the block shapes above. The rows' loads are written first as in v9
+// v12-v15, v18 and v19, one kernel in the block shapes above. The rows' loads are written first as in v9
 // (gamma/beta's follow them where the shape says kWithRow: ptxas issues those once the rows have
 // arrived, and the reductions hide them), the statistics are v9's (the mean, then squared
 // deviations), each row's reductions its own (a row that is not stored may hold anything,
@@ -713,8 +762,8 @@ __device__ __forceinline__ void layernorm_rows_shaped_body(const RowSource& sour
     }
 }
 
-// An experiment's knob, off (0): v12-v15's kernel launched with the carveout preference set to the most
-// L1 (cudaSharedmemCarveoutMaxL1; by default the driver picks the split of the SM's 256 KB between L1
+// An experiment's knob, off (0): the shaped kernel (v12-v15, v18, v19) launched with the carveout preference set to
+// the most L1 (cudaSharedmemCarveoutMaxL1; by default the driver picks the split of the SM's 256 KB between L1
 // and shared memory itself). Why (run 23): in the shape sweep the opposite preference, the most
 // shared memory (L1 28 KB), made v14's shape 5.9% slower at 12,288 fp32 rows, so L1's size bounds the
 // stream. Build with -DBERT_PREFER_L1=1 (CMake: -DBERT_PREFER_L1=ON); ablate_cache_hints.py --switch
@@ -778,33 +827,49 @@ layernorm_rows_shaped_capped(RowSource source, T* output, const P* gamma, const 
 }
 #endif
 
-// v12-v15's largest size n: 8 (v12: rows of up to 8 warps, fp16 2048 values, fp32 1024; v14 up to 8
-// warps of 2 vectors, twice those). v13 and v15 hold n vectors of a row a thread, so they stop
-// earlier: at kMaxFloatsPerThread values a thread, as v3-v11 do (fp16 4 vectors, fp32 8).
+// The shapes' largest size n: 8 (v12: rows of up to 8 warps, fp16 2048 values, fp32 1024; v14 up to 8
+// warps of 2 vectors, twice those). v13, v15, v18 and v19 hold n vectors of each row a thread, so they
+// stop earlier: at kMaxFloatsPerThread values a thread, as v3-v11 do (fp16 4 vectors, fp32 8; v18 half
+// that), v19 at kFourRowsMaxFloats.
 constexpr int kMaxShapeSize = 8;
 
-// The values a thread of v12's (kLayerNormBlockShape), v13's, v14's or v15's shape of size n holds.
+// The values a thread of v12's (kLayerNormBlockShape), v13's, v14's, v15's, v18's or v19's shape of size n holds.
 __host__ __device__ constexpr int shape_floats(int version, int n, int elems_per_vec)
 {
     const bool n_vectors = version == kLayerNormWarpPerRow || version == kLayerNormTwoWarpRow;
-    return (n_vectors ? n : version == kLayerNormRowPairsShaped ? 4 : 1) * elems_per_vec;
+    const int vectors = n_vectors                                   ? n
+                        : version == kLayerNormTwoWarpRowPairs ? 2 * n  // n of each of two rows
+                        : version == kLayerNormTwoWarpFourRows ? 4 * n  // n of each of four rows
+                        : version == kLayerNormRowPairsShaped  ? 4
+                                                               : 1;
+    return vectors * elems_per_vec;
 }
 
-// The size n of v12's-v15's shape for a row of vecs_per_row vectors: how many times the row holds a
-// warp's worth of vectors (v14: of two vectors a thread; v15: two warps' worth); 0 where that is not
-// a whole number from 1 to kMaxShapeSize or a thread would hold more than kMaxFloatsPerThread values.
+// The most values a thread of `version`'s shape may hold: kMaxFloatsPerThread, but for v19, whose four rows
+// take as many as torch.compile's kernel in that layout holds (fp32 h768: 3 vectors of each of 4 rows, 48).
+constexpr int kFourRowsMaxFloats = 48;
+__host__ __device__ constexpr int shape_max_floats(int version)
+{
+    return version == kLayerNormTwoWarpFourRows ? kFourRowsMaxFloats : kMaxFloatsPerThread;
+}
+
+// The size n of a shape (v12-v15, v18, v19) for a row of vecs_per_row vectors: how many times the row holds a
+// warp's worth of vectors (v14: of two vectors a thread; v15, v18, v19: two warps' worth); 0 where that is not
+// a whole number from 1 to kMaxShapeSize or a thread would hold more than shape_max_floats values.
 inline int shape_size(int version, int vecs_per_row, int elems_per_vec)
 {
-    const int per_unit =
-        version == kLayerNormRowPairsShaped || version == kLayerNormTwoWarpRow ? 2 * kWarpSize : kWarpSize;
+    const int per_unit = version == kLayerNormRowPairsShaped || version == kLayerNormTwoWarpRow ||
+                                 version == kLayerNormTwoWarpRowPairs || version == kLayerNormTwoWarpFourRows
+                             ? 2 * kWarpSize
+                             : kWarpSize;
     const int n = vecs_per_row / per_unit;
     const bool fits = vecs_per_row % per_unit == 0 && n >= 1 && n <= kMaxShapeSize &&
-                      shape_floats(version, n, elems_per_vec) <= kMaxFloatsPerThread;
+                      shape_floats(version, n, elems_per_vec) <= shape_max_floats(version);
     return fits ? n : 0;
 }
 
-// The kernel a shape launches: v12-v15's, or under BERT_SHAPED_MAX_REGISTERS v14 fp32's capped twin; each
-// with its rows range-checked or (kWholeBlocks) not.
+// The kernel a shape launches: v12-v15's, v18's or v19's, or under BERT_SHAPED_MAX_REGISTERS v14 fp32's capped
+// twin; each with its rows range-checked or (kWholeBlocks) not.
 template <typename T, typename P, int kVersion, typename Shape, typename RowSource, bool kWholeBlocks>
 constexpr auto shaped_kernel()
 {
@@ -838,13 +903,17 @@ template <typename T, typename P, int kVersion, template <int> class ShapeOf, ty
 cudaError_t launch_shaped(int n, int64_t rows, cudaStream_t stream, const RowSource& source, T* output,
                           const P* gamma, const P* beta, Normalization norm)
 {
-    if constexpr (kN > kMaxShapeSize || shape_floats(kVersion, kN, kElemsPer16Bytes<T>) > kMaxFloatsPerThread) {
+    if constexpr (kN > kMaxShapeSize ||
+                  shape_floats(kVersion, kN, kElemsPer16Bytes<T>) > shape_max_floats(kVersion)) {
         return cudaErrorNotSupported;  // shape_size refuses these: not even instantiated
     } else {
         if (n != kN)
             return launch_shaped<T, P, kVersion, ShapeOf, RowSource, kN + 1>(n, rows, stream, source, output,
                                                                             gamma, beta, norm);
         using Shape = ShapeOf<kN>;
+        constexpr int kVec = kElemsPer16Bytes<T>;
+        static_assert(Shape::kRows * Shape::kVecs * kVec == shape_floats(kVersion, kN, kVec),
+                      "shape_floats must count what the version's shape holds");
         const int64_t blocks = (rows + Shape::kRowsPerBlock - 1) / Shape::kRowsPerBlock;
         if (blocks > INT32_MAX) return cudaErrorNotSupported;
         if constexpr (BERT_SHAPED_WHOLE_BLOCKS && !Shape::kBlockIsRow) {
@@ -857,19 +926,29 @@ cudaError_t launch_shaped(int n, int64_t rows, cudaStream_t stream, const RowSou
     }
 }
 
-// v16's block: kWarps warps, a power of two, each thread one 16-byte vector of each of kTritonRows rows.
+// v16's and v17's block: kWarps warps, a power of two, each thread one 16-byte vector of each of kTritonRows rows.
 constexpr int kTritonRows = 2;
 constexpr int kTritonMaxWarps = 8;
 
-// v16. Threads past the row's vectors (the lanes the power of two adds) load nothing and add zeros. As in
-// v12-v15 no load waits on a row check: a row past the last is the last row again, not stored. kExact:
-// the launcher knows every block's rows are in range and epsilon >= FLT_MIN, so the rows go unclamped and
-// unchecked and 1 / sqrt is rsqrt_ftz (the port's two gains, exact there); otherwise both as in v12-v15.
-template <typename T, typename P, int kWarps, typename RowSource, bool kExact>
+// v16 and v17. Threads past the row's vectors (the lanes the power of two adds) load nothing and add
+// zeros. As in v12-v15 no load waits on a row check: a row past the last is the last row again, not
+// stored. kExact: the launcher knows every block's rows are in range and epsilon >= FLT_MIN, so the rows
+// go unclamped and unchecked and 1 / sqrt is rsqrt_ftz (the port's two gains, exact there); otherwise
+// both as in v12-v15. kLength: 0 in v16 (the row length norm.hidden, at run time); v17's row length
+// (768 or 1024), which the kernel then puts in its copies of the source and the normalization, so every
+// address and 1 / hidden fold into constants as in Triton's kernel, compiled for its shape.
+// The inactive lanes' registers start at zero and each load is conditional on its own, as in the port. With the
+// addresses constant (v17) ptxas predicates each load on the lane; with a run-time length (v16) it still puts
+// the loads, and the products that form their addresses, behind one branch (run25_experiments.txt, A).
+template <typename T, typename P, int kWarps, int kLength, typename RowSource, bool kExact>
 __global__ void __launch_bounds__(kWarps * kWarpSize)
 layernorm_rows_triton_layout(RowSource source, T* output, const P* gamma, const P* beta, int64_t rows,
                              Normalization norm)
 {
+    if constexpr (kLength > 0) {
+        source.hidden = kLength;
+        norm = Normalization::of(kLength, norm.epsilon);
+    }
     constexpr int kVec = kElemsPer16Bytes<T>, kRows = kTritonRows;
     using Row = typename RowSource::Row;
     const int t = int(threadIdx.x);
@@ -884,25 +963,19 @@ layernorm_rows_triton_layout(RowSource source, T* output, const P* gamma, const 
         row[r] = source.row(kExact ? first + r : (first + r < rows ? first + r : rows - 1));
         store[r] = (kExact || first + r < rows) && row[r].out_row >= 0;
     }
-    typename Row::template Raw<kVec> raw[kRows];
-    P raw_scale[kVec], raw_shift[kVec];
-    if (active) {
+    typename Row::template Raw<kVec> raw[kRows] = {};
+    P raw_scale[kVec] = {}, raw_shift[kVec] = {};
 #pragma unroll
-        for (int r = 0; r < kRows; ++r) row[r].fetch(col, raw[r]);
-        load_raw<kParameters>(gamma + col, raw_scale);
-        load_raw<kParameters>(beta + col, raw_shift);
-    }
+    for (int r = 0; r < kRows; ++r)
+        if (active) row[r].fetch(col, raw[r]);
+    if (active) load_raw<kParameters>(gamma + col, raw_scale);
+    if (active) load_raw<kParameters>(beta + col, raw_shift);
     float x[kRows][kVec];
     float mean[kRows];  // the sum until the reduction
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
-        if (active) {
-            row[r].combine(raw[r], x[r]);
-        } else {
-#pragma unroll
-            for (int i = 0; i < kVec; ++i) x[r][i] = 0.0f;
-        }
-        mean[r] = tree_sum<kVec>(x[r]);
+        row[r].combine(raw[r], x[r]);
+        mean[r] = active ? tree_sum<kVec>(x[r]) : 0.0f;  // an idle lane's x: whatever combine made of zeros
     }
     __shared__ float mean_partials[kRows * kWarps], square_partials[kRows * kWarps];
     block_sums_by_warp0<kWarps, kRows>(mean, mean_partials);
@@ -912,11 +985,11 @@ layernorm_rows_triton_layout(RowSource source, T* output, const P* gamma, const 
         mean[r] = norm.mean(mean[r]);
         float deviations[kVec];
 #pragma unroll
-        for (int i = 0; i < kVec; ++i) deviations[i] = active ? (x[r][i] - mean[r]) * (x[r][i] - mean[r]) : 0.0f;
-        squares[r] = tree_sum<kVec>(deviations);
+        for (int i = 0; i < kVec; ++i) deviations[i] = (x[r][i] - mean[r]) * (x[r][i] - mean[r]);
+        squares[r] = active ? tree_sum<kVec>(deviations) : 0.0f;
     }
     block_sums_by_warp0<kWarps, kRows>(squares, square_partials);
-    if (!active) return;  // past the last barrier; these lanes loaded no gamma or beta and store nothing
+    if (!active) return;  // past the last barrier; these lanes store nothing
     float scale[kVec], shift[kVec];
     convert_to_float(raw_scale, scale);
     convert_to_float(raw_shift, shift);
@@ -932,17 +1005,41 @@ layernorm_rows_triton_layout(RowSource source, T* output, const P* gamma, const 
     }
 }
 
-// v16's warps for a row of vecs_per_row vectors: the fewest, a power of two, whose lanes cover it; 0
+// v16's and v17's warps for a row of vecs_per_row vectors: the fewest, a power of two, whose lanes cover it; 0
 // past kTritonMaxWarps.
-inline int triton_layout_warps(int vecs_per_row)
+constexpr int triton_layout_warps(int vecs_per_row)
 {
     int warps = 1;
     while (warps * kWarpSize < vecs_per_row) warps *= 2;
     return vecs_per_row >= 1 && warps <= kTritonMaxWarps ? warps : 0;
 }
 
-// v16's instance for `warps` (1, 2, 4, 8): the exact one where the rows fill every block and epsilon >=
+// v17's row lengths, each an instance of its own: BERT-base's hidden size and BERT-large's.
+constexpr int kFixedLengths[] = {768, 1024};
+
+inline bool fixed_length_fits(int hidden)
+{
+    for (const int length : kFixedLengths)
+        if (hidden == length) return true;
+    return false;
+}
+
+// One launch of v16's or v17's kernel: the exact instance where the rows fill every block and epsilon >=
 // FLT_MIN (BERT's 1e-12 and any even row count), the general one otherwise.
+template <typename T, typename P, int kWarps, int kLength, typename RowSource>
+cudaError_t launch_triton_instance(int64_t rows, cudaStream_t stream, const RowSource& source, T* output,
+                                   const P* gamma, const P* beta, const Normalization& norm)
+{
+    const int64_t blocks = (rows + kTritonRows - 1) / kTritonRows;
+    if (blocks > INT32_MAX) return cudaErrorNotSupported;
+    const bool exact = rows % kTritonRows == 0 && norm.epsilon >= FLT_MIN;
+    const auto kernel = exact ? layernorm_rows_triton_layout<T, P, kWarps, kLength, RowSource, true>
+                              : layernorm_rows_triton_layout<T, P, kWarps, kLength, RowSource, false>;
+    kernel<<<dim3(unsigned(blocks)), kWarps * kWarpSize, 0, stream>>>(source, output, gamma, beta, rows, norm);
+    return cudaGetLastError();
+}
+
+// v16: the instance for `warps` (1, 2, 4, 8).
 template <typename T, typename P, typename RowSource, int kWarps = 1>
 cudaError_t launch_triton_layout(int warps, int64_t rows, cudaStream_t stream, const RowSource& source, T* output,
                                  const P* gamma, const P* beta, const Normalization& norm)
@@ -953,13 +1050,25 @@ cudaError_t launch_triton_layout(int warps, int64_t rows, cudaStream_t stream, c
         if (warps != kWarps)
             return launch_triton_layout<T, P, RowSource, kWarps * 2>(warps, rows, stream, source, output, gamma, beta,
                                                                      norm);
-        const int64_t blocks = (rows + kTritonRows - 1) / kTritonRows;
-        if (blocks > INT32_MAX) return cudaErrorNotSupported;
-        const bool exact = rows % kTritonRows == 0 && norm.epsilon >= FLT_MIN;
-        const auto kernel = exact ? layernorm_rows_triton_layout<T, P, kWarps, RowSource, true>
-                                  : layernorm_rows_triton_layout<T, P, kWarps, RowSource, false>;
-        kernel<<<dim3(unsigned(blocks)), kWarps * kWarpSize, 0, stream>>>(source, output, gamma, beta, rows, norm);
-        return cudaGetLastError();
+        return launch_triton_instance<T, P, kWarps, 0>(rows, stream, source, output, gamma, beta, norm);
+    }
+}
+
+// v17: the instance for the row length, one of kFixedLengths (from index kI on).
+template <typename T, typename P, typename RowSource, int kI = 0>
+cudaError_t launch_fixed_length(int64_t rows, cudaStream_t stream, const RowSource& source, T* output,
+                                const P* gamma, const P* beta, const Normalization& norm)
+{
+    constexpr int kCount = int(sizeof(kFixedLengths) / sizeof(kFixedLengths[0]));
+    if constexpr (kI >= kCount) {
+        return cudaErrorNotSupported;
+    } else {
+        constexpr int kLength = kFixedLengths[kI];
+        if (norm.hidden != kLength)
+            return launch_fixed_length<T, P, RowSource, kI + 1>(rows, stream, source, output, gamma, beta, norm);
+        constexpr int kWarps = triton_layout_warps(kLength / kElemsPer16Bytes<T>);
+        static_assert(kWarps > 0, "a fixed length v16's layout takes");
+        return launch_triton_instance<T, P, kWarps, kLength>(rows, stream, source, output, gamma, beta, norm);
     }
 }
 
@@ -1053,13 +1162,15 @@ inline LoadsFirstPlan plan_warp_merged(int vecs_per_row, int elems_per_vec, int6
 // nvidia-h200_skip_layernorm_run13_experiments.txt): at each,
 // the fastest version, a difference under 2% (the spread between runs) counted as a tie that goes
 // to the version already chosen (one exception, LayerNorm fp32's v14 at ~16K and ~64K: README, run
-// 11). No single version wins everywhere: with ~128-1K rows the shortest chain of latencies (v12: a
-// vector per thread, the plainest reductions; before run 10 v10) wins, and for SkipLayerNorm fp32
-// v10 up to ~16K rows; above, the shapes that give a thread more bytes (v13, v14: several vectors or
-// rows a thread, gamma/beta out of registers through the reductions), v5/v8, which keep gamma/beta
-// in registers (that pays with fewer rows and costs occupancy with many), and v3/v4/v7. The
-// exception: SkipLayerNorm fp16, whose v12 is the fastest at every point since run 13 (the bias's
-// test out of the kernel) and its default at all but ~4K, where v13 ties it.
+// 11; since run 25 v17 there, ahead of v14 in all eight interleaved timings at 12,288-65,536 rows by 0.5-1.9%,
+// another exception; and EmbLayerNorm fp32's v14 at ~16K, 5-6% ahead of v7 at 12,288 and 16,384; run25 results
+// files). No single version wins everywhere: with ~128-1K
+// rows the shortest chain of latencies (v12: a vector per thread, the plainest reductions; before run 10 v10) wins,
+// and for SkipLayerNorm fp32 v10 up to ~16K rows; above, the shapes that give a thread more bytes (v13, v14:
+// several vectors or rows a thread, gamma/beta out of registers through the reductions), v5/v8, which keep
+// gamma/beta in registers (that pays with fewer rows and costs occupancy with many), and v3/v4/v7. The exception:
+// SkipLayerNorm fp16, whose v12 is the fastest at every point since run 13 (the bias's test out of the kernel) and
+// its default at all but ~4K, where v13 ties it.
 struct MeasuredDefaults {
     static constexpr int kPoints = 5;
     int fp32[kPoints];
@@ -1159,9 +1270,13 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
         case kLayerNormWarpPerRow:
         case kLayerNormRowPairsShaped:
         case kLayerNormTwoWarpRow:
+        case kLayerNormTwoWarpRowPairs:
+        case kLayerNormTwoWarpFourRows:
             return shape_size(version, vecs_per_row, elems_per_vec) > 0;
         case kLayerNormTritonLayout:
             return triton_layout_warps(vecs_per_row) > 0;
+        case kLayerNormFixedLength:
+            return fixed_length_fits(vecs_per_row * elems_per_vec);
         case kLayerNormWarpOneReduction:  // the split does not depend on the row count
             return plan_warp_merged(vecs_per_row, elems_per_vec, 1, 1).split.threads_per_row > 0;
         case kLayerNormSpread:
@@ -1171,11 +1286,12 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
     }
 }
 
-// Version 0 resolved: the measured choice where its split takes the row, else v9 for v10, v12 and v16
+// Version 0 resolved: the measured choice where its split takes the row, else v14 for v17 (the choice
+// v17 replaced) and then v14's fallback, else v9 for v10, v12 and v16
 // (a block per row, for any row of up to 1024 vectors), v8 for v11 and v13 (a warp or a few per
 // row, several vectors a thread), v7 for v14 (a row spread over more threads than v3's, the fp32
-// default from ~16K rows before v14; untimed on the rows v14 refuses) and for v15 (its layout, sizes
-// at run time), else v5 (which
+// default from ~16K rows before v14; untimed on the rows v14 refuses) and for v15, v18 and v19 (their
+// layout, sizes at run time), else v5 (which
 // takes every row that any vector version takes: up to 256 threads x 32 floats), else the scalar v1.
 inline int default_version(const MeasuredDefaults& measured, int element_bytes, bool vectorizable,
                            int vecs_per_row, int elems_per_vec, int64_t rows, int sms)
@@ -1184,10 +1300,17 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
         return kLayerNormScalar;
     const int point = measured_point(rows, sms, element_bytes);
     int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
-    if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v16: their general twins
+    // v17 took LayerNorm fp32's ~16K and ~64K points from v14 at 768 and 1024 values only (run 25): other
+    // rows keep what those points chose before, v14 and its own fallback (v16, v17's layout with the length
+    // at run time, was slower than v14 at most cells timed).
+    if (chosen == kLayerNormFixedLength && !split_fits(chosen, vecs_per_row, elems_per_vec))
+        chosen = kLayerNormRowPairsShaped;
+    if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v19: their general twins
         if (chosen == kLayerNormOneReduction || chosen == kLayerNormBlockShape) chosen = kLayerNormBlockLoadsFirst;
         if (chosen == kLayerNormWarpOneReduction || chosen == kLayerNormWarpPerRow) chosen = kLayerNormParamsWithRow;
-        if (chosen == kLayerNormRowPairsShaped || chosen == kLayerNormTwoWarpRow) chosen = kLayerNormSpread;
+        if (chosen == kLayerNormRowPairsShaped || chosen == kLayerNormTwoWarpRow ||
+            chosen == kLayerNormTwoWarpRowPairs || chosen == kLayerNormTwoWarpFourRows)
+            chosen = kLayerNormSpread;
         if (chosen == kLayerNormTritonLayout) chosen = kLayerNormBlockLoadsFirst;
     }
     return split_fits(chosen, vecs_per_row, elems_per_vec) ? chosen : kLayerNormParamsEarly;
@@ -1229,7 +1352,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     return status;
 }
 
-// launch_layernorm_rows for a version 1-16 (the default resolved); `sms`: the SM count, or 0 if
+// launch_layernorm_rows for a version 1-19 (the default resolved); `sms`: the SM count, or 0 if
 // not asked yet.
 template <typename T, typename P, typename RowSource>
 cudaError_t launch_layernorm_version(int version, const RowSource& source, bool vectorizable,
@@ -1255,7 +1378,12 @@ cudaError_t launch_layernorm_version(int version, const RowSource& source, bool 
         if (rows == 0) return cudaSuccess;
         return launch_triton_layout<T, P>(warps, rows, stream, source, output, gamma, beta, norm);
     }
-    if (version >= kLayerNormBlockShape) {  // v12-v15
+    if (version == kLayerNormFixedLength) {
+        if (!fixed_length_fits(norm.hidden)) return cudaErrorNotSupported;
+        if (rows == 0) return cudaSuccess;
+        return launch_fixed_length<T, P>(rows, stream, source, output, gamma, beta, norm);
+    }
+    if (version >= kLayerNormBlockShape) {  // v12-v15, v18 and v19 (v16 and v17 returned above)
         const int n = shape_size(version, vecs_per_row, kVec);
         if (n == 0) return cudaErrorNotSupported;
         if (rows == 0) return cudaSuccess;
@@ -1268,8 +1396,14 @@ cudaError_t launch_layernorm_version(int version, const RowSource& source, bool 
         if (version == kLayerNormRowPairsShaped)
             return launch_shaped<T, P, kLayerNormRowPairsShaped, ShapeRowPairs>(n, rows, stream, source, output,
                                                                                 gamma, beta, norm);
-        return launch_shaped<T, P, kLayerNormTwoWarpRow, ShapeTwoWarpRow>(n, rows, stream, source, output,
-                                                                          gamma, beta, norm);
+        if (version == kLayerNormTwoWarpRow)
+            return launch_shaped<T, P, kLayerNormTwoWarpRow, ShapeTwoWarpRow>(n, rows, stream, source, output,
+                                                                              gamma, beta, norm);
+        if (version == kLayerNormTwoWarpRowPairs)
+            return launch_shaped<T, P, kLayerNormTwoWarpRowPairs, ShapeTwoWarpRowPairs>(n, rows, stream, source,
+                                                                                        output, gamma, beta, norm);
+        return launch_shaped<T, P, kLayerNormTwoWarpFourRows, ShapeTwoWarpFourRows>(n, rows, stream, source, output,
+                                                                                    gamma, beta, norm);
     }
     if (version >= kLayerNormLoadsFirst) {  // v4-v11
         const cudaError_t status = count_sms();

@@ -163,7 +163,7 @@ __device__ __forceinline__ uint2 load_keep(const uint2* source)
 // (BiasGelu runs in place), so this rests on a rule every kernel here keeps: no value that is
 // stored comes from a load of an address that any thread stored to earlier in the launch. Each
 // element is loaded, then written by the thread group that loaded it, its value depending on the
-// load; a grid's last block of v12-v15 may load the last row a second time, but stores nothing of it.
+// load; a grid's last block of v12-v19 may load the last row a second time, but stores nothing of it.
 #define BERT_PREFETCH_STRING_(bytes) #bytes
 #define BERT_PREFETCH_STRING(bytes) BERT_PREFETCH_STRING_(bytes)
 #define BERT_PREFETCH_HINT ".L2::" BERT_PREFETCH_STRING(BERT_L2_PREFETCH_BYTES) "B"

@@ -8,8 +8,8 @@
 
 namespace {
 
-// bert::load_raw for table rows, as global loads: where a row pointer comes from (a table, or null
-// on a padding slot) hides its address space from the compiler, which then emits generic loads
+// bert::load_raw for table rows, as global loads: where a row pointer comes from (a table row picked
+// by an id loaded at run time) hides its address space from the compiler, which then emits generic loads
 // (LD, not LDG; __builtin_assume(__isGlobal(p)) did not change that). The tables are read-only while
 // the kernel runs, so the read-only path (__ldg) is safe. kKeep (bert::kParameters) is for the
 // position and type rows, which every sequence reads again; its loads name the global space too.
@@ -65,8 +65,8 @@ struct EmbeddingRows {
         const float* word = nullptr;
         const float* position = nullptr;
         const float* type = nullptr;
-        bool in_range = false;  // false: an id out of its table (a NaN row; pointers at row 0),
-                                // or a padding slot (out_row < 0; null pointers, never read)
+        bool in_range = false;  // false: an id out of its table (a NaN row) or a padding slot
+                                // (out_row < 0); the pointers then at row 0, never read
         int64_t out_row = -1;
 
         template <int N>
@@ -104,21 +104,29 @@ struct EmbeddingRows {
     {
         const int32_t sequence = int32_t(seq_len.quotient(uint32_t(slot)));
         const int32_t position = int32_t(slot) - sequence * int32_t(seq_len.divisor);
-        int64_t token = slot;
-        if (cu_seqlens != nullptr) {
-            const int32_t start = cu_seqlens[sequence];
-            if (position >= cu_seqlens[sequence + 1] - start) return Row{};  // padding slot
-            token = start + position;
+        // No branch below, only selects and predicated loads. A kernel of several rows a thread (v6, v14,
+        // v16-v19) forms its rows one after another; with `if (padding) return Row{}` here ptxas issued the
+        // next row's id loads only once this row's ids had come back and been checked, one round trip a
+        // row (SASS of v18, run 25). Straight-line code lets every row's loads be in flight at once.
+        const bool packed = cu_seqlens != nullptr;
+        int32_t start = 0, length = int32_t(seq_len.divisor);
+        if (packed) {
+            start = cu_seqlens[sequence];
+            length = cu_seqlens[sequence + 1] - start;
         }
-        const int32_t word_id = input_ids[token];
-        const int32_t type_id = token_type_ids[token];
-        // The addresses are formed whatever the ids (row 0 for one out of range) rather than in a
-        // branch on them: then only a multiply-add waits for the ids, while the table pointers
-        // and the row length load from constant memory before they arrive. In a branch, ptxas
-        // loaded those only after the ids had come and the range checks had run (SASS, v10).
+        const bool padding = position >= length;
+        const int64_t token = packed ? int64_t(start) + position : slot;
+        int32_t word_id = 0, type_id = 0;
+        if (!padding) {
+            word_id = input_ids[token];
+            type_id = token_type_ids[token];
+        }
+        // The addresses are formed whatever the ids (row 0 for one out of range, or a padding slot) rather
+        // than in a branch on them: then only a multiply-add waits for the ids, while the table pointers
+        // and the row length load from constant memory before they arrive.
         Row row;
-        row.out_row = token;
-        row.in_range = uint32_t(word_id) < uint32_t(vocab) && uint32_t(type_id) < uint32_t(type_vocab) &&
+        row.out_row = padding ? -1 : token;
+        row.in_range = !padding && uint32_t(word_id) < uint32_t(vocab) && uint32_t(type_id) < uint32_t(type_vocab) &&
                        position < max_pos;
         row.word = word_emb + int64_t(row.in_range ? word_id : 0) * hidden;
         row.type = type_emb + int64_t(row.in_range ? type_id : 0) * hidden;
@@ -127,7 +135,7 @@ struct EmbeddingRows {
     }
 
     // The default version at 128 .. 65536 slots (common/layernorm_rows.cuh, README).
-    static constexpr bert::MeasuredDefaults kDefaults = {{12, 12, 14, 7, 13}, {12, 12, 3, 3, 3}};
+    static constexpr bert::MeasuredDefaults kDefaults = {{12, 12, 14, 14, 13}, {12, 12, 3, 3, 3}};
 };
 
 template <typename T>

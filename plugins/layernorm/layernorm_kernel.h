@@ -33,10 +33,13 @@ int bertLayerNorm(const void* input, void* output, const void* gamma, const void
 // 8 vectors, at most 32 values: fp32 hidden 256 to 2048 in steps of 256, fp16 512, 1024, 1536, 2048),
 // 16 torch.compile's layout: one vector a thread over the fewest warps, a power of two, two rows a
 // block, the lanes past the row idle (rows of up to 8 warps of vectors: fp32 hidden up to 1024, fp16
-// up to 2048), 0 = default (what bertLayerNorm runs: the measured best for the element size and row count, or 1
-// without 16-byte access; see common/layernorm_rows.cuh).
-// A version that cannot take this shape (2 to 16 need hidden % (16 / element size) == 0 and
-// 16-byte aligned pointers; 10 to 16 also the splits above) returns cudaErrorNotSupported.
+// up to 2048), 17 as 16 compiled for one row length (hidden 768 or 1024 only), 18 as 15 with two rows a
+// block (fp32 hidden 256 to 1024 in steps of 256, fp16 512 and 1024), 19 as 15 with four rows a block
+// (at most 48 values a thread: fp32 256, 512, 768, fp16 512), 0 = default (what bertLayerNorm runs:
+// the measured best for the element size and row count, or 1 without 16-byte access; see
+// common/layernorm_rows.cuh).
+// A version that cannot take this shape (2 to 19 need hidden % (16 / element size) == 0 and
+// 16-byte aligned pointers; 10 to 19 also the splits above) returns cudaErrorNotSupported.
 int bertLayerNormVersion(int version, const void* input, void* output, const void* gamma,
                          const void* beta, int64_t rows, int32_t hidden, float epsilon,
                          BertDType dtype, cudaStream_t stream);
@@ -50,7 +53,7 @@ int bertLayerNormVersion(int version, const void* input, void* output, const voi
 int bertLayerNormVersionTakes(int version, int32_t hidden, BertDType dtype);
 
 // The highest version number bertLayerNormVersion takes (versions are 1 to this; 0 = default).
-enum { BERT_LAYERNORM_LAST_VERSION = 16 };
+enum { BERT_LAYERNORM_LAST_VERSION = 19 };
 
 #ifdef __cplusplus
 }

@@ -257,7 +257,8 @@ def test_interleave_versions_small_case(tmp_path, hot):
     ("l2-prefetch-256", "plain", "L2::256B"), ("read-only", "plain", "ld.global.nc"),
     ("read-only-40", "plain", "ld.global.nc, v14 40 regs"),
     ("read-only-at-40", "v14 40 regs", "ld.global.nc, v14 40 regs"), ("prefer-l1", "default carveout", "most L1"),
-    ("whole-blocks", "row clamp", "whole blocks"), ("ftz-rsqrt", "rsqrtf", "rsqrt.ftz")])
+    ("whole-blocks", "row clamp", "whole blocks"), ("ftz-rsqrt", "rsqrtf", "rsqrt.ftz"),
+    ("plain-mean", "rounded mean", "plain mean")])
 def test_cache_hints_ablation_small_case(tmp_path, switch, off, on):
     """Both builds of a switch (off, on) are built, checked against float64 and timed, the kernel
     alone and followed by its GEMM."""

@@ -85,14 +85,15 @@ def poisoned(shape, dtype, value=math.nan):
 
 
 def split_refuses(version, vecs_per_row, elems_per_vec):
-    """Whether LayerNorm-family version 10 to 16 refuses a row of vecs_per_row 16-byte vectors
+    """Whether LayerNorm-family version 10 to 19 refuses a row of vecs_per_row 16-byte vectors
     (common/layernorm_rows.cuh, restated): v10 and v11 merge per-thread moments, which counts on
     every thread of a row holding as many vectors: v10 one each, in whole warps; v11 v3's split (the
     fewest threads, a power of two, with at most 32 values each) into equal shares. v12 gives a
     row 1 to 8 whole warps of one vector a thread, v13 a warp of 1 to 8 vectors a lane (at most 32
     values: fp16 4 vectors), v14 1 to 8 whole warps of two vectors a thread, v15 two warps of 1 to 8
     vectors a thread (at most 32 values), v16 one vector a thread over at most 8 warps (the surplus lanes
-    idle)."""
+    idle), v17 v16 compiled for rows of 768 or 1024 values only, v18 v15 with two rows a block (at most
+    32 values of both), v19 with four (at most 48 values of the four)."""
     if version == 10:
         return vecs_per_row % 32 != 0
     if version == 11:
@@ -110,6 +111,12 @@ def split_refuses(version, vecs_per_row, elems_per_vec):
         return vecs_per_row % 64 != 0 or vecs_per_row // 64 > min(8, 32 // elems_per_vec)
     if version == 16:
         return vecs_per_row > 8 * 32
+    if version == 17:
+        return vecs_per_row * elems_per_vec not in (768, 1024)
+    if version == 18:  # v15's split, both rows' values in one thread's registers
+        return vecs_per_row % 64 != 0 or vecs_per_row // 64 > min(8, 16 // elems_per_vec)
+    if version == 19:  # v15's split over four rows, at most 48 values a thread
+        return vecs_per_row % 64 != 0 or 4 * (vecs_per_row // 64) * elems_per_vec > 48
     return False
 
 
@@ -136,7 +143,7 @@ def gelu_exact_grid_refuses(rows, width, dtype):
 
 def run_version(version, width, dtype, launch, norm_family=False, rows=None):
     """launch(); a vector version on rows that are not whole 16-byte vectors must refuse, and so
-    must LayerNorm-family v10-v16 on rows their splits cannot take, and BiasGelu v6-v9 on more rows
+    must LayerNorm-family v10-v19 on rows their splits cannot take, and BiasGelu v6-v9 on more rows
     than their grid holds (v9 also on rows that are not whole blocks; `rows` required for them).
     Returns whether it ran. In both families
     (LayerNorm, BiasGelu) every numbered version but 1 is a vector version."""
@@ -238,7 +245,7 @@ def test_layer_norm_adversarial_rows(dtype, version):
                 assert torch.equal(out, beta.to(dtype).expand_as(out)), "constant row != beta"
 
 
-@pytest.mark.parametrize("version", (9, 10, 11, 12, 13, 14, 15, 16), ids=lambda v: f"v{v}")
+@pytest.mark.parametrize("version", (9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19), ids=lambda v: f"v{v}")
 def test_layer_norm_variance_of_rows_with_a_large_mean(version):
     """The variance alone, at mean 1e4 and std 1 in fp32: with gamma 1 and beta 0 the output's mean
     square is var / var_computed, whatever the mean's rounding (which moves every output by the
@@ -258,10 +265,11 @@ def test_layer_norm_variance_of_rows_with_a_large_mean(version):
         assert worst < 1e-5, f"LayerNorm v{version} h{hidden}: output mean square off 1 by {worst:.2e}"
 
 
+@pytest.mark.parametrize("version", (16, 17), ids=lambda v: f"v{v}")
 @pytest.mark.parametrize("rows", (64, 65), ids=lambda r: f"{r}rows")
 @pytest.mark.parametrize("epsilon", (0.0, 1e-40), ids=("eps0", "eps1e-40"))
-def test_triton_layout_with_an_epsilon_below_the_normal_floats(rows, epsilon):
-    """v16 takes 1 / sqrt(variance + epsilon) as rsqrt.approx.ftz only where epsilon >= FLT_MIN (then the sum
+def test_triton_layout_with_an_epsilon_below_the_normal_floats(version, rows, epsilon):
+    """v16 and v17 take 1 / sqrt(variance + epsilon) as rsqrt.approx.ftz only where epsilon >= FLT_MIN (then the sum
     is never denormal, and ftz changes no bit). Below, it must take rsqrtf: rows of +-1e-19 (mean 0, variance
     1e-38, a denormal) with epsilon 0 or a denormal one give +-1 / sqrt(1 + epsilon / 1e-38) (float64's
     answer), where ftz would flush the sum to 0 and give inf. Even rows too, which with a normal epsilon
@@ -270,12 +278,12 @@ def test_triton_layout_with_an_epsilon_below_the_normal_floats(rows, epsilon):
     x = torch.full((rows, hidden), 1e-19, device=DEVICE)
     x[:, 1::2] = -1e-19
     ones, zeros = torch.ones(hidden, device=DEVICE), torch.zeros(hidden, device=DEVICE)
-    out = layer_norm(x, ones, zeros, epsilon, version=16)
-    assert torch.isfinite(out).all(), f"v16 eps {epsilon}: inf or NaN from a denormal variance"
+    out = layer_norm(x, ones, zeros, epsilon, version=version)
+    assert torch.isfinite(out).all(), f"v{version} eps {epsilon}: inf or NaN from a denormal variance"
     expected = F.layer_norm(x.double(), (hidden,), eps=epsilon)
     worst = (out.double() - expected).abs().max().item()
     # fp32's denormal squares keep ~22 bits: 1e-4 is far above their rounding, far below ftz's inf or eps's 0.5%.
-    assert worst < 1e-4, f"v16 eps {epsilon}, {rows} rows: off float64 by {worst:.2e}"
+    assert worst < 1e-4, f"v{version} eps {epsilon}, {rows} rows: off float64 by {worst:.2e}"
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
@@ -315,10 +323,11 @@ def test_layer_norm_ragged_row_counts(dtype, hidden):
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_layer_norm_default_takes_wide_rows_at_every_measured_point(dtype):
     """The default picks a measured version per row count (rows per SM, five points); where that
-    version's split cannot take the row it must fall back, not refuse: v14, the fp32 default from
-    ~2K rows, takes at most 2048 values a row, its fallback v7 at most 4096, v12 1024
+    version's split cannot take the row it must fall back, not refuse: v14, the fp32 default at
+    ~2K-4K rows, takes at most 2048 values a row, its fallback v7 at most 4096, v12 1024; v17, the
+    fp32 default from ~8K rows, 768 or 1024, its fallback v14 (then v7)
     (tests/test_layernorm_defaults.py checks the rule on the host). One row count per point,
-    hidden 6144: wider than v7, v12-v16 and v2/v9/v10 take in fp32, so the default ends at v5."""
+    hidden 6144: wider than v7, v12-v19 and v2/v9/v10 take in fp32, so the default ends at v5."""
     sms = torch.cuda.get_device_properties(DEVICE).multi_processor_count
     hidden = 6144
     g = generator("layer_norm_wide_default", dtype_name(dtype))
