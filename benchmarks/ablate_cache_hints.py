@@ -107,16 +107,23 @@ def sources() -> list[Path]:
             *sorted((plugins / "common").glob("*.cu"))]
 
 
+def definitions(switch: str, on: bool = True) -> tuple[list[str], list[str]]:
+    """The switch's -D flags: its own macros (their values when on, 0 when off), and those both builds get."""
+    macros, _, *shared = SWITCHES[switch]
+    own = [f"-D{macro}={value if on else 0}" for macro, value in macros.items()]
+    both = [f"-D{macro}={value}" for macro, value in (shared[0] if shared else {}).items()]
+    return own, both
+
+
 def build_both(out_dir: Path, switch: str) -> dict[str, Path]:
     """label -> the library built with the switch's macros off (0) and on (both at once: nvcc is
     single-threaded)."""
-    macros, labels, *shared = SWITCHES[switch]
+    labels = SWITCHES[switch][1]
 
     def build(on: bool):
-        definitions = [f"-D{macro}={value if on else 0}" for macro, value in macros.items()]
-        definitions += [f"-D{macro}={value}" for macro, value in (shared[0] if shared else {}).items()]
+        own, both = definitions(switch, on)
         return build_library(sources(), out_dir, f"bert_kernels_{switch}_{'on' if on else 'off'}",
-                             ("-DNDEBUG", "--expt-relaxed-constexpr", *definitions))
+                             ("-DNDEBUG", "--expt-relaxed-constexpr", *own, *both))
     with ThreadPoolExecutor(len(labels)) as pool:
         libraries = dict(zip(labels, pool.map(build, (False, True))))
     off, on = (path.read_bytes() for path in libraries.values())
@@ -128,10 +135,8 @@ def build_both(out_dir: Path, switch: str) -> dict[str, Path]:
 def switch_text(switch: str) -> str:
     """The switch's definitions when on, e.g. "-DBERT_STREAMING_ACTIVATIONS=1" (and "both: ..." for
     the ones both builds get)."""
-    macros, _, *shared = SWITCHES[switch]
-    text = " ".join(f"-D{macro}={value}" for macro, value in macros.items())
-    both = " ".join(f"-D{macro}={value}" for macro, value in (shared[0] if shared else {}).items())
-    return f"{text} (both: {both})" if both else text
+    own, both = definitions(switch)
+    return f"{' '.join(own)} (both: {' '.join(both)})" if both else " ".join(own)
 
 
 def launcher(workload, inputs, dtype, path: Path):
