@@ -89,3 +89,24 @@ def test_sweep_shapes_as_the_script_reads_them(tmp_path):
         assert launch(*args(count)) == CUDA_INVALID_VALUE
         assert launch(*args(-1)) == CUDA_INVALID_VALUE
         assert launch(*args(count - 1, rows=0)) == CUDA_INVALID_VALUE  # no rows: refused before CUDA
+
+
+def test_emb_layernorm_floor_kernels_as_the_script_reads_them(tmp_path):
+    from benchmarks.emb_layernorm_floor import LAUNCH_ARGTYPES, STEPS, kernel_names
+
+    lib = build("emb_layernorm_floor", tmp_path)
+    lib.floor_launch.argtypes = LAUNCH_ARGTYPES
+    lib.floor_name.restype = ctypes.c_char_p
+    lib.floor_name.argtypes = [ctypes.c_int]
+    names = kernel_names(lib)  # refuses a kernel of no step
+    assert len(set(names)) == len(names), f"a kernel named twice: {names}"
+    for step in STEPS:  # every step has a kernel, so the script's steps line has all four
+        assert any(name.split()[0] == step for name in names), f"no {step} kernel"
+    assert lib.floor_name(len(names)) is None and lib.floor_name(-1) is None
+    # The layouts the script's docstring and the plugin README name.
+    assert {"gather 192x2", "sum 192x2", "plain 96x2", "plain 64x4", "plain 96x2 wide", "plain 96x1 ids ahead"} <= set(names)
+
+    def launch(index, rows=1):
+        return lib.floor_launch(index, 0, *([None] * 9), rows, 384, 1e-12, None)
+    assert launch(len(names)) == CUDA_INVALID_VALUE and launch(-1) == CUDA_INVALID_VALUE
+    assert launch(0, rows=0) == CUDA_INVALID_VALUE  # no rows: refused before CUDA

@@ -55,7 +55,7 @@ VECTOR_KERNELS = ("layernorm_rows_registers", "layernorm_rows_loads_first", "lay
 
 
 def norm_vector_kernels(kernel_dir: str, flag: str, off_marker: str) -> dict[str, str]:
-    """The vector kernels of one LayerNorm-family file built with `flag`, name -> PTX body: v2-v19 in
+    """The vector kernels of one LayerNorm-family file built with `flag`, name -> PTX body: v2-v20 in
     fp32 and fp16, every instantiated size (at least 100). The default build must show `off_marker`
     nowhere."""
     source = PLUGINS / kernel_dir / f"{kernel_dir}_kernel.cu"

@@ -41,8 +41,8 @@ static bool launcher_takes(int version, int vecs_per_row, int elems_per_vec, lon
         return vecs_per_row % 64 == 0 && vecs_per_row / 64 <= 8 && 4 * (vecs_per_row / 64) * elems_per_vec <= 48;
     if (version == kLayerNormTritonLayout)  // one vector a thread over 1, 2, 4 or 8 warps, the surplus lanes idle
         return vecs_per_row >= 1 && vecs_per_row <= 8 * 32;
-    if (version == kLayerNormFixedLength)  // v16's layout compiled for BERT-base's and BERT-large's rows only
-        return vecs_per_row * elems_per_vec == 768 || vecs_per_row * elems_per_vec == 1024;
+    if (version == kLayerNormFixedLength || version == kLayerNormIdsAhead)  // compiled for BERT-base's and
+        return vecs_per_row * elems_per_vec == 768 || vecs_per_row * elems_per_vec == 1024;  // BERT-large's rows only
     if (version == kLayerNormWarpOneReduction) {  // v8's split, in equal shares
         const int threads = plan_loads_first(vecs_per_row, elems_per_vec, rows, sms, false).split.threads_per_row;
         return threads > 0 && vecs_per_row % threads == 0;
@@ -149,6 +149,8 @@ def test_a_version_that_takes_the_width_takes_every_row_count(tmp_path):
 
 # Run 25 gave LayerNorm fp32's ~16K and ~64K points to v17, which takes rows of 768 and 1024 values only
 # (was v14 there). Every other width must keep the default it had: v17 falls back to v14, then v14's chain.
+# v20 takes the same rows and falls back the same way in fp32, to v3 in fp16 (EmbLayerNorm's choice there
+# before run 26): FIXED_FALLBACK_PROGRAM checks both element sizes with v20 at v3's points.
 FIXED_LENGTH_PROGRAM = PROGRAM[:PROGRAM.index("int main()")] + r"""
 int main()
 {
@@ -178,6 +180,41 @@ int main()
 @needs_nvcc
 def test_fixed_length_default_leaves_other_widths_alone(tmp_path):
     build_and_run(tmp_path, "fixed_length", FIXED_LENGTH_PROGRAM, min_checked=40_000)
+
+
+FIXED_FALLBACK_PROGRAM = PROGRAM[:PROGRAM.index("int main()")] + r"""
+int main()
+{
+    using namespace bert;
+    // EmbLayerNorm's table before run 26, and with v20 in place of every v14 (fp32) and v3 (fp16).
+    const MeasuredDefaults before = {{12, 12, 14, 14, 13}, {12, 12, 3, 3, 3}};
+    const MeasuredDefaults after = {{12, 12, 20, 20, 13}, {12, 12, 20, 20, 20}};
+    int failures = 0, checked = 0;
+    for (int element_bytes : {4, 2})
+        for (int hidden = 8; hidden <= 16384; hidden += 8)
+            for (long long rows : {1LL, 4096LL, 12288LL, 16384LL, 65536LL, 1LL << 22})
+                for (int sms : {16, 132}) {
+                    const int elems = 16 / element_bytes;
+                    const int old_choice = default_version(before, element_bytes, true, hidden / elems, elems, rows, sms);
+                    const int new_choice = default_version(after, element_bytes, true, hidden / elems, elems, rows, sms);
+                    const int point = measured_point(rows, sms, element_bytes);
+                    const int at_point = element_bytes == 2 ? after.fp16[point] : after.fp32[point];
+                    const bool fixed = hidden == 768 || hidden == 1024;
+                    const int expected = fixed && at_point == kLayerNormIdsAhead ? int(kLayerNormIdsAhead) : old_choice;
+                    ++checked;
+                    if (new_choice != expected && ++failures <= 10)
+                        std::printf("%d-byte, hidden %d, %lld rows, %d SMs: v%d before, v%d now, v%d expected\n",
+                                    element_bytes, hidden, rows, sms, old_choice, new_choice, expected);
+                }
+    std::printf("checked %d, failures %d\n", checked, failures);
+    return failures == 0 ? 0 : 1;
+}
+"""
+
+
+@needs_nvcc
+def test_ids_ahead_default_falls_back_to_what_it_replaced(tmp_path):
+    build_and_run(tmp_path, "fixed_fallback", FIXED_FALLBACK_PROGRAM, min_checked=40_000)
 
 
 MEAN_PROGRAM = r"""

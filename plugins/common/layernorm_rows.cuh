@@ -12,8 +12,11 @@
 //   __device__ Row row(int64_t index) const;  // the index-th of `rows` rows
 //   int32_t hidden;  // the row length, and the stride of every row the source addresses
 //   static constexpr MeasuredDefaults kDefaults;  // what version 0 runs (below)
+// Optional, for v20, which asks for a row one row early: a source whose row() itself loads (EmbLayerNorm:
+// the ids) can split it in two, `struct Ahead; __device__ Ahead ahead(int64_t index) const;` (the loads,
+// nothing that waits for them) and `__device__ Row row(const Ahead&) const;` (the rest); Lookahead below.
 // fetch and combine are separate so that a kernel can issue every load of a row before anything
-// waits for one (v4-v19, below); load_row does both at once. row(index) is only asked for
+// waits for one (v4-v20, below); load_row does both at once. row(index) is only asked for
 // 0 <= index < rows, and fetch and combine must be harmless on a Row whose out_row < 0 (v12-v19
 // call them without a predicate; the result is not stored). combine must also be harmless on a
 // zeroed Raw (v16 and v17 combine one on their idle lanes and discard the result), and `hidden` must
@@ -35,6 +38,7 @@
 // mean, merged pairwise with a correction for the gap between the means (reductions.cuh).
 #pragma once
 
+#include <algorithm>
 #include <cfloat>
 #include <initializer_list>
 #include <type_traits>
@@ -179,6 +183,25 @@ namespace bert {
 //      (EmbLayerNorm fp32 32 x 384 22.50 against 21.06, 65,536 rows 97.36 against 93.72; LayerNorm 21.43
 //      against 20.26). Kept as a measured step, a default nowhere. Rows of fp32 256, 512 or 768 values,
 //      fp16 512.
+//  20  EmbLayerNorm's own (run 26), for rows of 768 or 1024 values (compiled for each, as v17). Two things no
+//      other version does, each from benchmarks/emb_layernorm_floor.py (H200), which builds an EmbLayerNorm up
+//      from a copy in steps and found ours 6-8% slower than a plain kernel with both at 12,288 and 4,096 fp32
+//      rows, and our fp16 default 7-14% slower at 12,288 and 65,536:
+//      - a vector is four values, whatever the type: 16 bytes of EmbLayerNorm's fp32 tables. The other
+//        versions' vector is 16 bytes of the OUTPUT, eight values in fp16, so a thread reads 32 bytes of each
+//        table side by side and a warp's 16-byte load touches every other 16 bytes of 1 KB: the floor's
+//        "plain 96x2 wide" (that split) is 1.14x "plain 96x2" at fp16 12,288 rows, 1.26x at fp32. (fp16
+//        LayerNorm and SkipLayerNorm rows load and store 8 bytes a vector here.)
+//      - a grid of only the blocks that fit at once, each looping over rows block, block + grid, ...: it asks
+//        the row source for its NEXT row (EmbLayerNorm: loads the ids) before this row's data arrive, so every
+//        row after a block's first waits one round trip (its row) where a block a row waits two (the ids,
+//        then the row). LayerNorm's rows have no ids: there it only changes the grid.
+//      A block of hidden / 8 threads (768: 3 warps), one row, two vectors a thread (lane, lane + threads), the
+//      floor's "plain 96x1 ids ahead"; v14's statistics and gamma/beta in the output loop. Measured (run 26, H200,
+//      nvidia-h200_emb_layernorm_v20_run26.txt): slower than v14 in EmbLayerNorm fp32 (32 x 384 23.16 against
+//      22.04 us; the plain kernel 21.27 in the same call), level with v3 in fp16 (19.28 against 19.64, 1.8%),
+//      slower than the defaults at LayerNorm and SkipLayerNorm. A default nowhere; 64 registers against the plain
+//      kernel's 40 are the first suspect (not measured).
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -202,8 +225,9 @@ enum LayerNormVersion {
     kLayerNormFixedLength = 17,
     kLayerNormTwoWarpRowPairs = 18,
     kLayerNormTwoWarpFourRows = 19,
+    kLayerNormIdsAhead = 20,
 };
-constexpr int kLayerNormLastVersion = kLayerNormTwoWarpFourRows;
+constexpr int kLayerNormLastVersion = kLayerNormIdsAhead;
 
 // When v4-v19's kernels load gamma and beta.
 enum class ParamsLoad {
@@ -231,6 +255,7 @@ enum class Statistics {
 // two dependent FFMA (and an isinf test beside them), then x - mean as its own FADD, where Triton folds the mean
 // into x with one FFMA. On, a constant row's deviations are no longer 0 whenever sum * (1 / hidden) misses the
 // quotient by an ulp (then, with BERT's epsilon 1e-12, its outputs are ~0.1 off beta instead of beta).
+// Measured (run 26, H200): v17 at 12,288 fp32 rows 0.5% faster without the step (20.07 against 20.16 us).
 // Build with -DBERT_PLAIN_MEAN=1 (CMake: the same name); ablate_cache_hints.py --switch plain-mean.
 #ifndef BERT_PLAIN_MEAN
 #define BERT_PLAIN_MEAN 0
@@ -1072,6 +1097,111 @@ cudaError_t launch_fixed_length(int64_t rows, cudaStream_t stream, const RowSour
     }
 }
 
+// How v20 asks for a row early: source.ahead(index) now and source.row(ahead) when the row is due, where
+// the source splits row() so (EmbLayerNorm); otherwise the index now and row(index) when due.
+template <typename RowSource, typename = void>
+struct Lookahead {
+    using Ahead = int64_t;
+    __device__ static Ahead ahead(const RowSource&, int64_t index) { return index; }
+    __device__ static typename RowSource::Row row(const RowSource& source, Ahead index) { return source.row(index); }
+};
+template <typename RowSource>
+struct Lookahead<RowSource, std::void_t<typename RowSource::Ahead>> {
+    using Ahead = typename RowSource::Ahead;
+    __device__ static Ahead ahead(const RowSource& source, int64_t index) { return source.ahead(index); }
+    __device__ static typename RowSource::Row row(const RowSource& source, const Ahead& ahead)
+    {
+        return source.row(ahead);
+    }
+};
+
+// v20: four values a vector, two a thread, hidden / 8 threads a block; the grid: the blocks that fit at once,
+// looping over the rows. group_totals' partials are written again each row: a barrier before the next row's.
+constexpr int kIdsAheadVec = 4, kIdsAheadVecs = 2;
+
+template <typename T, typename P, int kLength, typename RowSource>
+__global__ void __launch_bounds__(kLength / (kIdsAheadVec * kIdsAheadVecs))
+layernorm_rows_ids_ahead(RowSource source, T* output, const P* gamma, const P* beta, int64_t rows, Normalization norm)
+{
+    source.hidden = kLength;  // as v17: every address and 1 / hidden fold into constants
+    norm = Normalization::of(kLength, norm.epsilon);
+    constexpr int kVec = kIdsAheadVec, kVecs = kIdsAheadVecs, kThreads = kLength / (kVec * kVecs);
+    constexpr int kWarps = kThreads / kWarpSize;
+    static_assert(kThreads % kWarpSize == 0, "whole warps");
+    using Row = typename RowSource::Row;
+    const int lane = int(threadIdx.x), warp = lane / kWarpSize;
+    __shared__ float mean_partials[1][kWarps], square_partials[1][kWarps];
+
+    int64_t index = blockIdx.x;  // < rows: the grid is never larger than the rows
+    Row row = source.row(index);
+    for (;;) {
+        typename Row::template Raw<kVec> raw[kVecs];
+#pragma unroll
+        for (int v = 0; v < kVecs; ++v) row.fetch((lane + v * kThreads) * kVec, raw[v]);
+        // The next row's loads (EmbLayerNorm: its ids) right behind this row's; what depends on them (the
+        // range checks, the addresses) only when that row is due, at the end. With the whole row() asked for
+        // here (SASS, run 26), ptxas put those checks before this row's loads, which then waited for the
+        // ids, and split this row's loads in two. Past the last row, this row again (not used).
+        const int64_t next = index + gridDim.x;
+        const auto next_ahead = Lookahead<RowSource>::ahead(source, next < rows ? next : index);
+
+        float x[kVecs][kVec];
+#pragma unroll
+        for (int v = 0; v < kVecs; ++v) row.combine(raw[v], x[v]);
+        float mean[1] = {tree_sum<kVecs * kVec>(&x[0][0])};  // the sum until the reduction
+        group_totals(mean, mean_partials, warp);
+        mean[0] = norm.mean(mean[0]);
+        float deviations[kVecs * kVec];
+#pragma unroll
+        for (int v = 0; v < kVecs; ++v)
+#pragma unroll
+            for (int i = 0; i < kVec; ++i) deviations[v * kVec + i] = (x[v][i] - mean[0]) * (x[v][i] - mean[0]);
+        float squares[1] = {tree_sum<kVecs * kVec>(deviations)};
+        group_totals(squares, square_partials, warp);
+        const float inv_std = rsqrtf(squares[0] * norm.inv_length + norm.epsilon);
+        if (row.out_row >= 0) {
+#pragma unroll
+            for (int v = 0; v < kVecs; ++v) {
+                const int col = (lane + v * kThreads) * kVec;
+                float scale[kVec], shift[kVec], y[kVec];
+                load_as_float<kParameters>(gamma + col, scale);
+                load_as_float<kParameters>(beta + col, shift);
+#pragma unroll
+                for (int i = 0; i < kVec; ++i) y[i] = (x[v][i] - mean[0]) * inv_std * scale[i] + shift[i];
+                store_from_float<kActivations>(output + row.out_row * kLength + col, y);
+            }
+        }
+        if (next >= rows) return;
+        index = next;
+        row = Lookahead<RowSource>::row(source, next_ahead);
+        __syncthreads();  // every thread has read this row's totals before the next row's are written
+    }
+}
+
+// v20: the instance for the row length (one of kFixedLengths, from index kI on), in a grid of the blocks that
+// fit on the GPU at once (`sms` SMs), at most one a row.
+template <typename T, typename P, typename RowSource, int kI = 0>
+cudaError_t launch_ids_ahead(int64_t rows, int sms, cudaStream_t stream, const RowSource& source, T* output,
+                             const P* gamma, const P* beta, const Normalization& norm)
+{
+    constexpr int kCount = int(sizeof(kFixedLengths) / sizeof(kFixedLengths[0]));
+    if constexpr (kI >= kCount) {
+        return cudaErrorNotSupported;
+    } else {
+        constexpr int kLength = kFixedLengths[kI];
+        if (norm.hidden != kLength)
+            return launch_ids_ahead<T, P, RowSource, kI + 1>(rows, sms, stream, source, output, gamma, beta, norm);
+        constexpr int kThreads = kLength / (kIdsAheadVec * kIdsAheadVecs);
+        const auto kernel = layernorm_rows_ids_ahead<T, P, kLength, RowSource>;
+        int per_sm = 0;
+        const cudaError_t status = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, 0);
+        if (status != cudaSuccess) return status;
+        const int64_t blocks = std::min<int64_t>(rows, int64_t(std::max(per_sm, 1)) * sms);
+        kernel<<<unsigned(blocks), kThreads, 0, stream>>>(source, output, gamma, beta, rows, norm);
+        return cudaGetLastError();
+    }
+}
+
 // How v2/v3 split a row: threads_per_row == 0 means the row does not fit that version.
 struct RegisterPlan {
     int threads_per_row;
@@ -1276,6 +1406,7 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
         case kLayerNormTritonLayout:
             return triton_layout_warps(vecs_per_row) > 0;
         case kLayerNormFixedLength:
+        case kLayerNormIdsAhead:
             return fixed_length_fits(vecs_per_row * elems_per_vec);
         case kLayerNormWarpOneReduction:  // the split does not depend on the row count
             return plan_warp_merged(vecs_per_row, elems_per_vec, 1, 1).split.threads_per_row > 0;
@@ -1286,8 +1417,8 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
     }
 }
 
-// Version 0 resolved: the measured choice where its split takes the row, else v14 for v17 (the choice
-// v17 replaced) and then v14's fallback, else v9 for v10, v12 and v16
+// Version 0 resolved: the measured choice where its split takes the row, else for v17 and v20 the choice
+// they replace (fp32 v14, fp16 v3) and then its fallback, else v9 for v10, v12 and v16
 // (a block per row, for any row of up to 1024 vectors), v8 for v11 and v13 (a warp or a few per
 // row, several vectors a thread), v7 for v14 (a row spread over more threads than v3's, the fp32
 // default from ~16K rows before v14; untimed on the rows v14 refuses) and for v15, v18 and v19 (their
@@ -1300,11 +1431,12 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
         return kLayerNormScalar;
     const int point = measured_point(rows, sms, element_bytes);
     int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
-    // v17 took LayerNorm fp32's ~16K and ~64K points from v14 at 768 and 1024 values only (run 25): other
-    // rows keep what those points chose before, v14 and its own fallback (v16, v17's layout with the length
-    // at run time, was slower than v14 at most cells timed).
-    if (chosen == kLayerNormFixedLength && !split_fits(chosen, vecs_per_row, elems_per_vec))
-        chosen = kLayerNormRowPairsShaped;
+    // v17 and v20 take rows of 768 and 1024 values only. Where one is a default (v17: LayerNorm fp32's ~16K and
+    // ~64K points, run 25) other rows keep what its points chose before, v14 in fp32 and v3 in fp16, and their
+    // own fallbacks (v16, v17's layout with the length at run time, was slower than v14 at most cells timed).
+    if ((chosen == kLayerNormFixedLength || chosen == kLayerNormIdsAhead) &&
+        !split_fits(chosen, vecs_per_row, elems_per_vec))
+        chosen = element_bytes == 2 ? kLayerNormSized : kLayerNormRowPairsShaped;
     if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v19: their general twins
         if (chosen == kLayerNormOneReduction || chosen == kLayerNormBlockShape) chosen = kLayerNormBlockLoadsFirst;
         if (chosen == kLayerNormWarpOneReduction || chosen == kLayerNormWarpPerRow) chosen = kLayerNormParamsWithRow;
@@ -1352,7 +1484,7 @@ cudaError_t launch_layernorm_rows(int version, const RowSource& source, bool sou
     return status;
 }
 
-// launch_layernorm_rows for a version 1-19 (the default resolved); `sms`: the SM count, or 0 if
+// launch_layernorm_rows for a version 1-20 (the default resolved); `sms`: the SM count, or 0 if
 // not asked yet.
 template <typename T, typename P, typename RowSource>
 cudaError_t launch_layernorm_version(int version, const RowSource& source, bool vectorizable,
@@ -1383,7 +1515,14 @@ cudaError_t launch_layernorm_version(int version, const RowSource& source, bool 
         if (rows == 0) return cudaSuccess;
         return launch_fixed_length<T, P>(rows, stream, source, output, gamma, beta, norm);
     }
-    if (version >= kLayerNormBlockShape) {  // v12-v15, v18 and v19 (v16 and v17 returned above)
+    if (version == kLayerNormIdsAhead) {
+        if (!fixed_length_fits(norm.hidden)) return cudaErrorNotSupported;
+        if (rows == 0) return cudaSuccess;
+        const cudaError_t status = count_sms();
+        if (status != cudaSuccess) return status;
+        return launch_ids_ahead<T, P>(rows, sms, stream, source, output, gamma, beta, norm);
+    }
+    if (version >= kLayerNormBlockShape) {  // v12-v15, v18 and v19 (v16, v17 and v20 returned above)
         const int n = shape_size(version, vecs_per_row, kVec);
         if (n == 0) return cudaErrorNotSupported;
         if (rows == 0) return cudaSuccess;

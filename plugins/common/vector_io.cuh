@@ -34,6 +34,16 @@ struct alignas(16) Pack16 {
     T elems[kElemsPer16Bytes<T>];
 };
 
+// 8 bytes of halves: a vector of four values for fp16 (LayerNorm v20, whose vector is four values of any type).
+template <typename T>
+struct alignas(8) Pack8 {
+    T elems[8 / sizeof(T)];
+};
+// Whether N values of T are whole 8-byte packs of halves and not whole 16-byte ones: where load_raw and
+// store_from_float use 64-bit accesses (only v20's fp16 rows of four values a vector ask for them).
+template <typename T, int N>
+constexpr bool kHalfPacks8 = sizeof(T) == 2 && N % kElemsPer16Bytes<T> != 0 && N % 4 == 0;
+
 // Cache policy of an access.
 //   kStream: ld.global.cs / st.global.cs, "evict first" in L1 and L2, for the activations the
 //     memory-bound kernels read and write once (a LayerNorm's rows, BiasGelu's x and y). Measured on
@@ -266,6 +276,14 @@ __device__ __forceinline__ void load_raw(const T* source, T (&out)[N])
 #pragma unroll
             for (int i = 0; i < kPerPack; ++i) out[p * kPerPack + i] = pack.elems[i];
         }
+    } else if constexpr (kHalfPacks8<T, N>) {  // source 8-byte aligned
+#pragma unroll
+        for (int p = 0; p < N / 4; ++p) {
+            const uint2 bits = load_bits<kCache>(reinterpret_cast<const uint2*>(source) + p);
+            const Pack8<T> pack = *reinterpret_cast<const Pack8<T>*>(&bits);
+#pragma unroll
+            for (int i = 0; i < 4; ++i) out[p * 4 + i] = pack.elems[i];
+        }
     } else {
 #pragma unroll
         for (int i = 0; i < N; ++i) out[i] = source[i];
@@ -301,6 +319,14 @@ __device__ __forceinline__ void store_from_float(T* destination, const float (&v
 #pragma unroll
             for (int i = 0; i < kPerPack; ++i) pack.elems[i] = from_float<T>(values[p * kPerPack + i]);
             store_pack<kCache>(reinterpret_cast<Pack16<T>*>(destination) + p, pack);
+        }
+    } else if constexpr (kHalfPacks8<T, N>) {  // destination 8-byte aligned
+#pragma unroll
+        for (int p = 0; p < N / 4; ++p) {
+            Pack8<T> pack;
+#pragma unroll
+            for (int i = 0; i < 4; ++i) pack.elems[i] = from_float<T>(values[p * 4 + i]);
+            store_bits<kCache>(reinterpret_cast<uint2*>(destination) + p, *reinterpret_cast<const uint2*>(&pack));
         }
     } else {
 #pragma unroll

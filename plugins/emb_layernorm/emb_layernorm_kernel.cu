@@ -100,10 +100,33 @@ struct EmbeddingRows {
         }
     };
 
-    __device__ Row row(int64_t slot) const
+    // A row's loads (cu_seqlens for a packed batch, the ids), apart from what waits for them (row(Ahead)):
+    // LayerNorm v20 asks for the next row's loads before this row's data arrive (common/layernorm_rows.cuh).
+    // lookup() is row()'s first half, the form every other version runs; ahead() is v20's.
+    struct Ahead {
+        int32_t position;
+        bool padding;
+        int64_t token;
+        int32_t word_id, type_id;
+    };
+
+    // A padded batch's ids in a branch of their own (uniform over the grid): with lookup()'s selects their
+    // loads hang on a predicate that a packed batch's cu_seqlens loads feed, and ptxas issued them only after
+    // the current row's first reduction (SASS, run 26), where they would leave right behind its loads.
+    __device__ Ahead ahead(int64_t slot) const
+    {
+        if (cu_seqlens == nullptr) {
+            const int32_t sequence = int32_t(seq_len.quotient(uint32_t(slot)));
+            return {int32_t(slot) - sequence * int32_t(seq_len.divisor), false, slot, input_ids[slot], token_type_ids[slot]};
+        }
+        return lookup(slot);
+    }
+
+    __device__ Ahead lookup(int64_t slot) const
     {
         const int32_t sequence = int32_t(seq_len.quotient(uint32_t(slot)));
-        const int32_t position = int32_t(slot) - sequence * int32_t(seq_len.divisor);
+        Ahead a;
+        a.position = int32_t(slot) - sequence * int32_t(seq_len.divisor);
         // No branch below, only selects and predicated loads. A kernel of several rows a thread (v6, v14,
         // v16-v19) forms its rows one after another; with `if (padding) return Row{}` here ptxas issued the
         // next row's id loads only once this row's ids had come back and been checked, one round trip a
@@ -114,25 +137,32 @@ struct EmbeddingRows {
             start = cu_seqlens[sequence];
             length = cu_seqlens[sequence + 1] - start;
         }
-        const bool padding = position >= length;
-        const int64_t token = packed ? int64_t(start) + position : slot;
-        int32_t word_id = 0, type_id = 0;
-        if (!padding) {
-            word_id = input_ids[token];
-            type_id = token_type_ids[token];
+        a.padding = a.position >= length;
+        a.token = packed ? int64_t(start) + a.position : slot;
+        a.word_id = 0, a.type_id = 0;
+        if (!a.padding) {
+            a.word_id = input_ids[a.token];
+            a.type_id = token_type_ids[a.token];
         }
+        return a;
+    }
+
+    __device__ Row row(const Ahead& a) const
+    {
         // The addresses are formed whatever the ids (row 0 for one out of range, or a padding slot) rather
         // than in a branch on them: then only a multiply-add waits for the ids, while the table pointers
         // and the row length load from constant memory before they arrive.
         Row row;
-        row.out_row = padding ? -1 : token;
-        row.in_range = !padding && uint32_t(word_id) < uint32_t(vocab) && uint32_t(type_id) < uint32_t(type_vocab) &&
-                       position < max_pos;
-        row.word = word_emb + int64_t(row.in_range ? word_id : 0) * hidden;
-        row.type = type_emb + int64_t(row.in_range ? type_id : 0) * hidden;
-        row.position = pos_emb + int64_t(row.in_range ? position : 0) * hidden;
+        row.out_row = a.padding ? -1 : a.token;
+        row.in_range = !a.padding && uint32_t(a.word_id) < uint32_t(vocab) && uint32_t(a.type_id) < uint32_t(type_vocab) &&
+                       a.position < max_pos;
+        row.word = word_emb + int64_t(row.in_range ? a.word_id : 0) * hidden;
+        row.type = type_emb + int64_t(row.in_range ? a.type_id : 0) * hidden;
+        row.position = pos_emb + int64_t(row.in_range ? a.position : 0) * hidden;
         return row;
     }
+
+    __device__ Row row(int64_t slot) const { return row(lookup(slot)); }
 
     // The default version at 128 .. 65536 slots (common/layernorm_rows.cuh, README).
     static constexpr bert::MeasuredDefaults kDefaults = {{12, 12, 14, 14, 13}, {12, 12, 3, 3, 3}};

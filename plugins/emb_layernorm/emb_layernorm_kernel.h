@@ -26,7 +26,7 @@ int bertEmbLayerNorm(const int32_t* input_ids, const int32_t* token_type_ids,
                      int32_t vocab, int32_t max_pos, int32_t type_vocab, float epsilon,
                      BertDType dtype, cudaStream_t stream);
 
-// bertEmbLayerNorm with an explicit kernel version (1 to 19; 0 = default), for tests and
+// bertEmbLayerNorm with an explicit kernel version (1 to 20; 0 = default), for tests and
 // benchmarks; the versions are those of bertLayerNormVersion (layernorm_kernel.h), and so is
 // cudaErrorNotSupported for a version that cannot take the shape.
 int bertEmbLayerNormVersion(int version, const int32_t* input_ids, const int32_t* token_type_ids,

@@ -147,10 +147,10 @@ int32_t valuesPer16Bytes(DataType type)
 // Every plugin offers version 1, its plain reference kernel, only where no other version takes
 // the call (plugin_base.h, versionsTaken: a builder timing a tiny shape could pin it otherwise).
 
-// The LayerNorm family's kernel versions, offered as tactics (layernorm_kernel.h: 1 to 19) when
+// The LayerNorm family's kernel versions, offered as tactics (layernorm_kernel.h: 1 to 20) when
 // they take rows of h values of the type: vectorized ones where the row is whole 16-byte vectors,
 // up to 8192 values; else version 1 alone.
-constexpr int32_t kLayerNormVersions = 19;
+constexpr int32_t kLayerNormVersions = 20;
 void offerLayerNormTactics(PluginRules& r, int64_t h)
 {
     r.lastTactic = kLayerNormVersions;

@@ -35,11 +35,13 @@ int bertLayerNorm(const void* input, void* output, const void* gamma, const void
 // block, the lanes past the row idle (rows of up to 8 warps of vectors: fp32 hidden up to 1024, fp16
 // up to 2048), 17 as 16 compiled for one row length (hidden 768 or 1024 only), 18 as 15 with two rows a
 // block (fp32 hidden 256 to 1024 in steps of 256, fp16 512 and 1024), 19 as 15 with four rows a block
-// (at most 48 values a thread: fp32 256, 512, 768, fp16 512), 0 = default (what bertLayerNorm runs:
+// (at most 48 values a thread: fp32 256, 512, 768, fp16 512), 20 a vector of four values whatever the type
+// and a grid of the resident blocks, each asking for its next row one row early (hidden 768 or 1024 only;
+// made for EmbLayerNorm), 0 = default (what bertLayerNorm runs:
 // the measured best for the element size and row count, or 1 without 16-byte access; see
 // common/layernorm_rows.cuh).
-// A version that cannot take this shape (2 to 19 need hidden % (16 / element size) == 0 and
-// 16-byte aligned pointers; 10 to 19 also the splits above) returns cudaErrorNotSupported.
+// A version that cannot take this shape (2 to 20 need hidden % (16 / element size) == 0 and
+// 16-byte aligned pointers; 10 to 20 also the splits above) returns cudaErrorNotSupported.
 int bertLayerNormVersion(int version, const void* input, void* output, const void* gamma,
                          const void* beta, int64_t rows, int32_t hidden, float epsilon,
                          BertDType dtype, cudaStream_t stream);
@@ -53,7 +55,7 @@ int bertLayerNormVersion(int version, const void* input, void* output, const voi
 int bertLayerNormVersionTakes(int version, int32_t hidden, BertDType dtype);
 
 // The highest version number bertLayerNormVersion takes (versions are 1 to this; 0 = default).
-enum { BERT_LAYERNORM_LAST_VERSION = 19 };
+enum { BERT_LAYERNORM_LAST_VERSION = 20 };
 
 #ifdef __cplusplus
 }

@@ -16,11 +16,11 @@ import ctypes
 from plugins import kernels
 
 # Version numbers accepted by bertLayerNormVersion (also SkipLayerNorm and EmbLayerNorm).
-VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19)
+VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20)
 # The versions that need rows of whole 16-byte vectors and 16-byte aligned pointers (else they
 # refuse with cudaErrorNotSupported); 1 takes anything. 10 to 19 also refuse rows their splits
 # cannot take (layernorm_kernel.h).
-VECTOR_VERSIONS = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19)
+VECTOR_VERSIONS = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20)
 
 _ARGTYPES = [ctypes.c_void_p] * 4 + [ctypes.c_int64, ctypes.c_int32, ctypes.c_float, ctypes.c_int,
                                  ctypes.c_void_p]  # bertLayerNorm, see layernorm_kernel.h

@@ -13,7 +13,7 @@ int bertSkipLayerNorm(const void* input, const void* skip, const void* bias, con
                       const void* beta, void* output, int64_t rows, int32_t hidden, float epsilon,
                       BertDType dtype, cudaStream_t stream);
 
-// bertSkipLayerNorm with an explicit kernel version (1 to 19; 0 = default), for tests and
+// bertSkipLayerNorm with an explicit kernel version (1 to 20; 0 = default), for tests and
 // benchmarks; the versions are those of bertLayerNormVersion (layernorm_kernel.h), and so is
 // cudaErrorNotSupported for a version that cannot take the shape.
 int bertSkipLayerNormVersion(int version, const void* input, const void* skip, const void* bias,

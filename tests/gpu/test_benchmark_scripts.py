@@ -278,3 +278,21 @@ def test_cache_hints_ablation_small_case(tmp_path, switch, off, on):
         assert float(cells[3]) > 0 and float(cells[4]) > 0 and float(cells[7]) > 0 and float(cells[8]) > 0, row
         assert cells[6] in ("ahead", "level", "behind") and cells[10] in ("ahead", "level", "behind"), row
     assert "of 2 cells" in report
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="the floor script builds its kernels with nvcc from PATH")
+def test_emb_layernorm_floor_quick(tmp_path):
+    """The EmbLayerNorm floor builds its kernels with nvcc, checks each (copy, gather, sum exactly, plain against
+    float64) and prints every contender and a line of the steps per cell; no compiles, small cells."""
+    out = tmp_path / "floor.txt"
+    done = run_script("benchmarks/emb_layernorm_floor.py", "--cells", "fp32:2:64", "fp16:3:50", "--versions", "14",
+                      "--compiles", "0", "--out", str(out))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = out.read_text()
+    assert "(partial)" not in report
+    steps = [line for line in report.splitlines() if line.startswith("  steps at ")]
+    assert len(steps) == 4, report[-3000:]  # each cell's, then the summary's
+    for line in steps:
+        for part in ("copy ", "gather ", "sum ", "plain ", "ours (default) "):
+            assert f"| {part}" in line or line.split(": ", 1)[1].startswith(part), f"{part!r} missing: {line}"
+    assert "ours v14" in report.split("2 x 64 fp32: ", 1)[1].splitlines()[0]

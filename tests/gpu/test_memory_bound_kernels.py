@@ -85,7 +85,7 @@ def poisoned(shape, dtype, value=math.nan):
 
 
 def split_refuses(version, vecs_per_row, elems_per_vec):
-    """Whether LayerNorm-family version 10 to 19 refuses a row of vecs_per_row 16-byte vectors
+    """Whether LayerNorm-family version 10 to 20 refuses a row of vecs_per_row 16-byte vectors
     (common/layernorm_rows.cuh, restated): v10 and v11 merge per-thread moments, which counts on
     every thread of a row holding as many vectors: v10 one each, in whole warps; v11 v3's split (the
     fewest threads, a power of two, with at most 32 values each) into equal shares. v12 gives a
@@ -93,7 +93,7 @@ def split_refuses(version, vecs_per_row, elems_per_vec):
     values: fp16 4 vectors), v14 1 to 8 whole warps of two vectors a thread, v15 two warps of 1 to 8
     vectors a thread (at most 32 values), v16 one vector a thread over at most 8 warps (the surplus lanes
     idle), v17 v16 compiled for rows of 768 or 1024 values only, v18 v15 with two rows a block (at most
-    32 values of both), v19 with four (at most 48 values of the four)."""
+    32 values of both), v19 with four (at most 48 values of the four), v20 rows of 768 or 1024 values only (as v17)."""
     if version == 10:
         return vecs_per_row % 32 != 0
     if version == 11:
@@ -111,7 +111,7 @@ def split_refuses(version, vecs_per_row, elems_per_vec):
         return vecs_per_row % 64 != 0 or vecs_per_row // 64 > min(8, 32 // elems_per_vec)
     if version == 16:
         return vecs_per_row > 8 * 32
-    if version == 17:
+    if version in (17, 20):
         return vecs_per_row * elems_per_vec not in (768, 1024)
     if version == 18:  # v15's split, both rows' values in one thread's registers
         return vecs_per_row % 64 != 0 or vecs_per_row // 64 > min(8, 16 // elems_per_vec)
@@ -143,7 +143,7 @@ def gelu_exact_grid_refuses(rows, width, dtype):
 
 def run_version(version, width, dtype, launch, norm_family=False, rows=None):
     """launch(); a vector version on rows that are not whole 16-byte vectors must refuse, and so
-    must LayerNorm-family v10-v19 on rows their splits cannot take, and BiasGelu v6-v9 on more rows
+    must LayerNorm-family v10-v20 on rows their splits cannot take, and BiasGelu v6-v9 on more rows
     than their grid holds (v9 also on rows that are not whole blocks; `rows` required for them).
     Returns whether it ran. In both families
     (LayerNorm, BiasGelu) every numbered version but 1 is a vector version."""
@@ -245,7 +245,7 @@ def test_layer_norm_adversarial_rows(dtype, version):
                 assert torch.equal(out, beta.to(dtype).expand_as(out)), "constant row != beta"
 
 
-@pytest.mark.parametrize("version", (9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19), ids=lambda v: f"v{v}")
+@pytest.mark.parametrize("version", (9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20), ids=lambda v: f"v{v}")
 def test_layer_norm_variance_of_rows_with_a_large_mean(version):
     """The variance alone, at mean 1e4 and std 1 in fp32: with gamma 1 and beta 0 the output's mean
     square is var / var_computed, whatever the mean's rounding (which moves every output by the
