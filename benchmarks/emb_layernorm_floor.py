@@ -11,7 +11,8 @@ the id, then its row), sum (+ the position and token-type rows) and plain (+ the
 our code's style, in the layouts of our v14, v18 and v19, and two variants). This script builds it with nvcc,
 checks every kernel (copy, gather and sum bit for bit against torch, plain against float64 at the benchmark's
 tolerance) and times all of them next to our EmbLayerNorm (the default launcher and --versions), fresh
-torch.compiles and torch's copy (x * 1), in interleaved rounds (benchmarks/interleaved.py) on the scorecard's
+torch.compiles and torch's copy of the same bytes (x * 1 in fp32; in fp16 a cast, fp32 in, fp16 out; run 26's
+results files, from before this, timed x * 1 in fp32 at every cell), in interleaved rounds (benchmarks/interleaved.py) on the scorecard's
 inputs (rotating over >= 3x the L2).
 
 Per cell: every contender's median us, then the steps: each step's fastest shape and what it adds to the
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import math
 import statistics
 import sys
 import tempfile
@@ -35,9 +37,9 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 
 import benchmarks.bench_memory_bound_kernels as memory_bound  # noqa: E402
-from benchmarks.interleave_versions import parse_cell  # noqa: E402
+from benchmarks.interleave_versions import check_version_arguments, parse_cell, start_report  # noqa: E402
 from benchmarks.interleaved import build_library, time_in_rounds  # noqa: E402
-from benchmarks.scorecard import REPLAYS, ROUNDS, Report, fresh_compiles, memory_bound_case  # noqa: E402
+from benchmarks.scorecard import REPLAYS, ROUNDS, fresh_compiles, memory_bound_case  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parent / "ablation" / "emb_layernorm_floor.cu"
 HIDDEN = 768  # the kernels' layouts are written for 768 (192 float4 a row)
@@ -64,11 +66,15 @@ def kernel_names(lib) -> list[str]:
 
 
 def floor_call(lib, index: int, name: str, inputs: list[dict], copies: list, dtype):
-    """call(i): kernel `index` on input set i (copies[i]: the copy's source rows), a new output."""
-    def call(i):
+    """call(i): kernel `index` on input set i (copies[i]: the copy's source rows), a new output; call(i,
+    poisoned=True) fills that output with NaN first, so that a kernel which leaves rows unwritten cannot pass
+    its check on what the caching allocator's block held from the kernel checked before."""
+    def call(i, poisoned=False):
         s = inputs[i]
         tokens, seq = s["ids"].numel(), s["ids"].shape[-1]
         out = torch.empty(tokens, HIDDEN, device="cuda", dtype=dtype)
+        if poisoned:
+            out.fill_(math.nan)
         pointers = [s[key].data_ptr() for key in ("ids", "types", "word", "pos", "types_table", "gamma", "beta")]
         status = lib.floor_launch(index, int(dtype == torch.float16), *pointers, copies[i].data_ptr(), out.data_ptr(),
                                   tokens, seq, memory_bound.EPSILON, torch.cuda.current_stream().cuda_stream)
@@ -91,6 +97,8 @@ def cell_lines(lib, names: list[str], dtype_name: str, batch: int, seq: int, ver
     """Times one cell; returns its line of every contender and its line of the steps."""
     case = memory_bound_case("EmbLayerNorm", dtype_name, batch, seq, l2_bytes)
     inputs, dtype, where = case.inputs, case.dtype, case.where
+    if case.width != HIDDEN:  # the kernels index rows of HIDDEN values without bounds checks
+        raise SystemExit(f"{SOURCE.name} is written for hidden {HIDDEN}, the scorecard's cells are {case.width}")
     copies = [torch.randn(batch * seq, HIDDEN, device="cuda") for _ in inputs]
     exact = exact_outputs(inputs[0], copies[0], dtype)
     contenders = {}
@@ -98,15 +106,17 @@ def cell_lines(lib, names: list[str], dtype_name: str, batch: int, seq: int, ver
         call = floor_call(lib, index, name, inputs, copies, dtype)
         step = name.split()[0]
         if step == "plain":
-            memory_bound.check(call(0), case.expected, dtype, f"{name} {where}")
-        elif not torch.equal(call(0), exact[step]):
+            memory_bound.check(call(0, poisoned=True), case.expected, dtype, f"{name} {where}")
+        elif not torch.equal(call(0, poisoned=True), exact[step]):
             raise SystemExit(f"MISMATCH {name} {where}: not the {step} of its inputs")
         contenders[name] = call
     ours = memory_bound.our_contenders(case.workload, inputs, dtype, versions, where, log, case.expected)
     contenders.update({f"ours {label}": call for label, call in ours.items()})
     compiled = fresh_compiles(case, compiles, log) if compiles else {}
     contenders.update(compiled)
-    contenders["torch x*1"] = lambda i: torch.mul(copies[i], 1)
+    # torch's one kernel that moves the copy's bytes: fp32 in and out (x * 1), or fp32 in, fp16 out (a cast).
+    contenders["torch copy"] = (lambda i: torch.mul(copies[i], 1)) if dtype == torch.float32 else \
+        (lambda i: copies[i].to(dtype))
 
     rounds = time_in_rounds(contenders, len(inputs), memory_bound.graph_calls(len(inputs)), ROUNDS, REPLAYS)
     us = {label: statistics.median(times) for label, times in rounds.items()}
@@ -140,20 +150,10 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
     cells = [parse_cell(text) for text in args.cells]
-    numbered = memory_bound.EMB_LAYER_NORM.versions
-    if not set(args.versions) <= set(numbered):
-        raise SystemExit(f"--versions: {min(numbered)}-{max(numbered)}")
-    if args.compiles < 0:
-        raise SystemExit("--compiles must be 0 or more")
-    if not torch.cuda.is_available():
-        raise SystemExit("needs a CUDA GPU, nvcc and the kernels built: cmake --build plugins/build")
-    torch._dynamo.config.cache_size_limit = 64
-    log = Report(args.out)
-    props = torch.cuda.get_device_properties(0)
-    log(f"GPU: {props.name}; torch {torch.__version__}, CUDA {torch.version.cuda}")
-    log(f"command: python3 {' '.join(sys.argv)}")
-    log(f"inputs: the scorecard's, rotating over >= 3x the L2; {ROUNDS} interleaved rounds, each a median of "
-        f"{REPLAYS} graph replays; us")
+    check_version_arguments("EmbLayerNorm", args.versions, args.compiles)
+    log, props = start_report(args.out, f"the scorecard's, rotating over >= 3x the L2; {ROUNDS} interleaved rounds, "
+                                        f"each a median of {REPLAYS} graph replays; us",
+                              needs="a CUDA GPU, nvcc and the kernels built: cmake --build plugins/build")
     lib, names = build(Path(tempfile.mkdtemp()))
     memory_bound.warm_up_gpu()
     summary = []

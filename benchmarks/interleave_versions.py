@@ -71,6 +71,30 @@ def cell_line(kernel: str, dtype_name: str, batch: int, seq: int, versions: list
         for label, times in rounds.items())
 
 
+def check_version_arguments(kernel: str, versions: list[int], compiles: int) -> None:
+    """A SystemExit naming the fix for versions `kernel` does not have or a negative compile count."""
+    numbered = memory_bound.WORKLOADS[kernel].versions
+    if not set(versions) <= set(numbered):
+        raise SystemExit(f"--versions of {kernel}: {min(numbered)}-{max(numbered)}")
+    if compiles < 0:
+        raise SystemExit("--compiles must be 0 or more")
+
+
+def start_report(out: Path | None, inputs: str, needs: str = "a CUDA GPU and the kernels built: cmake --build "
+                                                              "plugins/build"):
+    """The report of an interleaved-rounds script: refuses without a GPU, then logs the GPU, the command and
+    `inputs` (how the inputs and rounds were taken). Returns the report and the device's properties."""
+    if not torch.cuda.is_available():
+        raise SystemExit(f"needs {needs}")
+    torch._dynamo.config.cache_size_limit = 64
+    log = Report(out)
+    props = torch.cuda.get_device_properties(0)
+    log(f"GPU: {props.name}; torch {torch.__version__}, CUDA {torch.version.cuda}")
+    log(f"command: python3 {' '.join(sys.argv)}")
+    log(f"inputs: {inputs}")
+    return log, props
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kernel", required=True, choices=MEMORY_BOUND)
@@ -82,20 +106,10 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
     cells = [parse_cell(text) for text in args.cells]
-    numbered = memory_bound.WORKLOADS[args.kernel].versions
-    if not set(args.versions) <= set(numbered):
-        raise SystemExit(f"--versions of {args.kernel}: {min(numbered)}-{max(numbered)}")
-    if args.compiles < 0:
-        raise SystemExit("--compiles must be 0 or more")
-    if not torch.cuda.is_available():
-        raise SystemExit("needs a CUDA GPU and the kernels built: cmake --build plugins/build")
-    torch._dynamo.config.cache_size_limit = 64
-    log = Report(args.out)
-    props = torch.cuda.get_device_properties(0)
-    log(f"GPU: {props.name}; torch {torch.__version__}, CUDA {torch.version.cuda}")
-    log(f"command: python3 {' '.join(sys.argv)}")
-    log(f"inputs: {'one set, left in L2' if args.hot_l2 else 'rotating over >= 3x the L2'}; {ROUNDS} interleaved "
-        f"rounds, each a median of {REPLAYS} graph replays; (k/{ROUNDS}): rounds won against v{args.versions[0]}")
+    check_version_arguments(args.kernel, args.versions, args.compiles)
+    log, props = start_report(args.out, f"{'one set, left in L2' if args.hot_l2 else 'rotating over >= 3x the L2'}; "
+                                        f"{ROUNDS} interleaved rounds, each a median of {REPLAYS} graph replays; "
+                                        f"(k/{ROUNDS}): rounds won against v{args.versions[0]}")
     memory_bound.warm_up_gpu()
     for dtype_name, batch, seq in cells:
         log(f"{args.kernel} " + cell_line(args.kernel, dtype_name, batch, seq, args.versions, args.compiles,

@@ -13,14 +13,14 @@
 //   int32_t hidden;  // the row length, and the stride of every row the source addresses
 //   static constexpr MeasuredDefaults kDefaults;  // what version 0 runs (below)
 // Optional, for v20, which asks for a row one row early: a source whose row() itself loads (EmbLayerNorm:
-// the ids) can split it in two, `struct Ahead; __device__ Ahead ahead(int64_t index) const;` (the loads,
-// nothing that waits for them) and `__device__ Row row(const Ahead&) const;` (the rest); Lookahead below.
+// the ids) can split it in two, `struct RowIds; __device__ RowIds ahead(int64_t index) const;` (the loads,
+// nothing that waits for them) and `__device__ Row row(const RowIds&) const;` (the rest); Lookahead below.
 // fetch and combine are separate so that a kernel can issue every load of a row before anything
 // waits for one (v4-v20, below); load_row does both at once. row(index) is only asked for
-// 0 <= index < rows, and fetch and combine must be harmless on a Row whose out_row < 0 (v12-v19
+// 0 <= index < rows, and fetch and combine must be harmless on a Row whose out_row < 0 (v12-v20
 // call them without a predicate; the result is not stored). combine must also be harmless on a
 // zeroed Raw (v16 and v17 combine one on their idle lanes and discard the result), and `hidden` must
-// be what every address in row() is a multiple of: v17 overwrites it with its compile-time length.
+// be what every address in row() is a multiple of: v17 and v20 overwrite it with their compile-time length.
 //
 // Parameters: gamma and beta are of type P, either fp32 or the activation type T (as NVIDIA's
 // BERT plugins convert them to the layer's type). Every row reads all of them again (from L1/L2):
@@ -198,10 +198,12 @@ namespace bert {
 //        then the row). LayerNorm's rows have no ids: there it only changes the grid.
 //      A block of hidden / 8 threads (768: 3 warps), one row, two vectors a thread (lane, lane + threads), the
 //      floor's "plain 96x1 ids ahead"; v14's statistics and gamma/beta in the output loop. Measured (run 26, H200,
-//      nvidia-h200_emb_layernorm_v20_run26.txt): slower than v14 in EmbLayerNorm fp32 (32 x 384 23.16 against
-//      22.04 us; the plain kernel 21.27 in the same call), level with v3 in fp16 (19.28 against 19.64, 1.8%),
-//      slower than the defaults at LayerNorm and SkipLayerNorm. A default nowhere; 64 registers against the plain
-//      kernel's 40 are the first suspect (not measured).
+//      nvidia-h200_emb_layernorm_v20_run26.txt): EmbLayerNorm fp32 slower than v14 from 4,096 rows (32 x 384
+//      23.16 against 22.04 us; 23.40 against the plain kernel's 21.27 in one floor run), fp16 level with v3 at
+//      12,288 and 65,536 rows (19.28 against 19.64, 1.8%) and 5% behind at 4,096; at 128 and 1,024 rows faster
+//      than both, and the v12 default faster still (fp32) or level (fp16 1,024). Slower than the defaults at
+//      LayerNorm and SkipLayerNorm. A default nowhere; 64 registers against the plain kernel's 40 are the first
+//      suspect (not measured).
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -1079,26 +1081,35 @@ cudaError_t launch_triton_layout(int warps, int64_t rows, cudaStream_t stream, c
     }
 }
 
-// v17: the instance for the row length, one of kFixedLengths (from index kI on).
-template <typename T, typename P, typename RowSource, int kI = 0>
-cudaError_t launch_fixed_length(int64_t rows, cudaStream_t stream, const RowSource& source, T* output,
-                                const P* gamma, const P* beta, const Normalization& norm)
+// launch(std::integral_constant<int, L>{}) for L the one of kFixedLengths (from index kI on) that is `hidden`:
+// v17's and v20's instances, one a row length.
+template <int kI = 0, typename Launch>
+cudaError_t with_fixed_length(int hidden, Launch&& launch)
 {
     constexpr int kCount = int(sizeof(kFixedLengths) / sizeof(kFixedLengths[0]));
     if constexpr (kI >= kCount) {
         return cudaErrorNotSupported;
     } else {
-        constexpr int kLength = kFixedLengths[kI];
-        if (norm.hidden != kLength)
-            return launch_fixed_length<T, P, RowSource, kI + 1>(rows, stream, source, output, gamma, beta, norm);
-        constexpr int kWarps = triton_layout_warps(kLength / kElemsPer16Bytes<T>);
-        static_assert(kWarps > 0, "a fixed length v16's layout takes");
-        return launch_triton_instance<T, P, kWarps, kLength>(rows, stream, source, output, gamma, beta, norm);
+        if (hidden != kFixedLengths[kI]) return with_fixed_length<kI + 1>(hidden, launch);
+        return launch(std::integral_constant<int, kFixedLengths[kI]>{});
     }
 }
 
-// How v20 asks for a row early: source.ahead(index) now and source.row(ahead) when the row is due, where
-// the source splits row() so (EmbLayerNorm); otherwise the index now and row(index) when due.
+// v17: the instance for the row length.
+template <typename T, typename P, typename RowSource>
+cudaError_t launch_fixed_length(int64_t rows, cudaStream_t stream, const RowSource& source, T* output,
+                                const P* gamma, const P* beta, const Normalization& norm)
+{
+    return with_fixed_length(norm.hidden, [&](auto length) {
+        constexpr int kLength = decltype(length)::value;
+        constexpr int kWarps = triton_layout_warps(kLength / kElemsPer16Bytes<T>);
+        static_assert(kWarps > 0, "a fixed length v16's layout takes");
+        return launch_triton_instance<T, P, kWarps, kLength>(rows, stream, source, output, gamma, beta, norm);
+    });
+}
+
+// How v20 asks for a row early: source.ahead(index) now and source.row(ids) when the row is due, where the
+// source splits row() so (EmbLayerNorm: RowIds); otherwise the index now and row(index) when due.
 template <typename RowSource, typename = void>
 struct Lookahead {
     using Ahead = int64_t;
@@ -1106,8 +1117,8 @@ struct Lookahead {
     __device__ static typename RowSource::Row row(const RowSource& source, Ahead index) { return source.row(index); }
 };
 template <typename RowSource>
-struct Lookahead<RowSource, std::void_t<typename RowSource::Ahead>> {
-    using Ahead = typename RowSource::Ahead;
+struct Lookahead<RowSource, std::void_t<typename RowSource::RowIds>> {
+    using Ahead = typename RowSource::RowIds;
     __device__ static Ahead ahead(const RowSource& source, int64_t index) { return source.ahead(index); }
     __device__ static typename RowSource::Row row(const RowSource& source, const Ahead& ahead)
     {
@@ -1115,17 +1126,20 @@ struct Lookahead<RowSource, std::void_t<typename RowSource::Ahead>> {
     }
 };
 
-// v20: four values a vector, two a thread, hidden / 8 threads a block; the grid: the blocks that fit at once,
-// looping over the rows. group_totals' partials are written again each row: a barrier before the next row's.
-constexpr int kIdsAheadVec = 4, kIdsAheadVecs = 2;
+// v20: four values a vector, two vectors a thread, hidden / 8 threads a block; the grid: the blocks that fit at
+// once, looping over the rows. Its statistics and output are v14's for one row (rsqrtf: BERT_FTZ_RSQRT is the
+// shaped kernel's switch): the shaped kernel's are written for a BlockShape's rows in one pass, and were left as
+// measured rather than bent to take a loop as well.
+constexpr int kIdsAheadValuesPerVector = 4, kIdsAheadVectors = 2;
+constexpr int ids_ahead_threads(int length) { return length / (kIdsAheadValuesPerVector * kIdsAheadVectors); }
 
 template <typename T, typename P, int kLength, typename RowSource>
-__global__ void __launch_bounds__(kLength / (kIdsAheadVec * kIdsAheadVecs))
+__global__ void __launch_bounds__(ids_ahead_threads(kLength))
 layernorm_rows_ids_ahead(RowSource source, T* output, const P* gamma, const P* beta, int64_t rows, Normalization norm)
 {
     source.hidden = kLength;  // as v17: every address and 1 / hidden fold into constants
     norm = Normalization::of(kLength, norm.epsilon);
-    constexpr int kVec = kIdsAheadVec, kVecs = kIdsAheadVecs, kThreads = kLength / (kVec * kVecs);
+    constexpr int kVec = kIdsAheadValuesPerVector, kVecs = kIdsAheadVectors, kThreads = ids_ahead_threads(kLength);
     constexpr int kWarps = kThreads / kWarpSize;
     static_assert(kThreads % kWarpSize == 0, "whole warps");
     using Row = typename RowSource::Row;
@@ -1174,32 +1188,30 @@ layernorm_rows_ids_ahead(RowSource source, T* output, const P* gamma, const P* b
         if (next >= rows) return;
         index = next;
         row = Lookahead<RowSource>::row(source, next_ahead);
-        __syncthreads();  // every thread has read this row's totals before the next row's are written
+        // Not needed for correctness: each reduction has partials of its own, so the next row's mean partials
+        // are written after this row's squares barrier (every read of this row's mean partials is before it)
+        // and its square partials after its own mean barrier (every read of this row's is before that). Kept
+        // as measured (run 26): the loop without it was not timed.
+        __syncthreads();
     }
 }
 
-// v20: the instance for the row length (one of kFixedLengths, from index kI on), in a grid of the blocks that
-// fit on the GPU at once (`sms` SMs), at most one a row.
-template <typename T, typename P, typename RowSource, int kI = 0>
-cudaError_t launch_ids_ahead(int64_t rows, int sms, cudaStream_t stream, const RowSource& source, T* output,
-                             const P* gamma, const P* beta, const Normalization& norm)
+// v20: the instance for the row length, in a grid of the blocks that fit on the GPU at once (wave_size), at
+// most one a row.
+template <typename T, typename P, typename RowSource>
+cudaError_t launch_ids_ahead(int64_t rows, cudaStream_t stream, const RowSource& source, T* output, const P* gamma,
+                             const P* beta, const Normalization& norm)
 {
-    constexpr int kCount = int(sizeof(kFixedLengths) / sizeof(kFixedLengths[0]));
-    if constexpr (kI >= kCount) {
-        return cudaErrorNotSupported;
-    } else {
-        constexpr int kLength = kFixedLengths[kI];
-        if (norm.hidden != kLength)
-            return launch_ids_ahead<T, P, RowSource, kI + 1>(rows, sms, stream, source, output, gamma, beta, norm);
-        constexpr int kThreads = kLength / (kIdsAheadVec * kIdsAheadVecs);
+    return with_fixed_length(norm.hidden, [&](auto length) {
+        constexpr int kLength = decltype(length)::value, kThreads = ids_ahead_threads(kLength);
         const auto kernel = layernorm_rows_ids_ahead<T, P, kLength, RowSource>;
-        int per_sm = 0;
-        const cudaError_t status = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, 0);
+        int per_sm = 0, sms = 0;
+        const cudaError_t status = wave_size(reinterpret_cast<const void*>(kernel), kThreads, 0, &per_sm, &sms);
         if (status != cudaSuccess) return status;
-        const int64_t blocks = std::min<int64_t>(rows, int64_t(std::max(per_sm, 1)) * sms);
+        const int64_t blocks = std::min<int64_t>(rows, int64_t(per_sm) * sms);
         kernel<<<unsigned(blocks), kThreads, 0, stream>>>(source, output, gamma, beta, rows, norm);
         return cudaGetLastError();
-    }
+    });
 }
 
 // How v2/v3 split a row: threads_per_row == 0 means the row does not fit that version.
@@ -1417,8 +1429,8 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
     }
 }
 
-// Version 0 resolved: the measured choice where its split takes the row, else for v17 and v20 the choice
-// they replace (fp32 v14, fp16 v3) and then its fallback, else v9 for v10, v12 and v16
+// Version 0 resolved: the measured choice where its split takes the row, else v14 for v17 (the choice
+// v17 replaced) and v20, then v14's fallback, else v9 for v10, v12 and v16
 // (a block per row, for any row of up to 1024 vectors), v8 for v11 and v13 (a warp or a few per
 // row, several vectors a thread), v7 for v14 (a row spread over more threads than v3's, the fp32
 // default from ~16K rows before v14; untimed on the rows v14 refuses) and for v15, v18 and v19 (their
@@ -1431,12 +1443,13 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
         return kLayerNormScalar;
     const int point = measured_point(rows, sms, element_bytes);
     int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
-    // v17 and v20 take rows of 768 and 1024 values only. Where one is a default (v17: LayerNorm fp32's ~16K and
-    // ~64K points, run 25) other rows keep what its points chose before, v14 in fp32 and v3 in fp16, and their
-    // own fallbacks (v16, v17's layout with the length at run time, was slower than v14 at most cells timed).
+    // v17 and v20 take rows of 768 and 1024 values only. v17 took LayerNorm fp32's ~16K and ~64K points from v14
+    // (run 25): other rows keep what those points chose before, v14 and its own fallback (v16, v17's layout with
+    // the length at run time, was slower than v14 at most cells timed). v20, a default nowhere, falls back the
+    // same way until a table names it.
     if ((chosen == kLayerNormFixedLength || chosen == kLayerNormIdsAhead) &&
         !split_fits(chosen, vecs_per_row, elems_per_vec))
-        chosen = element_bytes == 2 ? kLayerNormSized : kLayerNormRowPairsShaped;
+        chosen = kLayerNormRowPairsShaped;
     if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v19: their general twins
         if (chosen == kLayerNormOneReduction || chosen == kLayerNormBlockShape) chosen = kLayerNormBlockLoadsFirst;
         if (chosen == kLayerNormWarpOneReduction || chosen == kLayerNormWarpPerRow) chosen = kLayerNormParamsWithRow;
@@ -1518,9 +1531,7 @@ cudaError_t launch_layernorm_version(int version, const RowSource& source, bool 
     if (version == kLayerNormIdsAhead) {
         if (!fixed_length_fits(norm.hidden)) return cudaErrorNotSupported;
         if (rows == 0) return cudaSuccess;
-        const cudaError_t status = count_sms();
-        if (status != cudaSuccess) return status;
-        return launch_ids_ahead<T, P>(rows, sms, stream, source, output, gamma, beta, norm);
+        return launch_ids_ahead<T, P>(rows, stream, source, output, gamma, beta, norm);
     }
     if (version >= kLayerNormBlockShape) {  // v12-v15, v18 and v19 (v16, v17 and v20 returned above)
         const int n = shape_size(version, vecs_per_row, kVec);

@@ -4,7 +4,8 @@
 // warp's global load in 32-byte sectors; a warp whose 32 lanes each load 16 contiguous bytes
 // asks for 512 contiguous bytes with ONE instruction (LDG.128), which keeps the fewest
 // instructions in flight for the most bytes. So the kernels move data as `Pack16<T>`: 4 floats or
-// 8 halves (one exception, BiasGelu v8, moves 8 bytes a thread through load_bits). Arithmetic
+// 8 halves (two exceptions move 8 bytes a thread: BiasGelu v8 through load_bits, and the LayerNorm family's
+// v20 in fp16, whose vector is four values: Pack8 below). Arithmetic
 // always happens in fp32, whatever the storage type.
 #pragma once
 
@@ -37,7 +38,8 @@ struct alignas(16) Pack16 {
 // 8 bytes of halves: a vector of four values for fp16 (LayerNorm v20, whose vector is four values of any type).
 template <typename T>
 struct alignas(8) Pack8 {
-    T elems[8 / sizeof(T)];
+    static_assert(sizeof(T) == 2, "four halves");
+    T elems[4];
 };
 // Whether N values of T are whole 8-byte packs of halves and not whole 16-byte ones: where load_raw and
 // store_from_float use 64-bit accesses (only v20's fp16 rows of four values a vector ask for them).
@@ -173,7 +175,7 @@ __device__ __forceinline__ uint2 load_keep(const uint2* source)
 // (BiasGelu runs in place), so this rests on a rule every kernel here keeps: no value that is
 // stored comes from a load of an address that any thread stored to earlier in the launch. Each
 // element is loaded, then written by the thread group that loaded it, its value depending on the
-// load; a grid's last block of v12-v19 may load the last row a second time, but stores nothing of it.
+// load; a grid's last block of v12-v19 may load the last row a second time, and v20's last look ahead its own row's ids, but neither stores anything of it.
 #define BERT_PREFETCH_STRING_(bytes) #bytes
 #define BERT_PREFETCH_STRING(bytes) BERT_PREFETCH_STRING_(bytes)
 #define BERT_PREFETCH_HINT ".L2::" BERT_PREFETCH_STRING(BERT_L2_PREFETCH_BYTES) "B"
@@ -263,7 +265,8 @@ __host__ __device__ __forceinline__ bool is_aligned16(const void* pointer)
 
 // out[i] = source[i] for i < N, as stored: no conversion and no arithmetic, so nothing waits for
 // the data here. When N elements are a whole number of 16-byte packs the loads are 128-bit (source
-// must then be 16-byte aligned); otherwise (N = 1: the scalar path) they are element loads, which
+// must then be 16-byte aligned); N halves in 8-byte packs (kHalfPacks8, v20) 64-bit (source 8-byte
+// aligned); otherwise (N = 1: the scalar path) they are element loads, which
 // ignore kCache.
 template <Cache kCache = Cache::kNormal, int N, typename T>
 __device__ __forceinline__ void load_raw(const T* source, T (&out)[N])
@@ -307,7 +310,7 @@ __device__ __forceinline__ void load_as_float(const T* source, float (&out)[N])
     convert_to_float(raw, out);
 }
 
-// destination[i] = T(values[i]) for i < N, with the same 16-byte rule as load_as_float.
+// destination[i] = T(values[i]) for i < N, with the same 16-byte and 8-byte rules as load_raw.
 template <Cache kCache = Cache::kNormal, int N, typename T>
 __device__ __forceinline__ void store_from_float(T* destination, const float (&values)[N])
 {

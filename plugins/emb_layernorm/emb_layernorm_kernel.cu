@@ -100,54 +100,54 @@ struct EmbeddingRows {
         }
     };
 
-    // A row's loads (cu_seqlens for a packed batch, the ids), apart from what waits for them (row(Ahead)):
+    // A row's loads (cu_seqlens for a packed batch, the ids), apart from what waits for them (row(RowIds)):
     // LayerNorm v20 asks for the next row's loads before this row's data arrive (common/layernorm_rows.cuh).
-    // lookup() is row()'s first half, the form every other version runs; ahead() is v20's.
-    struct Ahead {
+    struct RowIds {
         int32_t position;
         bool padding;
         int64_t token;
         int32_t word_id, type_id;
     };
 
-    // A padded batch's ids in a branch of their own (uniform over the grid): with lookup()'s selects their
-    // loads hang on a predicate that a packed batch's cu_seqlens loads feed, and ptxas issued them only after
-    // the current row's first reduction (SASS, run 26), where they would leave right behind its loads.
-    __device__ Ahead ahead(int64_t slot) const
-    {
-        if (cu_seqlens == nullptr) {
-            const int32_t sequence = int32_t(seq_len.quotient(uint32_t(slot)));
-            return {int32_t(slot) - sequence * int32_t(seq_len.divisor), false, slot, input_ids[slot], token_type_ids[slot]};
-        }
-        return lookup(slot);
-    }
+    // Whether ids_of knows the batch's layout at compile time (v20's ahead()) or reads it from cu_seqlens
+    // (every other version, through row(slot)).
+    enum class Layout { kPadded, kPacked, kAtRunTime };
 
-    __device__ Ahead lookup(int64_t slot) const
+    template <Layout kLayout>
+    __device__ RowIds ids_of(int64_t slot) const
     {
         const int32_t sequence = int32_t(seq_len.quotient(uint32_t(slot)));
-        Ahead a;
-        a.position = int32_t(slot) - sequence * int32_t(seq_len.divisor);
+        RowIds ids;
+        ids.position = int32_t(slot) - sequence * int32_t(seq_len.divisor);
         // No branch below, only selects and predicated loads. A kernel of several rows a thread (v6, v14,
         // v16-v19) forms its rows one after another; with `if (padding) return Row{}` here ptxas issued the
         // next row's id loads only once this row's ids had come back and been checked, one round trip a
         // row (SASS of v18, run 25). Straight-line code lets every row's loads be in flight at once.
-        const bool packed = cu_seqlens != nullptr;
+        const bool packed = kLayout == Layout::kAtRunTime ? cu_seqlens != nullptr : kLayout == Layout::kPacked;
         int32_t start = 0, length = int32_t(seq_len.divisor);
         if (packed) {
             start = cu_seqlens[sequence];
             length = cu_seqlens[sequence + 1] - start;
         }
-        a.padding = a.position >= length;
-        a.token = packed ? int64_t(start) + a.position : slot;
-        a.word_id = 0, a.type_id = 0;
-        if (!a.padding) {
-            a.word_id = input_ids[a.token];
-            a.type_id = token_type_ids[a.token];
+        ids.padding = ids.position >= length;
+        ids.token = packed ? int64_t(start) + ids.position : slot;
+        ids.word_id = 0, ids.type_id = 0;
+        if (!ids.padding) {
+            ids.word_id = input_ids[ids.token];
+            ids.type_id = token_type_ids[ids.token];
         }
-        return a;
+        return ids;
     }
 
-    __device__ Row row(const Ahead& a) const
+    // v20's: the layout a branch of its own (uniform over the grid). With it known at run time only, a padded
+    // batch's id loads hang on a predicate that a packed batch's cu_seqlens loads feed, and ptxas issued them
+    // only after the current row's first reduction (SASS, run 26), where they would leave right behind its loads.
+    __device__ RowIds ahead(int64_t slot) const
+    {
+        return cu_seqlens == nullptr ? ids_of<Layout::kPadded>(slot) : ids_of<Layout::kPacked>(slot);
+    }
+
+    __device__ Row row(const RowIds& a) const
     {
         // The addresses are formed whatever the ids (row 0 for one out of range, or a padding slot) rather
         // than in a branch on them: then only a multiply-add waits for the ids, while the table pointers
@@ -162,7 +162,7 @@ struct EmbeddingRows {
         return row;
     }
 
-    __device__ Row row(int64_t slot) const { return row(lookup(slot)); }
+    __device__ Row row(int64_t slot) const { return row(ids_of<Layout::kAtRunTime>(slot)); }
 
     // The default version at 128 .. 65536 slots (common/layernorm_rows.cuh, README).
     static constexpr bert::MeasuredDefaults kDefaults = {{12, 12, 14, 14, 13}, {12, 12, 3, 3, 3}};

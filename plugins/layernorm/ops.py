@@ -18,7 +18,7 @@ from plugins import kernels
 # Version numbers accepted by bertLayerNormVersion (also SkipLayerNorm and EmbLayerNorm).
 VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20)
 # The versions that need rows of whole 16-byte vectors and 16-byte aligned pointers (else they
-# refuse with cudaErrorNotSupported); 1 takes anything. 10 to 19 also refuse rows their splits
+# refuse with cudaErrorNotSupported); 1 takes anything. 10 to 20 also refuse rows their splits
 # cannot take (layernorm_kernel.h).
 VECTOR_VERSIONS = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20)
 

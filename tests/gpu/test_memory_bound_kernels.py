@@ -663,14 +663,17 @@ def test_emb_layer_norm_packed_many_sequences(dtype):
 @pytest.mark.parametrize("version", ALL_VERSIONS, ids=lambda v: f"v{v}")
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_emb_layer_norm_out_of_range_ids_give_nan_rows(dtype, version):
-    hidden, batch, max_pos = 768, 3, 16
+    # 10,240 rows: more than v20's grid of resident blocks, so its blocks loop and take their later rows
+    # through the look-ahead (EmbeddingRows::ahead), bad ids among them.
+    hidden, batch, max_pos = 768, 512, 16
     seq_len = max_pos + 4  # positions 16..19 are outside the position table
     g = generator("emb_nan", dtype_name(dtype), version)
     tables = embedding_tables(hidden, g, max_pos=max_pos)
     ids, types = random_ids((batch, seq_len), g)
     ids[0, 3], ids[1, 0], types[2, 5] = VOCAB, -1, TYPE_VOCAB
+    ids[300, 7], types[511, 15] = VOCAB + 5, -2
     bad = torch.zeros(batch, seq_len, dtype=torch.bool, device=DEVICE)
-    bad[0, 3] = bad[1, 0] = bad[2, 5] = True
+    bad[0, 3] = bad[1, 0] = bad[2, 5] = bad[300, 7] = bad[511, 15] = True
     bad[:, max_pos:] = True
     sentinel = 7.0  # not NaN, so a NaN row proves the kernel wrote it
     out = poisoned((batch, seq_len, hidden), dtype, value=sentinel)
