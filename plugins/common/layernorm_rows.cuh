@@ -1523,15 +1523,12 @@ cudaError_t launch_layernorm_version(int version, const RowSource& source, bool 
         if (rows == 0) return cudaSuccess;
         return launch_triton_layout<T, P>(warps, rows, stream, source, output, gamma, beta, norm);
     }
-    if (version == kLayerNormFixedLength) {
+    if (version == kLayerNormFixedLength || version == kLayerNormIdsAhead) {
         if (!fixed_length_fits(norm.hidden)) return cudaErrorNotSupported;
         if (rows == 0) return cudaSuccess;
-        return launch_fixed_length<T, P>(rows, stream, source, output, gamma, beta, norm);
-    }
-    if (version == kLayerNormIdsAhead) {
-        if (!fixed_length_fits(norm.hidden)) return cudaErrorNotSupported;
-        if (rows == 0) return cudaSuccess;
-        return launch_ids_ahead<T, P>(rows, stream, source, output, gamma, beta, norm);
+        return version == kLayerNormFixedLength
+                   ? launch_fixed_length<T, P>(rows, stream, source, output, gamma, beta, norm)
+                   : launch_ids_ahead<T, P>(rows, stream, source, output, gamma, beta, norm);
     }
     if (version >= kLayerNormBlockShape) {  // v12-v15, v18 and v19 (v16, v17 and v20 returned above)
         const int n = shape_size(version, vecs_per_row, kVec);
