@@ -149,8 +149,8 @@ def test_a_version_that_takes_the_width_takes_every_row_count(tmp_path):
 
 # Run 25 gave LayerNorm fp32's ~16K and ~64K points to v17, which takes rows of 768 and 1024 values only
 # (was v14 there). Every other width must keep the default it had: v17 falls back to v14, then v14's chain.
-# v20 (run 26, a default nowhere) takes the same rows and falls back the same way; both checked in both
-# element sizes, with the fixed-length version in place of v14 at the ~16K and ~64K points.
+# v20 (EmbLayerNorm's default from ~1K rows since run 27) takes the same rows and falls back the same way; both
+# checked in both element sizes, with the fixed-length version in place of v14 at the ~16K and ~64K points.
 FIXED_LENGTH_PROGRAM = PROGRAM[:PROGRAM.index("int main()")] + r"""
 int main()
 {

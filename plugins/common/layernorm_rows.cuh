@@ -13,8 +13,10 @@
 //   int32_t hidden;  // the row length, and the stride of every row the source addresses
 //   static constexpr MeasuredDefaults kDefaults;  // what version 0 runs (below)
 // Optional, for v20, which asks for a row one row early: a source whose row() itself loads (EmbLayerNorm:
-// the ids) can split it in two, `struct RowIds; __device__ RowIds ahead(int64_t index) const;` (the loads,
-// nothing that waits for them) and `__device__ Row row(const RowIds&) const;` (the rest); Lookahead below.
+// the ids) can split it in two, `struct RowIds; template <int kLayout> __device__ RowIds ahead(int64_t index)
+// const;` (the loads, nothing that waits for them) and `__device__ Row row(const RowIds&) const;` (the rest),
+// with `static constexpr int kLayouts` and `int layout() const` (which of the kLayouts ways to find a row's
+// ids this launch takes, e.g. padded or packed batches: v20 compiles one kernel a layout); Lookahead below.
 // fetch and combine are separate so that a kernel can issue every load of a row before anything
 // waits for one (v4-v20, below); load_row does both at once. row(index) is only asked for
 // 0 <= index < rows, and fetch and combine must be harmless on a Row whose out_row < 0 (v12-v20
@@ -197,13 +199,21 @@ namespace bert {
 //        row after a block's first waits one round trip (its row) where a block a row waits two (the ids,
 //        then the row). LayerNorm's rows have no ids: there it only changes the grid.
 //      A block of hidden / 8 threads (768: 3 warps), one row, two vectors a thread (lane, lane + threads), the
-//      floor's "plain 96x1 ids ahead"; v14's statistics and gamma/beta in the output loop. Measured (run 26, H200,
-//      nvidia-h200_emb_layernorm_v20_run26.txt): EmbLayerNorm fp32 slower than v14 from 4,096 rows (32 x 384
-//      23.16 against 22.04 us; 23.40 against the plain kernel's 21.27 in one floor run), fp16 level with v3 at
-//      12,288 and 65,536 rows (19.28 against 19.64, 1.8%) and 5% behind at 4,096; at 128 and 1,024 rows faster
-//      than both, and the v12 default faster still (fp32) or level (fp16 1,024). Slower than the defaults at
-//      LayerNorm and SkipLayerNorm. A default nowhere; 64 registers against the plain kernel's 40 are the first
-//      suspect (not measured).
+//      floor's "plain 96x1 ids ahead"; v14's statistics and gamma/beta in the output loop. Run 26's form was
+//      slower than v14 in EmbLayerNorm fp32 from 4,096 rows (32 x 384 23.16 against 22.04 us; 23.40 against the
+//      plain kernel's 21.27 in one floor run) and level with v3 in fp16 (nvidia-h200_emb_layernorm_v20_run26.txt).
+//      Run 27 found why, one change at a time (run27_experiments.txt): its instance held 64 registers, 10 blocks
+//      an SM where the plain kernel's 40 fit 17. Three changes took it to 38 and past the plain kernel:
+//      - one kernel a layout (padded or packed batch, Lookahead's kLayouts), not both in one: -4% at 12,288 fp32
+//        rows (8 registers);
+//      - EmbLayerNorm's rows without a branch on in_range (row 0 loaded, then NaN added; every version's);
+//      - kIdsAheadMinBlocks, without which ptxas, at 32 registers, split the row's six loads in two.
+//      (And no barrier at the loop's end, which was never needed.) Measured (run 27, H200, one process):
+//      EmbLayerNorm fp32 32 x 384 21.17 us against v14 22.29 and the plain kernel 20.95; fp16 16.53 against v3
+//      19.61 (1.19x); 128 x 512 fp16 75.06 against 90.57. Built in the tree, the fastest EmbLayerNorm version at
+//      every point timed from 1,024 rows, in both types, but fp32 4,096 (v13 1% ahead: level); the EmbLayerNorm
+//      default there since run 27. Slower than the defaults at LayerNorm and SkipLayerNorm (run 26; not timed
+//      since). Rows of 768 or 1024 values (1024 untimed).
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -1108,18 +1118,28 @@ cudaError_t launch_fixed_length(int64_t rows, cudaStream_t stream, const RowSour
     });
 }
 
-// How v20 asks for a row early: source.ahead(index) now and source.row(ids) when the row is due, where the
-// source splits row() so (EmbLayerNorm: RowIds); otherwise the index now and row(index) when due.
+// How v20 asks for a row early: source.ahead<kLayout>(index) now and source.row(ids) when the row is due, where
+// the source splits row() so (EmbLayerNorm: RowIds); otherwise the index now and row(index) when due, in one
+// layout.
 template <typename RowSource, typename = void>
 struct Lookahead {
+    static constexpr int kLayouts = 1;
+    __host__ static int layout(const RowSource&) { return 0; }
     using Ahead = int64_t;
+    template <int kLayout>
     __device__ static Ahead ahead(const RowSource&, int64_t index) { return index; }
     __device__ static typename RowSource::Row row(const RowSource& source, Ahead index) { return source.row(index); }
 };
 template <typename RowSource>
 struct Lookahead<RowSource, std::void_t<typename RowSource::RowIds>> {
+    static constexpr int kLayouts = RowSource::kLayouts;
+    __host__ static int layout(const RowSource& source) { return source.layout(); }
     using Ahead = typename RowSource::RowIds;
-    __device__ static Ahead ahead(const RowSource& source, int64_t index) { return source.ahead(index); }
+    template <int kLayout>
+    __device__ static Ahead ahead(const RowSource& source, int64_t index)
+    {
+        return source.template ahead<kLayout>(index);
+    }
     __device__ static typename RowSource::Row row(const RowSource& source, const Ahead& ahead)
     {
         return source.row(ahead);
@@ -1132,9 +1152,19 @@ struct Lookahead<RowSource, std::void_t<typename RowSource::RowIds>> {
 // measured rather than bent to take a loop as well.
 constexpr int kIdsAheadValuesPerVector = 4, kIdsAheadVectors = 2;
 constexpr int ids_ahead_threads(int length) { return length / (kIdsAheadValuesPerVector * kIdsAheadVectors); }
+// Blocks an SM, asked of ptxas where it was measured (sm_90). Unbounded, EmbLayerNorm's instance took 64 registers
+// (10 blocks of 3 warps an SM); with its loads branch-free, 32, but ptxas then split a row's six table loads into
+// a pair and a four, the four waiting for the pair's adds (SASS, run 27), 2.5% slower at 12,288 fp32 rows. Asked
+// for 14 blocks, it takes 38 registers (17 blocks) and issues the six together, with no spill (ptxas -v, CUDA
+// 13.0). Elsewhere nothing is asked: 14 blocks of 96 threads are more than an sm_75 SM holds (1024 threads).
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+constexpr int kIdsAheadMinBlocks = 14;
+#else
+constexpr int kIdsAheadMinBlocks = 1;
+#endif
 
-template <typename T, typename P, int kLength, typename RowSource>
-__global__ void __launch_bounds__(ids_ahead_threads(kLength))
+template <typename T, typename P, int kLength, typename RowSource, int kLayout>
+__global__ void __launch_bounds__(ids_ahead_threads(kLength), kIdsAheadMinBlocks)
 layernorm_rows_ids_ahead(RowSource source, T* output, const P* gamma, const P* beta, int64_t rows, Normalization norm)
 {
     source.hidden = kLength;  // as v17: every address and 1 / hidden fold into constants
@@ -1146,8 +1176,9 @@ layernorm_rows_ids_ahead(RowSource source, T* output, const P* gamma, const P* b
     const int lane = int(threadIdx.x), warp = lane / kWarpSize;
     __shared__ float mean_partials[1][kWarps], square_partials[1][kWarps];
 
+    using Ahead = Lookahead<RowSource>;
     int64_t index = blockIdx.x;  // < rows: the grid is never larger than the rows
-    Row row = source.row(index);
+    Row row = Ahead::row(source, Ahead::template ahead<kLayout>(source, index));
     for (;;) {
         typename Row::template Raw<kVec> raw[kVecs];
 #pragma unroll
@@ -1157,7 +1188,7 @@ layernorm_rows_ids_ahead(RowSource source, T* output, const P* gamma, const P* b
         // here (SASS, run 26), ptxas put those checks before this row's loads, which then waited for the
         // ids, and split this row's loads in two. Past the last row, this row again (not used).
         const int64_t next = index + gridDim.x;
-        const auto next_ahead = Lookahead<RowSource>::ahead(source, next < rows ? next : index);
+        const auto next_ahead = Ahead::template ahead<kLayout>(source, next < rows ? next : index);
 
         float x[kVecs][kVec];
 #pragma unroll
@@ -1187,24 +1218,32 @@ layernorm_rows_ids_ahead(RowSource source, T* output, const P* gamma, const P* b
         }
         if (next >= rows) return;
         index = next;
-        row = Lookahead<RowSource>::row(source, next_ahead);
-        // Not needed for correctness: each reduction has partials of its own, so the next row's mean partials
-        // are written after this row's squares barrier (every read of this row's mean partials is before it)
-        // and its square partials after its own mean barrier (every read of this row's is before that). Kept
-        // as measured (run 26): the loop without it was not timed.
-        __syncthreads();
+        row = Ahead::row(source, next_ahead);
+        // No barrier here: each reduction has partials of its own, so the next row's mean partials are written
+        // after this row's squares barrier (every read of this row's mean partials is before it) and its square
+        // partials after its own mean barrier (every read of this row's is before that).
     }
 }
 
-// v20: the instance for the row length, in a grid of the blocks that fit on the GPU at once (wave_size), at
-// most one a row.
+// v20's instance for the row length and the source's layout (from kI on).
+template <typename T, typename P, int kLength, typename RowSource, int kI = 0>
+auto ids_ahead_kernel(int layout)
+{
+    if constexpr (kI + 1 < Lookahead<RowSource>::kLayouts) {
+        if (layout != kI) return ids_ahead_kernel<T, P, kLength, RowSource, kI + 1>(layout);
+    }
+    return layernorm_rows_ids_ahead<T, P, kLength, RowSource, kI>;
+}
+
+// v20: the instance for the row length and layout, in a grid of the blocks that fit on the GPU at once
+// (wave_size), at most one a row.
 template <typename T, typename P, typename RowSource>
 cudaError_t launch_ids_ahead(int64_t rows, cudaStream_t stream, const RowSource& source, T* output, const P* gamma,
                              const P* beta, const Normalization& norm)
 {
     return with_fixed_length(norm.hidden, [&](auto length) {
         constexpr int kLength = decltype(length)::value, kThreads = ids_ahead_threads(kLength);
-        const auto kernel = layernorm_rows_ids_ahead<T, P, kLength, RowSource>;
+        const auto kernel = ids_ahead_kernel<T, P, kLength, RowSource>(Lookahead<RowSource>::layout(source));
         int per_sm = 0, sms = 0;
         const cudaError_t status = wave_size(reinterpret_cast<const void*>(kernel), kThreads, 0, &per_sm, &sms);
         if (status != cudaSuccess) return status;
@@ -1306,7 +1345,9 @@ inline LoadsFirstPlan plan_warp_merged(int vecs_per_row, int elems_per_vec, int6
 // to the version already chosen (one exception, LayerNorm fp32's v14 at ~16K and ~64K: README, run
 // 11; since run 25 v17 there, ahead of v14 in all eight interleaved timings at 12,288-65,536 rows by 0.5-1.9%,
 // another exception; and EmbLayerNorm fp32's v14 at ~16K, 5-6% ahead of v7 at 12,288 and 16,384; run25 results
-// files). No single version wins everywhere: with ~128-1K
+// files; since run 27 EmbLayerNorm's v20 from ~1K rows in both types, the fastest version at each of those points
+// in one process but fp32 ~4K, where v13 was 1% ahead and v14, the choice before, 10% behind: run27_experiments.txt,
+// call 4). No single version wins everywhere: with ~128-1K
 // rows the shortest chain of latencies (v12: a vector per thread, the plainest reductions; before run 10 v10) wins,
 // and for SkipLayerNorm fp32 v10 up to ~16K rows; above, the shapes that give a thread more bytes (v13, v14:
 // several vectors or rows a thread, gamma/beta out of registers through the reductions), v5/v8, which keep
@@ -1445,8 +1486,8 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
     int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
     // v17 and v20 take rows of 768 and 1024 values only. v17 took LayerNorm fp32's ~16K and ~64K points from v14
     // (run 25): other rows keep what those points chose before, v14 and its own fallback (v16, v17's layout with
-    // the length at run time, was slower than v14 at most cells timed). v20, a default nowhere, falls back the
-    // same way until a table names it.
+    // the length at run time, was slower than v14 at most cells timed). v20 (EmbLayerNorm from ~1K rows since run
+    // 27) falls back the same way: untimed on other rows, as were v3, v12 and v13, which those points chose before.
     if ((chosen == kLayerNormFixedLength || chosen == kLayerNormIdsAhead) &&
         !split_fits(chosen, vecs_per_row, elems_per_vec))
         chosen = kLayerNormRowPairsShaped;

@@ -66,7 +66,7 @@ struct EmbeddingRows {
         const float* position = nullptr;
         const float* type = nullptr;
         bool in_range = false;  // false: an id out of its table (a NaN row) or a padding slot
-                                // (out_row < 0); the pointers then at row 0, never read
+                                // (out_row < 0); the pointers then at row 0, read and not used
         int64_t out_row = -1;
 
         template <int N>
@@ -76,10 +76,12 @@ struct EmbeddingRows {
             float position[N];
         };
 
+        // No branch on in_range, here or in combine: a row out of range is row 0 of each table, loaded and
+        // then poisoned. With `if (!in_range) return;` here and the NaN row written in a branch of combine,
+        // v20's instance kept both paths' registers (64; 17 blocks an SM fit 38: run 27).
         template <int N>
         __device__ void fetch(int col, Raw<N>& raw) const
         {
-            if (!in_range) return;  // combine writes the NaN row
             // A word row is one token's: read once, like an activation row.
             load_table<kWordRows>(word + col, raw.word);
             load_table<bert::kParameters>(type + col, raw.type);
@@ -89,14 +91,11 @@ struct EmbeddingRows {
         template <int N>
         __device__ void combine(const Raw<N>& raw, float (&x)[N]) const
         {
-            if (!in_range) {
-#pragma unroll
-                for (int i = 0; i < N; ++i) x[i] = __int_as_float(0x7fc00000);  // quiet NaN
-                return;
-            }
+            // x + 0 is x (and -0 becomes +0, which no statistic tells apart); x + NaN the NaN row.
+            const float poison = in_range ? 0.0f : __int_as_float(0x7fc00000);  // quiet NaN
             // The order of Hugging Face's BertEmbeddings: (word + token_type) + position.
 #pragma unroll
-            for (int i = 0; i < N; ++i) x[i] = (raw.word[i] + raw.type[i]) + raw.position[i];
+            for (int i = 0; i < N; ++i) x[i] = ((raw.word[i] + raw.type[i]) + raw.position[i]) + poison;
         }
     };
 
@@ -112,6 +111,8 @@ struct EmbeddingRows {
     // Whether ids_of knows the batch's layout at compile time (v20's ahead()) or reads it from cu_seqlens
     // (every other version, through row(slot)).
     enum class Layout { kPadded, kPacked, kAtRunTime };
+    static constexpr int kLayouts = 2;  // v20's instances: Layout::kPadded and kPacked
+    int layout() const { return int(cu_seqlens == nullptr ? Layout::kPadded : Layout::kPacked); }
 
     template <Layout kLayout>
     __device__ RowIds ids_of(int64_t slot) const
@@ -139,12 +140,15 @@ struct EmbeddingRows {
         return ids;
     }
 
-    // v20's: the layout a branch of its own (uniform over the grid). With it known at run time only, a padded
-    // batch's id loads hang on a predicate that a packed batch's cu_seqlens loads feed, and ptxas issued them
-    // only after the current row's first reduction (SASS, run 26), where they would leave right behind its loads.
+    // v20's, one kernel a layout. With the layout known at run time only, a padded batch's id loads hang on a
+    // predicate that a packed batch's cu_seqlens loads feed, and ptxas issued them only after the current
+    // row's first reduction (SASS, run 26), where they would leave right behind its loads. With both layouts in
+    // one kernel, each in a branch of its own (run 26's form), merging the two paths' ids cost 8 registers and 4%
+    // at 12,288 fp32 rows (run 27).
+    template <int kLayout>
     __device__ RowIds ahead(int64_t slot) const
     {
-        return cu_seqlens == nullptr ? ids_of<Layout::kPadded>(slot) : ids_of<Layout::kPacked>(slot);
+        return ids_of<Layout(kLayout)>(slot);
     }
 
     __device__ Row row(const RowIds& a) const
@@ -165,7 +169,7 @@ struct EmbeddingRows {
     __device__ Row row(int64_t slot) const { return row(ids_of<Layout::kAtRunTime>(slot)); }
 
     // The default version at 128 .. 65536 slots (common/layernorm_rows.cuh, README).
-    static constexpr bert::MeasuredDefaults kDefaults = {{12, 12, 14, 14, 13}, {12, 12, 3, 3, 3}};
+    static constexpr bert::MeasuredDefaults kDefaults = {{12, 20, 20, 20, 20}, {12, 20, 20, 20, 20}};
 };
 
 template <typename T>
