@@ -149,36 +149,52 @@ def test_a_version_that_takes_the_width_takes_every_row_count(tmp_path):
 
 # Run 25 gave LayerNorm fp32's ~16K and ~64K points to v17, which takes rows of 768 and 1024 values only
 # (was v14 there). Every other width must keep the default it had: v17 falls back to v14, then v14's chain.
-# v20 (EmbLayerNorm's default from ~1K rows since run 27) takes the same rows and falls back the same way; both
-# checked in both element sizes, with the fixed-length version in place of v14 at the ~16K and ~64K points.
+# v20 (EmbLayerNorm's default from ~1K rows since run 27) takes the same rows; EmbLayerNorm's table names what
+# other widths run where it chose v20 (its choices from before). Both cases, both versions, both element sizes:
+# "before" is a table without v17/v20, "after" the same with the fixed-length version at some points, plus (in the
+# second case) "before" as the other widths' table; other widths must get before's choice, 768 and 1024 the
+# fixed-length version wherever after names it.
 FIXED_LENGTH_PROGRAM = PROGRAM[:PROGRAM.index("int main()")] + r"""
 int main()
 {
     using namespace bert;
     int failures = 0, checked = 0;
-    for (int fixed_version : {int(kLayerNormFixedLength), int(kLayerNormIdsAhead)}) {
-        const MeasuredDefaults before = {{12, 12, 14, 14, 14}, {12, 12, 14, 14, 14}};
-        const MeasuredDefaults after = {{12, 12, 14, fixed_version, fixed_version},
-                                        {12, 12, 14, fixed_version, fixed_version}};
-        for (int element_bytes : {4, 2}) {
-            const int elems = 16 / element_bytes;
-            for (int hidden = elems; hidden <= 16384; hidden += elems)
-                for (long long rows : {1LL, 4096LL, 12288LL, 16384LL, 65536LL, 1LL << 22})
-                    for (int sms : {16, 132}) {
-                        const int vecs = hidden / elems;
-                        const int old_choice = default_version(before, element_bytes, true, vecs, elems, rows, sms);
-                        const int new_choice = default_version(after, element_bytes, true, vecs, elems, rows, sms);
-                        const int point = measured_point(rows, sms, element_bytes);
-                        const int at_point = element_bytes == 2 ? after.fp16[point] : after.fp32[point];
-                        const bool fixed = hidden == 768 || hidden == 1024;
-                        const int expected = fixed && at_point == fixed_version ? fixed_version : old_choice;
-                        ++checked;
-                        if (new_choice != expected && ++failures <= 10)
-                            std::printf("v%d, %d-byte, hidden %d, %lld rows, %d SMs: v%d before, v%d now\n",
-                                        fixed_version, element_bytes, hidden, rows, sms, old_choice, new_choice);
-                    }
+    for (int fixed_version : {int(kLayerNormFixedLength), int(kLayerNormIdsAhead)})
+        for (bool other_widths_table : {false, true}) {
+            // Without a table for other widths, v14 is what the fixed-length version replaced (run 25's case).
+            const MeasuredDefaults before = other_widths_table
+                ? MeasuredDefaults{{12, 12, 14, 14, 13}, {12, 12, 3, 3, 3}}
+                : MeasuredDefaults{{12, 12, 14, 14, 14}, {12, 12, 14, 14, 14}};
+            MeasuredDefaults after = other_widths_table
+                ? MeasuredDefaults{{12, fixed_version, fixed_version, fixed_version, fixed_version},
+                                   {12, fixed_version, fixed_version, fixed_version, fixed_version}}
+                : MeasuredDefaults{{12, 12, 14, fixed_version, fixed_version},
+                                   {12, 12, 14, fixed_version, fixed_version}};
+            if (other_widths_table)
+                for (int i = 0; i < MeasuredDefaults::kPoints; ++i) {
+                    after.fp32_other_widths[i] = before.fp32[i];
+                    after.fp16_other_widths[i] = before.fp16[i];
+                }
+            for (int element_bytes : {4, 2}) {
+                const int elems = 16 / element_bytes;
+                for (int hidden = elems; hidden <= 16384; hidden += elems)
+                    for (long long rows : {1LL, 1024LL, 4096LL, 12288LL, 16384LL, 65536LL, 1LL << 22})
+                        for (int sms : {16, 132}) {
+                            const int vecs = hidden / elems;
+                            const int old_choice = default_version(before, element_bytes, true, vecs, elems, rows, sms);
+                            const int new_choice = default_version(after, element_bytes, true, vecs, elems, rows, sms);
+                            const int point = measured_point(rows, sms, element_bytes);
+                            const int at_point = element_bytes == 2 ? after.fp16[point] : after.fp32[point];
+                            const bool fixed = hidden == 768 || hidden == 1024;
+                            const int expected = fixed && at_point == fixed_version ? fixed_version : old_choice;
+                            ++checked;
+                            if (new_choice != expected && ++failures <= 10)
+                                std::printf("v%d (table %d), %d-byte, hidden %d, %lld rows, %d SMs: v%d before, v%d now\n",
+                                            fixed_version, int(other_widths_table), element_bytes, hidden, rows, sms,
+                                            old_choice, new_choice);
+                        }
+            }
         }
-    }
     std::printf("checked %d, failures %d\n", checked, failures);
     return failures == 0 ? 0 : 1;
 }

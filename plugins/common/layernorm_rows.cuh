@@ -201,18 +201,20 @@ namespace bert {
 //      A block of hidden / 8 threads (768: 3 warps), one row, two vectors a thread (lane, lane + threads), the
 //      floor's "plain 96x1 ids ahead"; v14's statistics and gamma/beta in the output loop. Run 26's form was
 //      slower than v14 in EmbLayerNorm fp32 from 4,096 rows (32 x 384 23.16 against 22.04 us; 23.40 against the
-//      plain kernel's 21.27 in one floor run) and level with v3 in fp16 (nvidia-h200_emb_layernorm_v20_run26.txt).
-//      Run 27 found why, one change at a time (run27_experiments.txt): its instance held 64 registers, 10 blocks
-//      an SM where the plain kernel's 40 fit 17. Three changes took it to 38 and past the plain kernel:
+//      plain kernel's 21.27 in one floor run) and level with v3 in fp16 at 12,288 and 65,536 rows, 5% behind at
+//      4,096 (nvidia-h200_emb_layernorm_v20_run26.txt). Run 27 found why, one change at a time
+//      (run27_experiments.txt): its instance held 64 registers, 10 blocks an SM where the plain kernel's 40 fit 17.
+//      Three changes took it to 38, within 1-9% of the plain kernel in fp32 and ahead of it in fp16 from 4,096 rows:
 //      - one kernel a layout (padded or packed batch, Lookahead's kLayouts), not both in one: -4% at 12,288 fp32
 //        rows (8 registers);
 //      - EmbLayerNorm's rows without a branch on in_range (row 0 loaded, then NaN added; every version's);
-//      - kIdsAheadMinBlocks, without which ptxas, at 32 registers, split the row's six loads in two.
+//      - kIdsAheadMinBlocks, without which ptxas, at 32 registers, split the row's six loads in two (the load
+//        schedule mattered, not the count alone: 32 registers ran 2.5% slower than 38 at 12,288 fp32 rows).
 //      (And no barrier at the loop's end, which was never needed.) Measured (run 27, H200, one process):
 //      EmbLayerNorm fp32 32 x 384 21.17 us against v14 22.29 and the plain kernel 20.95; fp16 16.53 against v3
-//      19.61 (1.19x); 128 x 512 fp16 75.06 against 90.57. Built in the tree, the fastest EmbLayerNorm version at
-//      every point timed from 1,024 rows, in both types, but fp32 4,096 (v13 1% ahead: level); the EmbLayerNorm
-//      default there since run 27. Slower than the defaults at LayerNorm and SkipLayerNorm (run 26; not timed
+//      19.61 (1.19x); 128 x 512 fp16 75.06 against 90.57. Built in the tree, the fastest of v3, v12, v13, v14 and
+//      v20 at every point timed from 1,024 rows, in both types, but fp32 4,096 (v13 1% ahead: level); the
+//      EmbLayerNorm default there since run 27. Slower than the defaults at LayerNorm and SkipLayerNorm (run 26; not timed
 //      since). Rows of 768 or 1024 values (1024 untimed).
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
@@ -631,7 +633,8 @@ template <int n> using ShapeTwoWarpFourRows = BlockShape<1, 2, 4, n, ParamsLoad:
 // The totals of a group's kRows values: each warp butterflies, its lane 0 leaves the warp's sums in
 // partials, and after one barrier every thread adds the kWarps partials itself, in the same order
 // (so every thread has the same bits). All lanes read the same word at a time: broadcast, no bank
-// conflicts. No trailing barrier: a kernel that reduces twice gives each reduction its own partials.
+// conflicts. No trailing barrier: a kernel that reduces twice gives each reduction its own partials
+// (v20, which loops over rows, alternates the two: each row's writes of one wait on the other's barrier).
 template <int kWarps, int kRows>
 __device__ __forceinline__ void group_totals(float (&values)[kRows], float (&partials)[kRows][kWarps],
                                              int warp)
@@ -711,7 +714,8 @@ __device__ __forceinline__ void layernorm_rows_shaped_body(const RowSource& sour
 
     // No load is predicated: a row past the last (in the grid's last block) is the last row again,
     // computed and not stored, and a row with nothing to store (out_row < 0) is fetched all the
-    // same (its row source loads nothing for it). A predicated load made ptxas put the row's
+    // same (EmbLayerNorm's padding slots load row 0 of each table since run 27; untimed on packed
+    // batches, where they occur). A predicated load made ptxas put the row's
     // address arithmetic behind the predicate (0.07 us of v12 at 128 rows, run 10).
     constexpr bool kInRange = Shape::kBlockIsRow || kWholeBlocks;  // every row of the block exists
     Row row[kRows];
@@ -1152,19 +1156,27 @@ struct Lookahead<RowSource, std::void_t<typename RowSource::RowIds>> {
 // measured rather than bent to take a loop as well.
 constexpr int kIdsAheadValuesPerVector = 4, kIdsAheadVectors = 2;
 constexpr int ids_ahead_threads(int length) { return length / (kIdsAheadValuesPerVector * kIdsAheadVectors); }
-// Blocks an SM, asked of ptxas where it was measured (sm_90). Unbounded, EmbLayerNorm's instance took 64 registers
-// (10 blocks of 3 warps an SM); with its loads branch-free, 32, but ptxas then split a row's six table loads into
-// a pair and a four, the four waiting for the pair's adds (SASS, run 27), 2.5% slower at 12,288 fp32 rows. Asked
-// for 14 blocks, it takes 38 registers (17 blocks) and issues the six together, with no spill (ptxas -v, CUDA
-// 13.0). Elsewhere nothing is asked: 14 blocks of 96 threads are more than an sm_75 SM holds (1024 threads).
+// Threads an SM, asked of ptxas (as blocks: __launch_bounds__' second argument) from sm_90, where it was measured.
+// Unbounded, EmbLayerNorm's h768 instance took 64 registers (10 blocks of 3 warps an SM); with its loads
+// branch-free, 32, but ptxas then split a row's six table loads into a pair and a four, the four waiting for the
+// pair's adds (SASS, run 27), 2.5% slower at 12,288 fp32 rows. Asked for 14 blocks of 96 threads, 1,344 threads (a
+// budget of 48 registers), it takes 38 (17 blocks) and issues the six together, with no spill (ptxas -v, CUDA
+// 13.0). The h1024 instance gets the same thread count, 10 blocks of 128: 14 of them capped it at 32 registers and
+// split its loads the same way (a review, SASS; untimed). sm_100 and later take it too, untimed. Before sm_90
+// nothing is asked: 1,344 threads are more than an sm_75 SM holds (1,024).
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-constexpr int kIdsAheadMinBlocks = 14;
+constexpr int kIdsAheadThreadsPerSm = 14 * 96;
 #else
-constexpr int kIdsAheadMinBlocks = 1;
+constexpr int kIdsAheadThreadsPerSm = 0;
 #endif
+constexpr int ids_ahead_min_blocks(int length)
+{
+    const int blocks = kIdsAheadThreadsPerSm / ids_ahead_threads(length);
+    return blocks > 1 ? blocks : 1;
+}
 
 template <typename T, typename P, int kLength, typename RowSource, int kLayout>
-__global__ void __launch_bounds__(ids_ahead_threads(kLength), kIdsAheadMinBlocks)
+__global__ void __launch_bounds__(ids_ahead_threads(kLength), ids_ahead_min_blocks(kLength))
 layernorm_rows_ids_ahead(RowSource source, T* output, const P* gamma, const P* beta, int64_t rows, Normalization norm)
 {
     source.hidden = kLength;  // as v17: every address and 1 / hidden fold into constants
@@ -1176,19 +1188,20 @@ layernorm_rows_ids_ahead(RowSource source, T* output, const P* gamma, const P* b
     const int lane = int(threadIdx.x), warp = lane / kWarpSize;
     __shared__ float mean_partials[1][kWarps], square_partials[1][kWarps];
 
-    using Ahead = Lookahead<RowSource>;
+    using Look = Lookahead<RowSource>;
     int64_t index = blockIdx.x;  // < rows: the grid is never larger than the rows
-    Row row = Ahead::row(source, Ahead::template ahead<kLayout>(source, index));
+    Row row = Look::row(source, Look::template ahead<kLayout>(source, index));
     for (;;) {
         typename Row::template Raw<kVec> raw[kVecs];
 #pragma unroll
         for (int v = 0; v < kVecs; ++v) row.fetch((lane + v * kThreads) * kVec, raw[v]);
-        // The next row's loads (EmbLayerNorm: its ids) right behind this row's; what depends on them (the
-        // range checks, the addresses) only when that row is due, at the end. With the whole row() asked for
-        // here (SASS, run 26), ptxas put those checks before this row's loads, which then waited for the
-        // ids, and split this row's loads in two. Past the last row, this row again (not used).
+        // The next row's loads (EmbLayerNorm: its ids) after this row's, so that they are in flight through the
+        // reductions and the stores (ptxas issues them just before the first barrier: SASS, run 27); what depends
+        // on them (the range checks, the addresses) only when that row is due, at the end. With the whole row()
+        // asked for here (SASS, run 26), ptxas put those checks before this row's loads, which then waited for
+        // the ids, and split this row's loads in two. Past the last row, this row again (not used).
         const int64_t next = index + gridDim.x;
-        const auto next_ahead = Ahead::template ahead<kLayout>(source, next < rows ? next : index);
+        const auto next_ahead = Look::template ahead<kLayout>(source, next < rows ? next : index);
 
         float x[kVecs][kVec];
 #pragma unroll
@@ -1218,21 +1231,21 @@ layernorm_rows_ids_ahead(RowSource source, T* output, const P* gamma, const P* b
         }
         if (next >= rows) return;
         index = next;
-        row = Ahead::row(source, next_ahead);
+        row = Look::row(source, next_ahead);
         // No barrier here: each reduction has partials of its own, so the next row's mean partials are written
         // after this row's squares barrier (every read of this row's mean partials is before it) and its square
         // partials after its own mean barrier (every read of this row's is before that).
     }
 }
 
-// v20's instance for the row length and the source's layout (from kI on).
+// v20's instance for the row length and the source's layout (from kI on); null for a layout it does not have.
 template <typename T, typename P, int kLength, typename RowSource, int kI = 0>
-auto ids_ahead_kernel(int layout)
+auto ids_ahead_kernel(int layout) -> decltype(&layernorm_rows_ids_ahead<T, P, kLength, RowSource, 0>)
 {
-    if constexpr (kI + 1 < Lookahead<RowSource>::kLayouts) {
-        if (layout != kI) return ids_ahead_kernel<T, P, kLength, RowSource, kI + 1>(layout);
-    }
-    return layernorm_rows_ids_ahead<T, P, kLength, RowSource, kI>;
+    if (layout == kI) return layernorm_rows_ids_ahead<T, P, kLength, RowSource, kI>;
+    if constexpr (kI + 1 < Lookahead<RowSource>::kLayouts)
+        return ids_ahead_kernel<T, P, kLength, RowSource, kI + 1>(layout);
+    return nullptr;
 }
 
 // v20: the instance for the row length and layout, in a grid of the blocks that fit on the GPU at once
@@ -1244,6 +1257,7 @@ cudaError_t launch_ids_ahead(int64_t rows, cudaStream_t stream, const RowSource&
     return with_fixed_length(norm.hidden, [&](auto length) {
         constexpr int kLength = decltype(length)::value, kThreads = ids_ahead_threads(kLength);
         const auto kernel = ids_ahead_kernel<T, P, kLength, RowSource>(Lookahead<RowSource>::layout(source));
+        if (kernel == nullptr) return cudaErrorNotSupported;
         int per_sm = 0, sms = 0;
         const cudaError_t status = wave_size(reinterpret_cast<const void*>(kernel), kThreads, 0, &per_sm, &sms);
         if (status != cudaSuccess) return status;
@@ -1345,9 +1359,9 @@ inline LoadsFirstPlan plan_warp_merged(int vecs_per_row, int elems_per_vec, int6
 // to the version already chosen (one exception, LayerNorm fp32's v14 at ~16K and ~64K: README, run
 // 11; since run 25 v17 there, ahead of v14 in all eight interleaved timings at 12,288-65,536 rows by 0.5-1.9%,
 // another exception; and EmbLayerNorm fp32's v14 at ~16K, 5-6% ahead of v7 at 12,288 and 16,384; run25 results
-// files; since run 27 EmbLayerNorm's v20 from ~1K rows in both types, the fastest version at each of those points
-// in one process but fp32 ~4K, where v13 was 1% ahead and v14, the choice before, 10% behind: run27_experiments.txt,
-// call 4). No single version wins everywhere: with ~128-1K
+// files; since run 27 EmbLayerNorm's v20 from ~1K rows in both types, the fastest of the five versions timed at each
+// of those points in one process but fp32 ~4K, where v13 was 1% ahead and v14, the choice before, 10% behind:
+// run27_experiments.txt, call 4). No single version wins everywhere: with ~128-1K
 // rows the shortest chain of latencies (v12: a vector per thread, the plainest reductions; before run 10 v10) wins,
 // and for SkipLayerNorm fp32 v10 up to ~16K rows; above, the shapes that give a thread more bytes (v13, v14:
 // several vectors or rows a thread, gamma/beta out of registers through the reductions), v5/v8, which keep
@@ -1358,6 +1372,10 @@ struct MeasuredDefaults {
     static constexpr int kPoints = 5;
     int fp32[kPoints];
     int fp16[kPoints];
+    // Where fp32/fp16 name v17 or v20, which take rows of 768 and 1024 values only: what other rows run there.
+    // 0 (left out): v14, then its fallback (default_version). EmbLayerNorm gives its choices from before v20.
+    int fp32_other_widths[kPoints];
+    int fp16_other_widths[kPoints];
 };
 
 // Which measured point a row count falls on: the nearest in log scale, in rows per SM so that a
@@ -1470,8 +1488,8 @@ inline bool split_fits(int version, int vecs_per_row, int elems_per_vec)
     }
 }
 
-// Version 0 resolved: the measured choice where its split takes the row, else v14 for v17 (the choice
-// v17 replaced) and v20, then v14's fallback, else v9 for v10, v12 and v16
+// Version 0 resolved: the measured choice where its split takes the row, else for v17 and v20 the table's choice
+// for other widths (or v14, the choice v17 replaced) and that one's fallback, else v9 for v10, v12 and v16
 // (a block per row, for any row of up to 1024 vectors), v8 for v11 and v13 (a warp or a few per
 // row, several vectors a thread), v7 for v14 (a row spread over more threads than v3's, the fp32
 // default from ~16K rows before v14; untimed on the rows v14 refuses) and for v15, v18 and v19 (their
@@ -1484,13 +1502,15 @@ inline int default_version(const MeasuredDefaults& measured, int element_bytes, 
         return kLayerNormScalar;
     const int point = measured_point(rows, sms, element_bytes);
     int chosen = element_bytes == 2 ? measured.fp16[point] : measured.fp32[point];
-    // v17 and v20 take rows of 768 and 1024 values only. v17 took LayerNorm fp32's ~16K and ~64K points from v14
-    // (run 25): other rows keep what those points chose before, v14 and its own fallback (v16, v17's layout with
-    // the length at run time, was slower than v14 at most cells timed). v20 (EmbLayerNorm from ~1K rows since run
-    // 27) falls back the same way: untimed on other rows, as were v3, v12 and v13, which those points chose before.
+    // v17 and v20 take rows of 768 and 1024 values only. Other rows run what the table names for them, or else
+    // v14 and its own fallback: v17 took LayerNorm fp32's ~16K and ~64K points from v14 (run 25), and v16, v17's
+    // layout with the length at run time, was slower than v14 at most cells timed. EmbLayerNorm's v20 (run 27)
+    // leaves other rows their choices from before it (untimed at those widths, as they were).
     if ((chosen == kLayerNormFixedLength || chosen == kLayerNormIdsAhead) &&
-        !split_fits(chosen, vecs_per_row, elems_per_vec))
-        chosen = kLayerNormRowPairsShaped;
+        !split_fits(chosen, vecs_per_row, elems_per_vec)) {
+        const int other = element_bytes == 2 ? measured.fp16_other_widths[point] : measured.fp32_other_widths[point];
+        chosen = other != 0 ? other : kLayerNormRowPairsShaped;
+    }
     if (!split_fits(chosen, vecs_per_row, elems_per_vec)) {  // v10-v19: their general twins
         if (chosen == kLayerNormOneReduction || chosen == kLayerNormBlockShape) chosen = kLayerNormBlockLoadsFirst;
         if (chosen == kLayerNormWarpOneReduction || chosen == kLayerNormWarpPerRow) chosen = kLayerNormParamsWithRow;

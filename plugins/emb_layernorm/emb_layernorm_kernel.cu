@@ -78,7 +78,8 @@ struct EmbeddingRows {
 
         // No branch on in_range, here or in combine: a row out of range is row 0 of each table, loaded and
         // then poisoned. With `if (!in_range) return;` here and the NaN row written in a branch of combine,
-        // v20's instance kept both paths' registers (64; 17 blocks an SM fit 38: run 27).
+        // v20's instance kept both paths' values live: 55 registers with its layout fixed, where 38 fit 17
+        // blocks an SM (run 27; common/layernorm_rows.cuh, kIdsAheadMinBlocks).
         template <int N>
         __device__ void fetch(int col, Raw<N>& raw) const
         {
@@ -148,6 +149,7 @@ struct EmbeddingRows {
     template <int kLayout>
     __device__ RowIds ahead(int64_t slot) const
     {
+        static_assert(kLayout == int(Layout::kPadded) || kLayout == int(Layout::kPacked), "one of kLayouts");
         return ids_of<Layout(kLayout)>(slot);
     }
 
@@ -168,8 +170,10 @@ struct EmbeddingRows {
 
     __device__ Row row(int64_t slot) const { return row(ids_of<Layout::kAtRunTime>(slot)); }
 
-    // The default version at 128 .. 65536 slots (common/layernorm_rows.cuh, README).
-    static constexpr bert::MeasuredDefaults kDefaults = {{12, 20, 20, 20, 20}, {12, 20, 20, 20, 20}};
+    // The default version at 128 .. 65536 slots (common/layernorm_rows.cuh, README); rows that v20 does not
+    // take (hidden other than 768 and 1024) keep the choices from before it (run 26's).
+    static constexpr bert::MeasuredDefaults kDefaults = {
+        {12, 20, 20, 20, 20}, {12, 20, 20, 20, 20}, {12, 12, 14, 14, 13}, {12, 12, 3, 3, 3}};
 };
 
 template <typename T>
@@ -212,6 +216,8 @@ extern "C" int bertEmbLayerNormVersion(int version, const int32_t* input_ids,
     if (slots > 0 && (input_ids == nullptr || token_type_ids == nullptr || word_emb == nullptr ||
                       pos_emb == nullptr || type_emb == nullptr))
         return cudaErrorInvalidValue;
+    // A row out of range reads row 0 of each table (EmbeddingRows::Row::fetch), which must exist.
+    if (slots > 0 && (vocab < 1 || max_pos < 1 || type_vocab < 1)) return cudaErrorInvalidValue;
     const EmbeddingRows source{input_ids, token_type_ids, cu_seqlens,
                                bert::FastDivisor::of(uint32_t(seq_len)), word_emb, pos_emb,
                                type_emb, hidden, vocab, max_pos, type_vocab};

@@ -17,7 +17,8 @@ extern "C" {
 //    longer sequence would not be written.
 // tables (fp32): word_emb [vocab, hidden], pos_emb [max_pos, hidden], type_emb [type_vocab, hidden].
 // output: [tokens, hidden] of `dtype`. An id outside its table writes a NaN row (never reads out
-// of bounds), so a bad input is visible instead of silently wrong. batch * seq_len must stay below
+// of bounds: such a row reads row 0 of each table, and empty tables are cudaErrorInvalidValue), so
+// a bad input is visible instead of silently wrong. batch * seq_len must stay below
 // 2^31 (token indices are int32, as cu_seqlens is): cudaErrorNotSupported otherwise.
 int bertEmbLayerNorm(const int32_t* input_ids, const int32_t* token_type_ids,
                      const int32_t* cu_seqlens, int32_t batch, int32_t seq_len,

@@ -121,10 +121,10 @@ public:
         }
         for (int32_t table : {kWordTable, kPosTable, kTypeTable})
         {
-            if (in[table].nbDims != 2 || !dimMatches(in[table].d[1], hidden))
+            if (in[table].nbDims != 2 || in[table].d[0] == 0 || !dimMatches(in[table].d[1], hidden))
             {
                 return "embedding table " + toString(in[table]) + " (input " + std::to_string(table)
-                       + ") must be [rows, " + std::to_string(hidden) + "]";
+                       + ") must be [rows >= 1, " + std::to_string(hidden) + "]";
             }
         }
         if (std::string problem = checkGammaBeta(in[kGamma], in[kBeta], hidden); !problem.empty())

@@ -33,8 +33,8 @@ def _table(tensor, hidden: int, device, name: str):
     import torch
 
     if tensor.dtype != torch.float32 or tensor.dim() != 2 or tensor.shape[1] != hidden \
-            or tensor.device != device:
-        raise ValueError(f"{name} must be a [rows, {hidden}] float32 tensor on {device}")
+            or tensor.device != device or tensor.shape[0] < 1:
+        raise ValueError(f"{name} must be a [rows >= 1, {hidden}] float32 tensor on {device}")
     return tensor.contiguous()
 
 

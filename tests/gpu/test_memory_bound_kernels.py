@@ -687,6 +687,28 @@ def test_emb_layer_norm_out_of_range_ids_give_nan_rows(dtype, version):
     assert_matches(out[~bad], expected[~bad], dtype, f"EmbLayerNorm v{version} good rows")
 
 
+def test_emb_layer_norm_refuses_empty_tables():
+    """An id out of range reads row 0 of each table (the rows have no branch, run 27), so every table needs a
+    row: ops says so in one line, and the C launcher itself refuses (cudaErrorInvalidValue) before launching."""
+    hidden = 768
+    g = generator("emb_empty")
+    word, position, token_type, gamma, beta = embedding_tables(hidden, g)
+    ids, types = random_ids((2, 8), g)
+    empty = torch.empty(0, hidden, device=DEVICE)
+    for tables in ((empty, position, token_type), (word, empty, token_type), (word, position, empty)):
+        with pytest.raises(ValueError, match=r"rows >= 1"):
+            emb_layer_norm(ids, types, *tables, gamma, beta, EPSILON)
+    from plugins.emb_layernorm.ops import _ARGTYPES as EMB_ARGTYPES
+    out = torch.empty(2, 8, hidden, device=DEVICE)
+    for vocab, max_pos, type_vocab in ((0, MAX_POS, TYPE_VOCAB), (VOCAB, 0, TYPE_VOCAB), (VOCAB, MAX_POS, 0)):
+        args = (kernels.ptr(ids), kernels.ptr(types), None, 2, 8, kernels.ptr(word), kernels.ptr(position),
+                kernels.ptr(token_type), kernels.ptr(gamma), kernels.ptr(beta), kernels.ptr(out), hidden, vocab,
+                max_pos, type_vocab, EPSILON, kernels.dtype_code(out))
+        for version in (None, 20):
+            with pytest.raises(RuntimeError, match=r"\(cudaError 1\)"):  # cudaErrorInvalidValue
+                kernels.launch("bertEmbLayerNorm", EMB_ARGTYPES, args, DEVICE, version)
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_name)
 def test_emb_layer_norm_many_tokens(dtype):
     hidden, batch, seq_len = 768, 512, 128  # 65536 tokens
