@@ -208,14 +208,15 @@ namespace bert {
 //      - one kernel a layout (padded or packed batch, Lookahead's kLayouts), not both in one: -4% at 12,288 fp32
 //        rows (8 registers);
 //      - EmbLayerNorm's rows without a branch on in_range (row 0 loaded, then NaN added; every version's);
-//      - kIdsAheadMinBlocks, without which ptxas, at 32 registers, split the row's six loads in two (the load
+//      - kIdsAheadThreadsPerSm, without which ptxas, at 32 registers, split the row's six loads in two (the load
 //        schedule mattered, not the count alone: 32 registers ran 2.5% slower than 38 at 12,288 fp32 rows).
 //      (And no barrier at the loop's end, which was never needed.) Measured (run 27, H200, one process):
 //      EmbLayerNorm fp32 32 x 384 21.17 us against v14 22.29 and the plain kernel 20.95; fp16 16.53 against v3
 //      19.61 (1.19x); 128 x 512 fp16 75.06 against 90.57. Built in the tree, the fastest of v3, v12, v13, v14 and
-//      v20 at every point timed from 1,024 rows, in both types, but fp32 4,096 (v13 1% ahead: level); the
-//      EmbLayerNorm default there since run 27. Slower than the defaults at LayerNorm and SkipLayerNorm (run 26; not timed
-//      since). Rows of 768 or 1024 values (1024 untimed).
+//      v20 at every point timed from 1,024 rows, in both types, but fp32 4,096 (v13 1% ahead: level), at hidden
+//      1024 too (timed alone: nvidia-h200_emb_layernorm_h1024_run27.txt); the EmbLayerNorm default there since
+//      run 27. Slower than the defaults at LayerNorm and SkipLayerNorm (run 26; not timed since). Rows of 768 or
+//      1024 values.
 // 0 asks for the default: the version that was fastest for this row source, element size and
 // number of rows as measured (RowSource::kDefaults, README), or 1 where 16-byte access fails.
 enum LayerNormVersion {
@@ -1162,7 +1163,8 @@ constexpr int ids_ahead_threads(int length) { return length / (kIdsAheadValuesPe
 // pair's adds (SASS, run 27), 2.5% slower at 12,288 fp32 rows. Asked for 14 blocks of 96 threads, 1,344 threads (a
 // budget of 48 registers), it takes 38 (17 blocks) and issues the six together, with no spill (ptxas -v, CUDA
 // 13.0). The h1024 instance gets the same thread count, 10 blocks of 128: 14 of them capped it at 32 registers and
-// split its loads the same way (a review, SASS; untimed). sm_100 and later take it too, untimed. Before sm_90
+// split its loads the same way (a review, SASS); with 10 it takes 38-40 (timed once, run 27, against the other
+// versions only). sm_100 and later take it too, untimed. Before sm_90
 // nothing is asked: 1,344 threads are more than an sm_75 SM holds (1,024).
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
 constexpr int kIdsAheadThreadsPerSm = 14 * 96;

@@ -79,7 +79,7 @@ struct EmbeddingRows {
         // No branch on in_range, here or in combine: a row out of range is row 0 of each table, loaded and
         // then poisoned. With `if (!in_range) return;` here and the NaN row written in a branch of combine,
         // v20's instance kept both paths' values live: 55 registers with its layout fixed, where 38 fit 17
-        // blocks an SM (run 27; common/layernorm_rows.cuh, kIdsAheadMinBlocks).
+        // blocks an SM (run 27; common/layernorm_rows.cuh, kIdsAheadThreadsPerSm).
         template <int N>
         __device__ void fetch(int col, Raw<N>& raw) const
         {
