@@ -1096,18 +1096,31 @@ cudaError_t launch_triton_layout(int warps, int64_t rows, cudaStream_t stream, c
     }
 }
 
-// launch(std::integral_constant<int, L>{}) for L the one of kFixedLengths (from index kI on) that is `hidden`:
-// v17's and v20's instances, one a row length.
-template <int kI = 0, typename Launch>
-cudaError_t with_fixed_length(int hidden, Launch&& launch)
+// launch(std::integral_constant<int, I>{}) for I == index (from kI on) of 0 .. kCount - 1, compiled for each: a
+// run-time value to one of kCount instances. cudaErrorNotSupported for an index outside them.
+template <int kCount, int kI = 0, typename Launch>
+cudaError_t with_index(int index, Launch&& launch)
 {
-    constexpr int kCount = int(sizeof(kFixedLengths) / sizeof(kFixedLengths[0]));
     if constexpr (kI >= kCount) {
         return cudaErrorNotSupported;
     } else {
-        if (hidden != kFixedLengths[kI]) return with_fixed_length<kI + 1>(hidden, launch);
-        return launch(std::integral_constant<int, kFixedLengths[kI]>{});
+        if (index != kI) return with_index<kCount, kI + 1>(index, launch);
+        return launch(std::integral_constant<int, kI>{});
     }
+}
+
+// launch(std::integral_constant<int, L>{}) for L the one of kFixedLengths that is `hidden`: v17's and v20's
+// instances, one a row length.
+template <typename Launch>
+cudaError_t with_fixed_length(int hidden, Launch&& launch)
+{
+    constexpr int kCount = int(sizeof(kFixedLengths) / sizeof(kFixedLengths[0]));
+    int index = kCount;
+    for (int i = 0; i < kCount; ++i)
+        if (kFixedLengths[i] == hidden) index = i;
+    return with_index<kCount>(index, [&](auto i) {
+        return launch(std::integral_constant<int, kFixedLengths[decltype(i)::value]>{});
+    });
 }
 
 // v17: the instance for the row length.
@@ -1240,32 +1253,24 @@ layernorm_rows_ids_ahead(RowSource source, T* output, const P* gamma, const P* b
     }
 }
 
-// v20's instance for the row length and the source's layout (from kI on); null for a layout it does not have.
-template <typename T, typename P, int kLength, typename RowSource, int kI = 0>
-auto ids_ahead_kernel(int layout) -> decltype(&layernorm_rows_ids_ahead<T, P, kLength, RowSource, 0>)
-{
-    if (layout == kI) return layernorm_rows_ids_ahead<T, P, kLength, RowSource, kI>;
-    if constexpr (kI + 1 < Lookahead<RowSource>::kLayouts)
-        return ids_ahead_kernel<T, P, kLength, RowSource, kI + 1>(layout);
-    return nullptr;
-}
-
 // v20: the instance for the row length and layout, in a grid of the blocks that fit on the GPU at once
 // (wave_size), at most one a row.
 template <typename T, typename P, typename RowSource>
 cudaError_t launch_ids_ahead(int64_t rows, cudaStream_t stream, const RowSource& source, T* output, const P* gamma,
                              const P* beta, const Normalization& norm)
 {
+    using Look = Lookahead<RowSource>;
     return with_fixed_length(norm.hidden, [&](auto length) {
-        constexpr int kLength = decltype(length)::value, kThreads = ids_ahead_threads(kLength);
-        const auto kernel = ids_ahead_kernel<T, P, kLength, RowSource>(Lookahead<RowSource>::layout(source));
-        if (kernel == nullptr) return cudaErrorNotSupported;
-        int per_sm = 0, sms = 0;
-        const cudaError_t status = wave_size(reinterpret_cast<const void*>(kernel), kThreads, 0, &per_sm, &sms);
-        if (status != cudaSuccess) return status;
-        const int64_t blocks = std::min<int64_t>(rows, int64_t(per_sm) * sms);
-        kernel<<<unsigned(blocks), kThreads, 0, stream>>>(source, output, gamma, beta, rows, norm);
-        return cudaGetLastError();
+        return with_index<Look::kLayouts>(Look::layout(source), [&](auto layout) {
+            constexpr int kLength = decltype(length)::value, kThreads = ids_ahead_threads(kLength);
+            const auto kernel = layernorm_rows_ids_ahead<T, P, kLength, RowSource, decltype(layout)::value>;
+            int per_sm = 0, sms = 0;
+            const cudaError_t status = wave_size(reinterpret_cast<const void*>(kernel), kThreads, 0, &per_sm, &sms);
+            if (status != cudaSuccess) return status;
+            const int64_t blocks = std::min<int64_t>(rows, int64_t(per_sm) * sms);
+            kernel<<<unsigned(blocks), kThreads, 0, stream>>>(source, output, gamma, beta, rows, norm);
+            return cudaGetLastError();
+        });
     });
 }
 
