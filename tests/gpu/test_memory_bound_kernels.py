@@ -34,7 +34,7 @@ from plugins import kernels  # noqa: E402
 from plugins.bias_gelu.ops import (_ARGTYPES as GELU_ARGTYPES, EXACT_GRID_VERSION as GELU_EXACT_GRID,  # noqa: E402
                                    FP16_ONLY_VERSIONS as GELU_FP16_ONLY, ONE_PASS_VERSIONS as GELU_ONE_PASS,
                                    VERSIONS as GELU_VERSIONS, bias_gelu, version_takes as gelu_version_takes)
-from plugins.emb_layernorm.ops import emb_layer_norm, mask_to_seq_lens  # noqa: E402
+from plugins.emb_layernorm.ops import _ARGTYPES as EMB_ARGTYPES, emb_layer_norm, mask_to_seq_lens  # noqa: E402
 from plugins.kernels import last_version  # noqa: E402
 from plugins.layernorm.ops import VECTOR_VERSIONS, VERSIONS, layer_norm, version_takes  # noqa: E402
 from plugins.skip_layernorm.ops import INT8_VERSIONS, skip_layer_norm, skip_layer_norm_int8  # noqa: E402
@@ -698,7 +698,6 @@ def test_emb_layer_norm_refuses_empty_tables():
     for tables in ((empty, position, token_type), (word, empty, token_type), (word, position, empty)):
         with pytest.raises(ValueError, match=r"rows >= 1"):
             emb_layer_norm(ids, types, *tables, gamma, beta, EPSILON)
-    from plugins.emb_layernorm.ops import _ARGTYPES as EMB_ARGTYPES
     out = torch.empty(2, 8, hidden, device=DEVICE)
     for vocab, max_pos, type_vocab in ((0, MAX_POS, TYPE_VOCAB), (VOCAB, 0, TYPE_VOCAB), (VOCAB, MAX_POS, 0)):
         args = (kernels.ptr(ids), kernels.ptr(types), None, 2, 8, kernels.ptr(word), kernels.ptr(position),
